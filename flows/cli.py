@@ -1,0 +1,214 @@
+"""`newsfold` command line: the user's front door.
+
+Every user mistake (missing path, busy warehouse, bad SQL) ends as one line on
+stderr and a non-zero exit; tracebacks are for bugs only.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+
+DEFAULT_WAREHOUSE = os.environ.get("NEWSFOLD_WAREHOUSE", "warehouse")
+
+DESCRIPTION = """\
+newsfold ingests drops of news article files, cleans them (site chrome, repeated
+bodies), folds copies of the same story into one canonical article, and keeps
+everything with full provenance in a DuckDB-queryable Parquet warehouse.
+
+  newsfold ingest seeds/                  ingest files or folders as one drop
+  newsfold status                         what the warehouse holds, last drops
+  newsfold sql "SELECT title FROM articles"   query the tables with DuckDB SQL
+
+Tables: documents, articles, provenance, removed_spans, drops.
+"""
+
+
+def _add_warehouse(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--warehouse", "-w", default=DEFAULT_WAREHOUSE, metavar="DIR",
+                   help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsfold", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ing = sub.add_parser("ingest", help="ingest files or folders as one drop",
+                         description="Read the files (folders recursively), clean them, fold duplicates into "
+                                     "articles and commit everything to the warehouse as one atomic drop. "
+                                     "Files already ingested (same path, same bytes) are skipped.")
+    ing.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
+    _add_warehouse(ing)
+    ing.add_argument("--label", help="a name for this drop, shown by `newsfold status`")
+    ing.add_argument("--batch-size", type=int, default=500, metavar="N",
+                     help="documents per processing batch (default: %(default)s)")
+    ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="if another ingest is writing, wait this long for it instead of failing at once")
+    _add_dedup_options(ing)
+
+    q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
+                       description="Run DuckDB SQL over the warehouse. Tables are available by their plain "
+                                   "names: documents, articles, provenance, removed_spans, drops.")
+    q.add_argument("query", metavar="QUERY", help='e.g. "SELECT article_id, title FROM articles"')
+    _add_warehouse(q)
+    q.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table",
+                   help="output format; json prints one array of row objects (default: %(default)s)")
+
+    st = sub.add_parser("status", help="table counts and the last drops",
+                        description="Show how many rows each table holds and the most recent drops.")
+    _add_warehouse(st)
+    st.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
+    return parser
+
+
+def _add_dedup_options(p: argparse.ArgumentParser) -> None:
+    from pipeline.dedup import DedupParams
+
+    d = DedupParams()
+    g = p.add_argument_group("dedup parameters")
+    g.add_argument("--shingle-size", type=int, default=d.shingle_size, metavar="K",
+                   help="words per shingle (default: %(default)s)")
+    g.add_argument("--num-perm", type=int, default=d.num_perm, metavar="N",
+                   help="MinHash permutations (default: %(default)s)")
+    g.add_argument("--bands", type=int, default=d.bands, metavar="B",
+                   help="LSH bands; bands x rows must equal num-perm (default: %(default)s)")
+    g.add_argument("--rows", type=int, default=d.rows, metavar="R", help="rows per LSH band (default: %(default)s)")
+    g.add_argument("--jaccard", type=float, default=d.jaccard_threshold, metavar="J",
+                   help="estimated Jaccard at or above which a copy is a near duplicate (default: %(default)s)")
+    g.add_argument("--containment", type=float, default=d.containment_threshold, metavar="C",
+                   help="share of a copy's shingles inside the canonical for it to count as contained "
+                        "(default: %(default)s)")
+
+
+def dedup_params(args: argparse.Namespace):
+    from pipeline.dedup import DedupParams
+
+    return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
+                       jaccard_threshold=args.jaccard, containment_threshold=args.containment)
+
+
+def _jsonable(v):
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=sys.stdout) -> None:
+    if fmt == "json":
+        json.dump([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], out, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "csv":
+        w = csv.writer(out)
+        w.writerow(columns)
+        w.writerows([[_jsonable(v) for v in r] for r in rows])
+    else:
+        cells = [[("" if v is None else str(_jsonable(v))).replace("\n", " ") for v in r] for r in rows]
+        cells = [[c if len(c) <= 60 else c[:57] + "..." for c in r] for r in cells]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+        line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+        out.write(line(columns) + "\n" + line(["-" * w for w in widths]) + "\n")
+        for r in cells:
+            out.write(line(r) + "\n")
+        out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
+
+
+def cmd_ingest(args) -> int:
+    import time
+
+    if args.batch_size < 1:
+        raise ValueError("--batch-size must be at least 1")
+    params = dedup_params(args)
+    for p in args.paths:
+        if not os.path.exists(p):
+            raise FileNotFoundError(f"no such file or folder: {p}")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.ingest import ingest_flow
+
+    t0 = time.perf_counter()
+    s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
+                    params=params, wait_s=args.wait)
+    dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
+    seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
+    label = f" ({s['label']})" if s.get("label") else ""
+    print(f"drop {s['drop_id']}{label} -> {args.warehouse}\n"
+          f"  documents read      {s['n_files']}{seen}\n"
+          f"  accepted            {s['n_accepted']}\n"
+          f"  rejected            {s['n_rejected']}\n"
+          f"  new articles        {s['n_new_articles']}\n"
+          f"  duplicates folded   {dups}  (exact {s['n_exact_duplicates']}, near {s['n_near_duplicates']}, "
+          f"contained {s['n_contained']})\n"
+          f"  canonical switches  {s['n_canonical_switches']}\n"
+          f"  spans removed       {s['n_spans_removed']}\n"
+          f"  elapsed             {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from pipeline.warehouse import Warehouse
+
+    with Warehouse(args.warehouse, read_only=True) as wh:
+        cur = wh.sql(args.query)
+        columns = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall() if columns else []
+    print_rows(columns, rows, args.format)
+    return 0
+
+
+def cmd_status(args) -> int:
+    from pipeline.schema import TABLES
+    from pipeline.warehouse import Warehouse
+
+    with Warehouse(args.warehouse, read_only=True) as wh:
+        counts = [(name, wh.sql(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in TABLES]
+        cur = wh.sql("""SELECT drop_id, label, finished_at, n_files, n_accepted, n_rejected, n_new_articles,
+                               n_exact_duplicates + n_near_duplicates + n_contained AS n_duplicates, elapsed_s
+                        FROM drops ORDER BY drop_id DESC LIMIT ?""", [args.drops])
+        drops = cur.fetchall()
+        drop_cols = [d[0] for d in cur.description]
+    print(f"warehouse {os.path.abspath(args.warehouse)}\n")
+    print_rows(["table", "rows"], counts, "table")
+    print()
+    print_rows(drop_cols, drops, "table")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from flows.ingest import version
+
+        print(f"newsfold {version()}")
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status}
+    import duckdb
+
+    from pipeline.warehouse import WarehouseError
+
+    try:
+        return handlers[args.command](args)
+    except (WarehouseError, FileNotFoundError, ValueError) as exc:
+        print(f"newsfold: error: {exc}", file=sys.stderr)
+    except duckdb.Error as exc:
+        print(f"newsfold: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("newsfold: interrupted", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Clean stage: normalise Unicode, re-join hard-wrapped lines, strip boilerplate,
+and pull out title, byline and publication date.
+
+Text model: the raw text is cut into units (lines, or sentences of a page that
+arrived flattened onto one line) that keep their raw offsets. Units are
+normalised one by one, hard-wrapped lines are joined into paragraphs, and
+boilerplate rules then drop whole units. Every dropped unit is recorded with a
+reason, so nothing disappears silently.
+
+Normalisation choices (documented in the README):
+- ftfy repairs mojibake (UTF-8 read as cp1252) and control characters, then
+  NFC. We keep NFC rather than NFKC so the stored article keeps its
+  typography (curly quotes, dashes, "²"); the MinHash stage folds these for
+  matching, so copies that differ only in typography still match.
+- Every Unicode space (NBSP, thin space, ...) becomes a plain space, zero-width
+  characters are dropped, and runs of white space collapse to one.
+
+Boilerplate rules are general patterns plus position: navigation and category
+lines only count as chrome before the first body paragraph or after the last;
+photo credits, share buttons, newsletter prompts and "related" blocks are
+recognised anywhere.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import ftfy
+
+from .model import Doc, Unit
+
+MIN_ARTICLE_WORDS = 20
+LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it into sentences
+NO_ARTICLE_TEXT = "no_article_text"
+
+_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+# A sentence ends at . ! ? or … (optionally followed by a closing quote or
+# bracket) when white space and a capital, digit or opening quote follow.
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";")
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"^(?:" + "|".join(alternatives) + r")\s*[:.!]*$", re.IGNORECASE)
+
+
+# Whole-line widget labels that never stand alone inside an article body.
+WIDGET = _rx(
+    r"skip to (?:the )?(?:main )?(?:content|navigation|search)",
+    r"thumbnail|advertisement|advert|sponsored(?: content)?|scroll to continue(?: with content)?",
+    r"story continues below(?: advertisement)?|article continues below|continue reading below",
+)
+# Whole-line navigation / site chrome. Only trusted outside the body.
+NAV = _rx(
+    r"skip to (?:the )?(?:main )?(?:content|navigation|search)",
+    r"(?:latest|breaking|top|more|world|local) (?:news|stories|headlines)", r"latest",
+    r"menu|main menu|toggle navigation|navigation|home|homepage|search|close|open",
+    r"sign in|sign up|log ?in|log ?out|register|my account|subscribe(?: now| today)?",
+    r"advertisement|advert|sponsored(?: content)?|promoted|ad",
+    r"thumbnail|image|photo|video|gallery|watch(?: now| live)?|listen(?: to (?:this|the) (?:article|story))?",
+    r"back to top|print|email|e-mail|share|tweet|pin it|copy link|read more|continue reading",
+    r"(?:view|show|hide|load) (?:more )?comments?|\d+ comments?|comments?",
+    r"accept(?: all)?(?: cookies)?|reject all|cookie (?:settings|policy|preferences)|privacy policy",
+    r"terms (?:of (?:use|service)|and conditions)|contact us|about us|follow us(?: on .{1,40})?",
+    r"(?:facebook|twitter|x|linkedin|whatsapp|reddit|telegram|email|instagram)(?:[\s|/·,]+(?:facebook|twitter|x|linkedin|whatsapp|reddit|telegram|email|instagram))*",
+)
+SOCIAL = _rx(
+    r"(?:share|comment(?: on)?|like|tweet|email|print|save|bookmark|repost)"
+    r"(?: (?:this|the))? ?(?:post|article|story|page|link)?(?: (?:on|via|with) .{1,30})?",
+)
+CREDIT = re.compile(
+    r"^(?:.{1,80}['’]s (?:photo|picture|avatar|image|profile picture)"
+    r"|(?:image|photo|picture|video|illustration|graphic|file photo|photograph)s?"
+    r"(?: by| credit| courtesy(?: of)?| source| via)?\s*:?(?: .{0,120})?"
+    r"|\(?(?:credit|source|courtesy)s?:.{0,120}"
+    r"|.{0,120}\b(?:getty images|shutterstock|ap photo|afp via getty|reuters/|epa-efe|istock(?:photo)?)\)?\.?"
+    r")$",
+    re.IGNORECASE,
+)
+NEWSLETTER = re.compile(
+    r"\b(?:subscribe to|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
+    r"|to your inbox|join (?:our|the) mailing list|support (?:our|independent) journalism"
+    r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
+    re.IGNORECASE,
+)
+RELATED_HEADING = _rx(
+    r"related(?: articles| stories| posts| news| coverage| content| reading| links)?",
+    r"more (?:from|on|stories|news|articles|in)(?: .{1,40})?",
+    r"read (?:more|next|also)(?: on .{1,40})?", r"also read", r"see also", r"further reading",
+    r"you (?:may|might) also (?:like|be interested in)", r"recommended(?: for you| stories| reading)?",
+    r"most (?:popular|read|viewed|shared)", r"trending(?: now| stories)?", r"popular (?:stories|posts)",
+    r"editor['’]s picks", r"what to read next", r"top stories",
+)
+BIO_ROLE = re.compile(
+    r"^(?:about the author:?\s*)?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3} (?:is|was|has been|writes)\b.{0,200}?"
+    r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|author|contributor|analyst"
+    r"|producer|fellow|founder|director|blogger|freelance|staff)\b",
+)
+FOLLOW = re.compile(r"\bfollow (?:him|her|them|me|us) on (?:twitter|x|facebook|instagram|linkedin)\b|"
+                    r"(?:^|\s)@\w{2,}\.?$", re.IGNORECASE)
+BYLINE = re.compile(r"^(?:by|written by|words by|author|authors|posted by|reporting by)\s*:?\s+(.{2,80})$",
+                    re.IGNORECASE)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+DATE_LINE = re.compile(
+    r"^(?:(?:published|updated|posted|last updated|date)\s*:?\s*)?(?:[A-Za-z]+,?\s+)?"
+    r"(?:" + _MONTH + r"\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
+    r"(?:\s*(?:[-–—|,@]|at)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def normalise(text: str) -> str:
+    """Repair and normalise one unit of text (see module docstring)."""
+    if not text.isascii():
+        text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
+        text = _ZERO_WIDTH.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def parse_date(text: str) -> date | None:
+    from dateutil import parser
+
+    try:
+        return parser.parse(text, fuzzy=True, default=None).date()
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def split_units(raw: str) -> list[Unit]:
+    """Lines with raw offsets; a giant line (a flattened page) is cut into sentences."""
+    units: list[Unit] = []
+    pos = 0
+    for line in raw.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if len(body) > LONG_LINE:
+            start = 0
+            for m in _SENTENCE_END.finditer(body):
+                units.append(Unit(pos + start, pos + m.start(), body[start : m.start()], sentence=True))
+                start = m.end()
+            units.append(Unit(pos + start, pos + len(body), body[start:], sentence=True))
+        else:
+            units.append(Unit(pos, pos + len(body), body))
+        pos += len(line)
+    for u in units:
+        u.text = normalise(u.text)
+    return units
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.endswith(_TERMINAL)
+
+
+def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
+    """Join hard-wrapped lines into paragraphs; drop blank lines.
+
+    A document counts as hard-wrapped when most of its lines are long and of
+    similar length (a fixed-width wrap) rather than one paragraph per line.
+    Within such a document a line is joined to the next one unless it ends a
+    sentence *and* the next line's first word would have fitted on it — the
+    sign of a deliberate line break rather than a wrap.
+    """
+    lines = [u for u in units if u.text]
+    lengths = sorted(len(u.text) for u in lines)
+    wrapped = False
+    if len(lengths) >= 5:
+        width = lengths[int(0.9 * (len(lengths) - 1))]
+        near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
+        wrapped = width <= 120 and near_width >= 0.6 * len(lengths)
+    paragraphs: list[Unit] = []
+    previous_line = ""  # the last physical line, "" after a blank line
+    for u in units:
+        if not u.text:
+            previous_line = ""
+            continue
+        if previous_line and wrapped and not u.sentence and _continues(previous_line, u.text, width):
+            last = paragraphs[-1]
+            if last.text.endswith("-") and u.text[:1].islower():
+                last.text = last.text[:-1] + u.text  # re-join a hyphenated word
+            else:
+                last.text = f"{last.text} {u.text}"
+            last.end = u.end
+        else:
+            paragraphs.append(Unit(u.start, u.end, u.text))
+        previous_line = u.text
+    return paragraphs
+
+
+def _continues(previous_line: str, line: str, width: int) -> bool:
+    if not _ends_sentence(previous_line):
+        return True
+    first_word = line.split(" ", 1)[0]
+    return len(previous_line) + 1 + len(first_word) > width
+
+
+def _is_body(text: str) -> bool:
+    words = text.count(" ") + 1
+    return words >= 20 or (words >= 10 and _ends_sentence(text))
+
+
+def _byline_name(text: str) -> str | None:
+    m = BYLINE.match(text)
+    if not m:
+        return None
+    name = re.split(r"\s*(?:[|,;·•]|\s-\s|\bfor\b|\band\b(?=.*\bfor\b))\s*", m.group(1))[0].strip(" .")
+    words = name.split()
+    if not 1 <= len(words) <= 5 or not all(w[:1].isupper() for w in words if w.lower() not in {"de", "van", "von", "da", "al", "bin"}):
+        return None
+    return name
+
+
+def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
+    """Drop chrome paragraphs (recording each) and fill title/byline/date."""
+    body_idx = [i for i, u in enumerate(paragraphs) if _is_body(u.text)]
+    first_body = body_idx[0] if body_idx else len(paragraphs)
+    last_body = body_idx[-1] if body_idx else -1
+    keep: list[Unit] = []
+    in_related = False
+    for i, u in enumerate(paragraphs):
+        text = u.text
+        outside = i < first_body or i > last_body
+        words = text.count(" ") + 1
+        reason = None
+        if in_related:
+            if _is_body(text) and not NEWSLETTER.search(text):
+                in_related = False
+            else:
+                reason = "related_links"
+        if reason is None:
+            if RELATED_HEADING.match(text):
+                in_related, reason = True, "related_links"
+            elif SOCIAL.match(text) and words <= 8:
+                reason = "share_buttons"
+            elif CREDIT.match(text) and words <= 25:
+                reason = "photo_credit"
+            elif NEWSLETTER.search(text) and words <= 40 and (outside or words <= 20):
+                reason = "newsletter_prompt"
+            elif WIDGET.match(text) or (outside and NAV.match(text)):
+                reason = "navigation"
+            elif (name := _byline_name(text)) and words <= 10:
+                doc.byline = doc.byline or name
+                reason = "metadata_byline"
+            elif outside and words <= 14 and DATE_LINE.match(text) and (d := parse_date(text)):
+                doc.published_at = doc.published_at or d
+                reason = "metadata_date"
+            elif i >= len(paragraphs) - 3 and words <= 60 and (BIO_ROLE.match(text) or FOLLOW.search(text)):
+                # author bios close an article; only the last few paragraphs qualify
+                reason = "author_bio"
+            elif doc.title and text.casefold() == doc.title.casefold() and i < first_body:
+                reason = "metadata_title"
+        if reason is None and i < first_body:
+            if doc.title is None and 3 <= words <= 30 and not _ends_sentence(text.rstrip("!?")):
+                doc.title = text
+                reason = "metadata_title"
+            elif words < 8:
+                # short labels above the article: section names, captions, kickers
+                reason = "top_chrome"
+        if reason is None and i > last_body and words < 4 and not _ends_sentence(text):
+            reason = "bottom_chrome"
+        if reason:
+            doc.remove(u, "clean", reason)
+        else:
+            keep.append(u)
+    return keep
+
+
+def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
+    """Run the whole clean stage on one document in place and return it."""
+    if not doc.accepted:
+        return doc
+    paragraphs = rejoin_wrapped(split_units(doc.raw_text))
+    doc.units = strip_boilerplate(doc, paragraphs)
+    if sum(u.text.count(" ") + 1 for u in doc.units) < min_words:
+        doc.reject_reason = NO_ARTICLE_TEXT
+    return doc
+
+
+def clean_batch(docs: list[Doc], min_words: int = MIN_ARTICLE_WORDS) -> list[Doc]:
+    return [clean_document(d, min_words) for d in docs]

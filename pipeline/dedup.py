@@ -1,0 +1,229 @@
+"""Dedup stage: fingerprint clean texts, find candidates with LSH, verify them,
+and cluster documents into articles.
+
+How a document finds its article
+1. Exact: the same clean-text hash as an earlier document -> `exact_duplicate`.
+2. Candidates: documents sharing at least one LSH band with it (in this drop,
+   or in the warehouse's persistent band index). Each candidate stands for its
+   article.
+3. Verification against the article's *canonical* copy only, from MinHash
+   signatures: estimated Jaccard J, and containment derived from J and the two
+   shingle-set sizes (|A∩B| = J(|A|+|B|)/(1+J)). J >= jaccard_threshold ->
+   `near_duplicate`; the document's shingles contained in the canonical >=
+   containment_threshold -> `contained` (a truncated teaser of the article).
+4. Otherwise it starts a new article and is its canonical copy.
+
+Clustering is a star around each canonical copy: a document joins only if it
+matches the canonical directly, so A~B and B~C never pulls in an unrelated C
+(no chaining). Documents are visited most complete first (most shingles, then
+most metadata, then doc_id), so within a drop the canonical is the most
+complete copy. A later, more complete copy that contains the current canonical
+takes over the article (the article_id stays); see `switch_ratio`.
+"""
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from . import schema, signatures
+
+
+@dataclass(frozen=True)
+class DedupParams:
+    shingle_size: int = 5          # words per shingle
+    num_perm: int = 128            # MinHash permutations
+    bands: int = 32                # LSH bands x rows must equal num_perm
+    rows: int = 4
+    jaccard_threshold: float = 0.5
+    containment_threshold: float = 0.8
+    switch_ratio: float = 1.2      # a new copy must be this much larger to take over as canonical
+    seed: int = 1
+
+    def __post_init__(self):
+        if self.bands * self.rows != self.num_perm:
+            raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must equal num_perm ({self.num_perm})")
+        if not 1 <= self.shingle_size <= 20:
+            raise ValueError("shingle_size must be between 1 and 20")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
+                         "–": "-", "—": "-", "‐": "-", "‑": "-"})
+
+
+def matching_text(text: str) -> str:
+    """The text as the matcher sees it: NFKC, case-folded, typography folded.
+
+    Copies that differ only in quote style, dashes, ligatures or case must
+    produce the same shingles.
+    """
+    return unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+
+
+def clean_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def article_id_for(clean_hash: str) -> str:
+    """Issued once from the first canonical copy's clean text; reproducible."""
+    return "a_" + clean_hash[:16]
+
+
+def fingerprint(texts: list[str], params: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n_shingles, signatures uint32 [n, num_perm], band hashes uint64 [n, bands])."""
+    hashes = [signatures.shingle_hashes(matching_text(t), params.shingle_size) for t in texts]
+    sizes = np.array([len(np.unique(h)) for h in hashes], dtype=np.int32)
+    sigs = signatures.minhash_signatures(hashes, num_perm=params.num_perm, seed=params.seed)
+    bands = signatures.lsh_band_hashes(sigs, params.bands, params.rows)
+    return sizes, sigs, bands
+
+
+def sig_to_bytes(sig: np.ndarray) -> bytes:
+    return np.ascontiguousarray(sig, dtype="<u4").tobytes()
+
+
+def sig_from_bytes(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<u4")
+
+
+def compare(sig_a: np.ndarray, n_a: int, sig_b: np.ndarray, n_b: int) -> tuple[float, float, float]:
+    """(Jaccard, share of A in B, share of B in A), all estimated from signatures."""
+    j = float(np.mean(sig_a == sig_b))
+    if n_a == 0 or n_b == 0:
+        return j, 0.0, 0.0
+    inter = j * (n_a + n_b) / (1.0 + j)
+    return j, min(1.0, inter / n_a), min(1.0, inter / n_b)
+
+
+@dataclass
+class _Article:
+    article_id: str
+    canonical: str            # doc_id of the canonical copy
+    n_shingles: int
+    signature: np.ndarray
+    existing: bool            # already in the warehouse
+
+
+@dataclass
+class Switch:
+    article_id: str
+    old_doc_id: str
+    new_doc_id: str
+    similarity: float
+    containment: float  # share of the old canonical found in the new one
+
+
+@dataclass
+class Assignment:
+    provenance: pa.Table      # rows for new documents
+    new_articles: dict[str, str]      # article_id -> canonical doc_id (new articles)
+    # old canonical copies that a more complete copy took over: their provenance rows change
+    switches: list[Switch]
+
+
+def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
+           exact: dict[str, tuple[str, str]] | None = None,
+           warehouse_candidates: pa.Table | None = None,
+           warehouse_articles: pa.Table | None = None) -> Assignment:
+    """Cluster a drop's accepted documents into articles.
+
+    docs: columns doc_id, clean_sha256, n_shingles, n_metadata, minhash (uint32 [num_perm] as bytes),
+          bands (list<uint64>).
+    exact: clean_sha256 -> (doc_id, article_id) already in the warehouse.
+    warehouse_candidates: (query doc_id, article_id) pairs from the band index.
+    warehouse_articles: article_id, canonical_doc_id, n_shingles, minhash of those articles.
+    """
+    exact = exact or {}
+    ids = docs.column("doc_id").to_pylist()
+    hashes = docs.column("clean_sha256").to_pylist()
+    sizes = docs.column("n_shingles").to_pylist()
+    meta = docs.column("n_metadata").to_pylist()
+    sigs = [sig_from_bytes(b) for b in docs.column("minhash").to_pylist()]
+    band_matrix = np.array(docs.column("bands").to_pylist(), dtype=np.uint64).reshape(len(ids), -1)
+
+    articles: dict[str, _Article] = {}
+    if warehouse_articles is not None:
+        for row in warehouse_articles.to_pylist():
+            articles[row["article_id"]] = _Article(row["article_id"], row["canonical_doc_id"], row["n_shingles"],
+                                                   sig_from_bytes(row["minhash"]), existing=True)
+    wh_cands: dict[str, set[str]] = {}
+    if warehouse_candidates is not None:
+        for q, a in zip(warehouse_candidates.column("query").to_pylist(),
+                        warehouse_candidates.column("article_id").to_pylist()):
+            wh_cands.setdefault(q, set()).add(a)
+
+    # in-drop candidates: index -> other indices sharing a band
+    drop_cands: dict[int, set[int]] = {}
+    for i, j in signatures.candidate_pairs(band_matrix):
+        drop_cands.setdefault(int(i), set()).add(int(j))
+        drop_cands.setdefault(int(j), set()).add(int(i))
+
+    order = sorted(range(len(ids)), key=lambda i: (-sizes[i], -meta[i], ids[i]))
+    article_of: dict[int, str] = {}
+    seen_hash: dict[str, tuple[str, str]] = dict(exact)
+    rows: list[dict] = []
+    new_articles: dict[str, str] = {}
+    switches: list[Switch] = []
+
+    def row(i: int, art: str, relation: str, sim: float, cont: float, matched: str) -> None:
+        rows.append({"doc_id": ids[i], "article_id": art, "drop_id": drop_id, "relation": relation,
+                     "similarity": round(sim, 4), "containment": round(cont, 4), "matched_doc_id": matched})
+
+    for i in order:
+        if hashes[i] in seen_hash:
+            matched, art = seen_hash[hashes[i]]
+            article_of[i] = art
+            row(i, art, schema.EXACT_DUPLICATE, 1.0, 1.0, matched)
+            continue
+        candidates = set(wh_cands.get(ids[i], ()))
+        candidates.update(article_of[j] for j in drop_cands.get(i, ()) if j in article_of)
+        best = None
+        for art_id in sorted(candidates):
+            art = articles[art_id]
+            j, doc_in_canon, canon_in_doc = compare(sigs[i], sizes[i], art.signature, art.n_shingles)
+            if (art.existing and canon_in_doc >= params.containment_threshold
+                    and sizes[i] >= params.switch_ratio * art.n_shingles):
+                verdict = "takes_over"
+            elif j >= params.jaccard_threshold:
+                verdict = schema.NEAR_DUPLICATE
+            elif doc_in_canon >= params.containment_threshold:
+                verdict = schema.CONTAINED
+            else:
+                continue
+            key = (j, doc_in_canon)
+            if best is None or key > best[0]:
+                best = (key, art, verdict, j, doc_in_canon, canon_in_doc)
+        if best is None:
+            art_id = article_id_for(hashes[i])
+            articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False)
+            new_articles[art_id] = ids[i]
+            article_of[i] = art_id
+            seen_hash[hashes[i]] = (ids[i], art_id)
+            row(i, art_id, schema.CANONICAL, 1.0, 1.0, ids[i])
+            continue
+        _, art, verdict, j, cont, canon_in_doc = best
+        article_of[i] = art.article_id
+        seen_hash[hashes[i]] = (ids[i], art.article_id)
+        if verdict == "takes_over":
+            switches.append(Switch(art.article_id, art.canonical, ids[i], round(j, 4), round(canon_in_doc, 4)))
+            art.canonical, art.n_shingles, art.signature = ids[i], sizes[i], sigs[i]
+            row(i, art.article_id, schema.CANONICAL, 1.0, 1.0, ids[i])
+        else:
+            row(i, art.article_id, verdict, j, cont, art.canonical)
+    return Assignment(schema.table("provenance", rows), new_articles, switches)
+
+
+def band_table(doc_ids: list[str], bands: np.ndarray) -> pa.Table:
+    """Long form of a band matrix: one (band, hash, doc_id) row per band."""
+    n, b = bands.shape
+    return pa.table({
+        "band": pa.array(np.tile(np.arange(b, dtype=np.int16), n)),
+        "hash": pa.array(bands.reshape(-1).astype(np.uint64)),
+        "doc_id": pa.array(np.repeat(np.array(doc_ids, dtype=object), b), pa.string()),
+    })

@@ -1,0 +1,73 @@
+"""In-flight records passed between the pure stages of one batch.
+
+Offsets (``start``/``end``) always point into the document's *raw text*: the
+decoded input before any normalisation. That makes every removed span
+traceable to the exact characters of the file the user gave us.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(slots=True)
+class Unit:
+    """A line, paragraph or sentence of a document, with its raw-text range."""
+
+    start: int
+    end: int
+    text: str  # normalised text; may differ in length from raw[start:end]
+    sentence: bool = False  # cut from a flattened page: a paragraph of its own, never re-joined
+
+
+@dataclass(slots=True)
+class RemovedSpan:
+    start: int
+    end: int
+    stage: str  # "clean" | "chrome" | "repeats"
+    reason: str  # e.g. "nav", "share", "related", "repeat"
+    text: str
+    repeat_of_start: int | None = None
+    repeat_of_end: int | None = None
+
+
+@dataclass(slots=True)
+class Doc:
+    """One input document as it moves through read -> clean -> repeats."""
+
+    doc_id: str
+    source_path: str
+    source_name: str
+    content_sha256: str
+    size_bytes: int
+    raw_text: str = ""
+    encoding: str | None = None
+    fmt: str = "text"  # "text" | "html"
+    reject_reason: str | None = None
+    title: str | None = None
+    byline: str | None = None
+    published_at: date | None = None
+    units: list[Unit] = field(default_factory=list)
+    removed: list[RemovedSpan] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.reject_reason is None
+
+    def remove(self, unit: Unit, stage: str, reason: str, repeat_of: Unit | None = None) -> None:
+        self.removed.append(
+            RemovedSpan(
+                unit.start,
+                unit.end,
+                stage,
+                reason,
+                self.raw_text[unit.start : unit.end],
+                repeat_of.start if repeat_of else None,
+                repeat_of.end if repeat_of else None,
+            )
+        )
+
+    @property
+    def text(self) -> str:
+        """The clean article body: paragraphs separated by blank lines."""
+        return "\n\n".join(u.text for u in self.units)

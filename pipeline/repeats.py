@@ -1,0 +1,59 @@
+"""Repeat stage: collapse text repeated inside one document.
+
+Scraped pages often carry their body twice (a teaser block, then the full
+story; or a print view appended to the page). We keep the first occurrence of
+every paragraph and drop later copies, recording for each dropped span the
+span it repeated.
+
+Matching is on a folded key (case, punctuation and spacing ignored), so a copy
+that differs only in quote style or spacing still counts. A short paragraph
+("Thanks.", "Yes.") repeats by chance in real prose, so it is only dropped
+when it sits next to a longer dropped repeat, i.e. inside a repeated block.
+"""
+from __future__ import annotations
+
+import re
+
+from .model import Doc, Unit
+
+MIN_REPEAT_WORDS = 6
+_FOLD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    return _FOLD.sub(" ", text.casefold()).strip()
+
+
+def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
+    if not doc.accepted or not doc.units:
+        return doc
+    first_seen: dict[str, Unit] = {}
+    if doc.title:
+        # The title was lifted out by the clean stage; a later copy of it is a repeat too.
+        title_span = next((r for r in doc.removed if r.reason == "metadata_title"), None)
+        if title_span:
+            first_seen[fold(doc.title)] = Unit(title_span.start, title_span.end, doc.title)
+    repeat_of: list[Unit | None] = []
+    for u in doc.units:
+        key = fold(u.text)
+        earlier = first_seen.get(key) if key else None
+        repeat_of.append(earlier)
+        if key and earlier is None:
+            first_seen[key] = u
+
+    def long(i: int) -> bool:
+        return repeat_of[i] is not None and doc.units[i].text.count(" ") + 1 >= min_words
+
+    keep: list[Unit] = []
+    for i, u in enumerate(doc.units):
+        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(doc.units)]
+        if repeat_of[i] is not None and (long(i) or any(long(j) for j in neighbours)):
+            doc.remove(u, "repeats", "repeat", repeat_of=repeat_of[i])
+        else:
+            keep.append(u)
+    doc.units = keep
+    return doc
+
+
+def collapse_batch(docs: list[Doc], min_words: int = MIN_REPEAT_WORDS) -> list[Doc]:
+    return [collapse_repeats(d, min_words) for d in docs]

@@ -1,0 +1,143 @@
+"""Read stage: turn input paths into `Doc` records with raw text or a reject reason.
+
+Every file we are given becomes exactly one record, whatever is wrong with it:
+an ingest pipeline sees binary files, empty files and odd encodings as normal
+input, and the user must be able to find out what happened to each one.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .model import Doc
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+# Reject reasons of this stage (the clean stage adds "no_article_text").
+EMPTY = "empty_file"
+BINARY = "binary_file"
+TOO_LARGE = "too_large"
+UNSUPPORTED = "unsupported_format"
+UNREADABLE = "unreadable"
+HTML_NO_TEXT = "html_without_text"
+
+
+def discover(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand files and folders (recursively) into a sorted list of files.
+
+    Hidden files and folders (".git", ".DS_Store") are skipped; a path that
+    does not exist raises FileNotFoundError so the CLI can say so plainly.
+    """
+    found: set[Path] = set()
+    for p in map(Path, paths):
+        if not p.exists():
+            raise FileNotFoundError(f"no such file or folder: {p}")
+        if p.is_file():
+            found.add(p.resolve())
+            continue
+        for root, dirs, files in os.walk(p):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found.update(Path(root, f).resolve() for f in files if not f.startswith("."))
+    return sorted(found)
+
+
+def doc_id_for(path: str, content_sha256: str) -> str:
+    """A document is one file's content at one path: the same bytes at the same
+    path are the same document (re-ingesting it is a no-op), the same bytes at
+    another path are another document (an exact duplicate)."""
+    return hashlib.sha256(f"{path}\n{content_sha256}".encode()).hexdigest()[:24]
+
+
+def looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return control > 0.1 * len(head)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode bytes as UTF-8, falling back to cp1252 and finally latin-1.
+
+    latin-1 never fails, so a non-binary file always yields text; the encoding
+    actually used is recorded in `documents.encoding`. Mojibake (UTF-8 that was
+    once decoded as cp1252) is repaired later, in the clean stage.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    return data.decode("latin-1"), "latin-1"
+
+
+def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Doc:
+    spath = str(path)
+    source_name = path.parent.name
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            # Do not read giant files; identify them by path, size and mtime.
+            digest = hashlib.sha256(f"{spath}:{size}:{path.stat().st_mtime_ns}".encode()).hexdigest()
+            return Doc(doc_id_for(spath, digest), spath, source_name, digest, size, reject_reason=TOO_LARGE)
+        data = path.read_bytes()
+    except OSError as exc:
+        digest = hashlib.sha256(spath.encode()).hexdigest()
+        return Doc(doc_id_for(spath, digest), spath, source_name, digest, 0,
+                   reject_reason=f"{UNREADABLE}: {exc.strerror or exc}")
+
+    digest = hashlib.sha256(data).hexdigest()
+    doc = Doc(doc_id_for(spath, digest), spath, source_name, digest, len(data))
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        doc.reject_reason = UNSUPPORTED
+    elif not data.strip():
+        doc.reject_reason = EMPTY
+    elif looks_binary(data):
+        doc.reject_reason = BINARY
+    else:
+        text, doc.encoding = decode(data)
+        if suffix in HTML_SUFFIXES:
+            _extract_html(doc, text)
+        else:
+            doc.raw_text = text
+    return doc
+
+
+def _extract_html(doc: Doc, html: str) -> None:
+    """HTML goes through trafilatura, which removes page chrome by DOM structure.
+
+    The extracted text becomes the document's raw text (offsets in
+    removed_spans refer to it), and trafilatura's metadata seeds title, byline,
+    date and source name.
+    """
+    import trafilatura  # imported lazily: it is slow to import and only HTML needs it
+
+    doc.fmt = "html"
+    result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
+                                         favor_precision=True)
+    if result is None or not (result.text or "").strip():
+        doc.reject_reason = HTML_NO_TEXT
+        return
+    doc.raw_text = result.text
+    doc.title = result.title or None
+    doc.byline = result.author or None
+    if result.sitename or result.hostname:
+        doc.source_name = result.sitename or result.hostname
+    if result.date:
+        from .clean import parse_date
+
+        doc.published_at = parse_date(result.date)
+
+
+def read_documents(paths: Iterable[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Doc]:
+    for path in paths:
+        yield read_document(Path(path), max_bytes)

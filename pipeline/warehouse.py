@@ -1,0 +1,242 @@
+"""Warehouse I/O: a DuckLake lake of Parquet files with a SQLite catalog.
+
+Why DuckLake: one drop touches five tables and must land all together or not
+at all. DuckLake writes Parquet data files first and then commits the catalog
+in one SQLite transaction, so a killed ingest leaves the lake at the previous
+drop (orphan Parquet files at worst, never half a drop). It also gives UPDATE
+(an article's canonical copy can switch), snapshots (query the warehouse as of
+an earlier drop) and readers that work while a writer is busy. DuckDB 1.5.5 is
+pinned because its DuckLake and SQLite extensions ship on PyPI, so everything
+works offline.
+
+Layout of a warehouse folder:
+    catalog.sqlite   DuckLake catalog (table versions, snapshots)
+    data/            Parquet data files, one folder per table
+    writer.lock      held by the one process allowed to write
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from . import schema
+
+LAKE = "lake"
+DUCKDB_VERSION = "1.5.5"
+
+
+class WarehouseError(Exception):
+    """A problem the user can act on (missing warehouse, busy writer, bad SQL)."""
+
+
+def extension_directory() -> Path:
+    """A DuckDB extension directory holding the PyPI builds of ducklake and sqlite.
+
+    DuckDB autoloads extensions from `<dir>/v<version>/<platform>/`. Laying the
+    wheel-shipped files out that way lets both newsfold and a user's stock
+    DuckDB (`SET extension_directory = '...'`) attach the lake offline.
+    """
+    import duckdb_extension_ducklake
+    import duckdb_extension_sqlite
+
+    base = Path(os.environ.get("NEWSFOLD_EXTENSION_DIR")
+                or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsfold" / "duckdb_extensions")
+    platform = duckdb.execute("PRAGMA platform").fetchone()[0]
+    target = base / f"v{DUCKDB_VERSION}" / platform
+    wanted = {
+        "ducklake.duckdb_extension": duckdb_extension_ducklake,
+        # the sqlite extension's canonical name (and entry point) is sqlite_scanner
+        "sqlite_scanner.duckdb_extension": duckdb_extension_sqlite,
+    }
+    for name, package in wanted.items():
+        dest = target / name
+        if not dest.exists():
+            src = next(Path(package.__file__).parent.glob("extensions/*/*.duckdb_extension"))
+            target.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_suffix(f".tmp{os.getpid()}")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)  # atomic: concurrent first runs never see half a file
+    return base
+
+
+def attach_sql(path: Path, read_only: bool = False, snapshot: int | None = None) -> str:
+    options = [f"DATA_PATH '{(path / 'data').resolve()}/'", "OVERRIDE_DATA_PATH true",
+               # never inline rows into the catalog: every row lives in Parquet
+               "DATA_INLINING_ROW_LIMIT 0"]
+    if read_only:
+        options.append("READ_ONLY")
+    if snapshot is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+    return f"ATTACH 'ducklake:sqlite:{(path / 'catalog.sqlite').resolve()}' AS {LAKE} ({', '.join(options)})"
+
+
+class Warehouse:
+    """A connection to one warehouse folder. Use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike, read_only: bool = False, snapshot: int | None = None):
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not (self.path / "catalog.sqlite").exists():
+            raise WarehouseError(f"no warehouse at {self.path} (run `newsfold ingest` first)")
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "data").mkdir(exist_ok=True)
+        self.con = duckdb.connect(config={"extension_directory": str(extension_directory())})
+        try:
+            self.con.execute(attach_sql(self.path, read_only, snapshot))
+        except duckdb.Error as exc:
+            self.con.close()
+            raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
+        self.con.execute(f"USE {LAKE}")
+        if not read_only:
+            for name in schema.TABLES:
+                self.con.execute(schema.create_table_sql(name))
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- reads -----------------------------------------------------------
+
+    def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(query, params or [])
+
+    def next_drop_id(self) -> int:
+        return self.sql("SELECT coalesce(max(drop_id), 0) + 1 FROM drops").fetchone()[0]
+
+    def known_doc_ids(self, doc_ids: list[str]) -> set[str]:
+        ids = pa.table({"doc_id": pa.array(doc_ids, pa.string())})
+        self.con.register("_ids", ids)
+        try:
+            return {r[0] for r in self.sql("SELECT d.doc_id FROM documents d JOIN _ids USING (doc_id)").fetchall()}
+        finally:
+            self.con.unregister("_ids")
+
+    def exact_matches(self, clean_hashes: list[str]) -> dict[str, tuple[str, str]]:
+        """clean_sha256 -> (doc_id, article_id) of an earlier accepted document with that text."""
+        hashes = pa.table({"clean_sha256": pa.array(clean_hashes, pa.string())})
+        self.con.register("_hashes", hashes)
+        try:
+            rows = self.sql("""
+                SELECT d.clean_sha256, min(p.doc_id), min(p.article_id)
+                FROM documents d JOIN _hashes USING (clean_sha256) JOIN provenance p USING (doc_id)
+                GROUP BY d.clean_sha256""").fetchall()
+        finally:
+            self.con.unregister("_hashes")
+        return {h: (doc, art) for h, doc, art in rows}
+
+    def band_matches(self, bands: pa.Table) -> pa.Table:
+        """Join query band hashes (columns query, band, hash) with the stored index.
+
+        Returns (query, article_id) pairs: each article one of whose documents
+        shares at least one LSH band with the query document.
+        """
+        self.con.register("_bands", bands)
+        try:
+            return self.sql("""
+                SELECT DISTINCT q.query, s.article_id
+                FROM _bands q JOIN lsh_bands b ON b.band = q.band AND b.hash = q.hash
+                JOIN signatures s ON s.doc_id = b.doc_id""").arrow().read_all()
+        finally:
+            self.con.unregister("_bands")
+
+    def canonical_signatures(self, article_ids: list[str]) -> pa.Table:
+        """For each article: its canonical doc and that doc's signature and size."""
+        ids = pa.table({"article_id": pa.array(article_ids, pa.string())})
+        self.con.register("_arts", ids)
+        try:
+            return self.sql("""
+                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash, d.clean_chars
+                FROM articles a JOIN _arts USING (article_id)
+                JOIN signatures s ON s.doc_id = a.canonical_doc_id
+                JOIN documents d ON d.doc_id = a.canonical_doc_id""").arrow().read_all()
+        finally:
+            self.con.unregister("_arts")
+
+    # --- the one write ----------------------------------------------------
+
+    def commit_drop(self, drop_id: int, tables: dict[str, pa.Table],
+                    article_updates: pa.Table | None = None,
+                    relation_updates: pa.Table | None = None) -> None:
+        """Append a drop's rows to every table and apply canonical switches, atomically."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for name, rows in tables.items():
+                if rows.num_rows:
+                    self.con.register("_rows", rows.select(schema.TABLES[name].names))
+                    self.con.execute(f"INSERT INTO {name} SELECT * FROM _rows")
+                    self.con.unregister("_rows")
+            if article_updates is not None and article_updates.num_rows:
+                self.con.register("_upd", article_updates)
+                self.con.execute("""
+                    UPDATE articles SET canonical_doc_id = u.canonical_doc_id, title = u.title,
+                        byline = u.byline, published_at = u.published_at, text = u.text,
+                        word_count = u.word_count, clean_sha256 = u.clean_sha256,
+                        updated_drop_id = u.updated_drop_id
+                    FROM _upd u WHERE articles.article_id = u.article_id""")
+                self.con.unregister("_upd")
+            if relation_updates is not None and relation_updates.num_rows:
+                self.con.register("_rel", relation_updates)
+                self.con.execute("""
+                    UPDATE provenance SET relation = r.relation, similarity = r.similarity,
+                        containment = r.containment, matched_doc_id = r.matched_doc_id
+                    FROM _rel r WHERE provenance.doc_id = r.doc_id""")
+                self.con.unregister("_rel")
+            self.con.execute(f"CALL {LAKE}.set_commit_message('newsfold', 'drop {int(drop_id)}')")
+            self.con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise
+
+    def drop_snapshots(self) -> dict[int, int]:
+        """drop_id -> DuckLake snapshot id that committed it."""
+        rows = self.sql(f"SELECT snapshot_id, commit_message FROM {LAKE}.snapshots() "
+                        "WHERE commit_message LIKE 'drop %'").fetchall()
+        return {int(msg.split()[1]): sid for sid, msg in rows}
+
+
+@contextlib.contextmanager
+def writer_lock(path: str | os.PathLike, wait_s: float = 0.0) -> Iterator[None]:
+    """Hold the warehouse's single-writer lock, waiting up to `wait_s` seconds.
+
+    The lock is an flock on writer.lock: the kernel releases it when the
+    process dies, so a killed ingest never leaves a stale lock behind.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / "writer.lock", "a+") as fh:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"warehouse {path} is busy: another newsfold ingest is writing to it "
+                        "(wait for it, or pass --wait SECONDS)") from None
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
