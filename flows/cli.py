@@ -103,7 +103,8 @@ def _jsonable(v):
     return v
 
 
-def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=sys.stdout) -> None:
+def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=None) -> None:
+    out = out or sys.stdout
     if fmt == "json":
         json.dump([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], out, ensure_ascii=False)
         out.write("\n")
@@ -131,7 +132,10 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
+    # Without a configured Prefect API, Prefect runs a temporary local server for the
+    # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.ingest import ingest_flow
 
     t0 = time.perf_counter()

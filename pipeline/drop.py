@@ -98,7 +98,7 @@ def plan_drop(processed: pa.Table, wh: Warehouse, params: dedup.DedupParams, dro
     accepted = processed.filter(pc.equal(processed["status"], schema.ACCEPTED))
 
     acc_ids = accepted.column("doc_id").to_pylist()
-    band_matrix = np.array(accepted.column("bands").to_pylist(), dtype=np.uint64).reshape(len(acc_ids), -1)
+    band_matrix = dedup.band_matrix(accepted.column("bands"), params)
     exact = wh.exact_matches(accepted.column("clean_sha256").to_pylist())
     query_bands = dedup.band_table(acc_ids, band_matrix).rename_columns(["band", "hash", "query"])
     candidates = wh.band_matches(query_bands)
@@ -135,7 +135,7 @@ def plan_drop(processed: pa.Table, wh: Warehouse, params: dedup.DedupParams, dro
     exact_dups = set(pc.filter(result.provenance["doc_id"],
                                pc.equal(result.provenance["relation"], schema.EXACT_DUPLICATE)).to_pylist())
     indexed = [i for i, d in enumerate(acc_ids) if d not in exact_dups]
-    sig_rows = accepted.take(indexed).select(["doc_id", "n_shingles", "minhash"])
+    sig_rows = accepted.take(pa.array(indexed, pa.int64())).select(["doc_id", "n_shingles", "minhash"])
     sig_rows = sig_rows.append_column("article_id", pa.array([article_of[d] for d in sig_rows["doc_id"].to_pylist()],
                                                              pa.string()))
     band_rows = dedup.band_table([acc_ids[i] for i in indexed], band_matrix[indexed])

@@ -1,0 +1,89 @@
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from conftest import SEED
+from pipeline import dedup, schema
+from pipeline.drop import process_batch
+
+P = dedup.DedupParams()
+
+
+def words(n, seed):
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(5000)]
+    return [vocab[i] for i in rng.integers(0, len(vocab), n)]
+
+
+def table(texts, ids=None):
+    ids = ids or [f"d{i}" for i in range(len(texts))]
+    sizes, sigs, bands = dedup.fingerprint(texts, P)
+    return pa.table({
+        "doc_id": ids,
+        "clean_sha256": [dedup.clean_sha256(t) for t in texts],
+        "n_shingles": pa.array(sizes, pa.int32()),
+        "n_metadata": pa.array([0] * len(texts), pa.int8()),
+        "minhash": [dedup.sig_to_bytes(s) for s in sigs],
+        "bands": pa.array([list(b) for b in bands], pa.list_(pa.uint64())),
+    })
+
+
+def relations(result):
+    return {r["doc_id"]: (r["relation"], r["article_id"]) for r in result.provenance.to_pylist()}
+
+
+def test_matching_text_folds_typography():
+    assert dedup.matching_text("“Don’t” — ﬁne") == dedup.matching_text('"don\'t" - fine')
+
+
+def test_exact_near_contained_and_distinct():
+    base = words(600, 1)
+    edited = list(base)
+    for k in range(0, 600, 100):  # change one word in every hundred
+        edited[k] = "changed"
+    teaser = base[:240]           # first 40 %
+    other = words(600, 2)
+    texts = [" ".join(x) for x in (base, base, edited, teaser, other)]
+    rel = relations(dedup.assign(table(texts), P, drop_id=1))
+    assert rel["d0"][0] == schema.CANONICAL
+    assert rel["d1"] == (schema.EXACT_DUPLICATE, rel["d0"][1])
+    assert rel["d2"] == (schema.NEAR_DUPLICATE, rel["d0"][1])
+    assert rel["d3"] == (schema.CONTAINED, rel["d0"][1])
+    assert rel["d4"][0] == schema.CANONICAL and rel["d4"][1] != rel["d0"][1]
+
+
+def test_canonical_is_the_most_complete_copy_not_the_first_seen():
+    base = words(500, 3)
+    texts = [" ".join(base[:200]), " ".join(base)]
+    rel = relations(dedup.assign(table(texts), P, drop_id=1))
+    assert rel["d1"][0] == schema.CANONICAL
+    assert rel["d0"] == (schema.CONTAINED, rel["d1"][1])
+
+
+def test_no_chaining_through_a_middle_document():
+    # A and C share nothing; B is half A, half C. B may join one of them, never both into one cluster.
+    a, c = words(400, 4), words(400, 5)
+    b = a[:200] + c[200:]
+    rel = relations(dedup.assign(table([" ".join(a), " ".join(b), " ".join(c)]), P, drop_id=1))
+    assert rel["d0"][1] != rel["d2"][1]
+
+
+def test_seeds_000_and_002_share_quotes_but_stay_apart():
+    processed = process_batch([SEED["000"], SEED["002"]], P)
+    rel = relations(dedup.assign(processed, P, drop_id=1))
+    assert {r for r, _ in rel.values()} == {schema.CANONICAL}
+    sigs = [dedup.sig_from_bytes(b) for b in processed.column("minhash").to_pylist()]
+    j, _, _ = dedup.compare(sigs[0], 1, sigs[1], 1)
+    assert j < 0.3
+
+
+def test_params_validate_bands_rows():
+    with pytest.raises(ValueError, match="must equal num_perm"):
+        dedup.DedupParams(num_perm=128, bands=20, rows=5)
+
+
+def test_article_ids_are_reproducible():
+    texts = [" ".join(words(300, 9))]
+    a = dedup.assign(table(texts), P, drop_id=1)
+    b = dedup.assign(table(texts, ids=["other"]), P, drop_id=7)
+    assert a.new_articles.keys() == b.new_articles.keys()
