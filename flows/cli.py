@@ -23,6 +23,7 @@ everything with full provenance in a DuckDB-queryable Parquet warehouse.
   newsfold ingest seeds/                  ingest files or folders as one drop
   newsfold status                         what the warehouse holds, last drops
   newsfold sql "SELECT title FROM articles"   query the tables with DuckDB SQL
+  newsfold serve --inbox inbox/ --interval 300   ingest new inbox files every 5 minutes
 
 Tables: documents, articles, provenance, removed_spans, drops.
 """
@@ -59,6 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse(q)
     q.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table",
                    help="output format; json prints one array of row objects (default: %(default)s)")
+    q.add_argument("--as-of-drop", type=int, metavar="N",
+                   help="query the warehouse as it was right after drop N committed (a DuckLake snapshot)")
+
+    sv = sub.add_parser("serve", help="ingest new files from an inbox folder on a schedule",
+                        description="Watch an inbox folder: on every scheduled run, ingest the files the "
+                                    "warehouse does not hold yet (each file exactly once) as a new drop. "
+                                    "With PREFECT_API_URL set this registers and serves a Prefect deployment "
+                                    "(runs show in the Prefect UI); without it newsfold keeps the schedule "
+                                    "itself. Stop with Ctrl-C.")
+    sv.add_argument("--inbox", required=True, metavar="DIR", help="folder to watch (recursively)")
+    when = sv.add_mutually_exclusive_group()
+    when.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS (default: 60)")
+    when.add_argument("--cron", metavar="EXPR", help='run on a cron schedule, e.g. "*/15 * * * *"')
+    sv.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)")
+    sv.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
+                    help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
+                         "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
+    sv.add_argument("--batch-size", type=int, default=500, metavar="N",
+                    help="documents per processing batch (default: %(default)s)")
+    _add_warehouse(sv)
+    _add_dedup_options(sv)
 
     st = sub.add_parser("status", help="table counts and the last drops",
                         description="Show how many rows each table holds and the most recent drops.")
@@ -132,15 +154,14 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
-    # Without a configured Prefect API, Prefect runs a temporary local server for the
-    # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _quiet_prefect()
     from flows.ingest import ingest_flow
+    from pipeline.warehouse import writer_lock
 
     t0 = time.perf_counter()
-    s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                    params=params, wait_s=args.wait)
+    with writer_lock(args.warehouse, args.wait):
+        s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
+                        params=params, wait_s=args.wait)
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -157,10 +178,58 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def _quiet_prefect() -> None:
+    # Without a configured Prefect API, Prefect runs a temporary local server for the
+    # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def cmd_serve(args) -> int:
+    import signal
+
+    _quiet_prefect()
+    from flows.serve import serve_inbox
+
+    # A service manager stops us with SIGTERM: leave like Ctrl-C. A run cut short
+    # commits nothing, and its files are picked up by the next serve.
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+    def report(summary: dict) -> None:
+        stamp = datetime.now().strftime("%H:%M:%S")
+        if summary.get("error"):
+            print(f"{stamp} run failed, nothing committed (retried next run): {summary['error']}", flush=True)
+        elif summary.get("drop_id") is None:
+            print(f"{stamp} nothing new", flush=True)
+        else:
+            print(f"{stamp} drop {summary['drop_id']}: {summary['n_documents']} new documents, "
+                  f"{summary['n_new_articles']} new articles", flush=True)
+
+    print(f"serving inbox {args.inbox} -> {args.warehouse} "
+          f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
+    serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
+                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report)
+    return 0
+
+
+def _snapshot_for_drop(warehouse: str, drop: int) -> int:
+    from pipeline.warehouse import Warehouse, WarehouseError
+
+    with Warehouse(warehouse, read_only=True) as wh:
+        snapshots = wh.drop_snapshots()
+    if drop not in snapshots:
+        raise WarehouseError(f"no drop {drop} in {warehouse} (see `newsfold status`)")
+    return snapshots[drop]
+
+
 def cmd_sql(args) -> int:
     from pipeline.warehouse import Warehouse
 
-    with Warehouse(args.warehouse, read_only=True) as wh:
+    snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
+    with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
         cur = wh.sql(args.query)
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall() if columns else []
@@ -197,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status}
+    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve}
     import duckdb
 
     from pipeline.warehouse import WarehouseError

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
@@ -20,7 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pipeline import sources
 from pipeline.dedup import DedupParams
 from pipeline.drop import CleanParams, drop_row, plan_drop, process_batch
-from pipeline.warehouse import Warehouse, writer_lock
+from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -37,6 +38,17 @@ def discover_task(paths: list[str]) -> list[str]:
     return [str(p) for p in sources.discover(paths)]
 
 
+@task(name="skip-known-files", cache_policy=NO_CACHE)
+def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[str]:
+    """Drop files whose path+bytes the warehouse already holds, before any real work."""
+    if not (Path(warehouse) / "catalog.sqlite").exists():
+        return files
+    ids = {f: sources.identify(Path(f), max_bytes) for f in files}
+    with Warehouse(warehouse, read_only=True) as wh:
+        known = wh.known_doc_ids([i for i in ids.values() if i])
+    return [f for f in files if ids[f] not in known]
+
+
 @task(name="process-batch", cache_policy=NO_CACHE)
 def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams) -> pa.Table:
     return process_batch(paths, params, clean_params)
@@ -44,10 +56,12 @@ def process_task(paths: list[str], params: DedupParams, clean_params: CleanParam
 
 @task(name="plan-and-commit", cache_policy=NO_CACHE)
 def commit_task(processed: pa.Table, warehouse: str, params: DedupParams, label: str | None,
-                inputs: list[str], started_at: datetime) -> dict:
+                inputs: list[str], started_at: datetime, n_files: int) -> dict:
     with Warehouse(warehouse) as wh:
         drop_id = wh.next_drop_id()
         plan = plan_drop(processed, wh, params, drop_id)
+        plan.counts["n_seen_before"] += n_files - processed.num_rows
+        plan.counts["n_files"] = n_files
         plan.tables["drops"] = drop_row(plan, label, inputs, started_at, datetime.now(timezone.utc), params,
                                         version())
         wh.commit_drop(drop_id, plan.tables, plan.article_updates, plan.relation_updates)
@@ -63,15 +77,26 @@ def _summary_markdown(summary: dict) -> str:
       log_prints=False)
 def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | None = None,
                 batch_size: int = DEFAULT_BATCH_SIZE, params: DedupParams = DedupParams(),
-                clean_params: CleanParams = CleanParams(), wait_s: float = 0.0) -> dict:
-    """Ingest files/folders as one drop: every file gets a `documents` row; the drop commits atomically."""
+                clean_params: CleanParams = CleanParams(), wait_s: float = 0.0,
+                only_new: bool = False) -> dict:
+    """Ingest files/folders as one drop: every new file gets a `documents` row; the drop commits atomically.
+
+    Files the warehouse already holds (same path, same bytes) are skipped and
+    counted as seen before. With `only_new` (the inbox schedule), a run that
+    finds nothing new records no drop.
+    """
     logger = get_run_logger()
     started = datetime.now(timezone.utc)
     inputs = [os.path.abspath(p) for p in paths]
     with writer_lock(warehouse, wait_s):
-        files = discover_task(inputs)
+        all_files = discover_task(inputs)
+        files = skip_known_task(all_files, warehouse, clean_params.max_bytes)
+        if only_new and not files:
+            logger.info("nothing new in %s", ", ".join(inputs))
+            return {"drop_id": None, "label": label, "n_files": len(all_files), "n_seen_before": len(all_files)}
         batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)] or [[]]
-        logger.info("drop: %d files in %d batches", len(files), len(batches))
+        logger.info("drop: %d files (%d seen before) in %d batches", len(all_files), len(all_files) - len(files),
+                    len(batches))
         progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
         futures = [process_task.submit(b, params, clean_params) for b in batches]
         tables = []
@@ -80,7 +105,8 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             update_progress_artifact(progress, 100.0 * k / len(futures))
             logger.info("processed batch %d/%d (%d files)", k, len(futures), len(batches[k - 1]))
         processed = pa.concat_tables(tables)
-        summary = commit_task(processed, warehouse, params, label, inputs, started)
+        fault_point("before_plan")
+        summary = commit_task(processed, warehouse, params, label, inputs, started, len(all_files))
     summary["elapsed_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 2)
     create_markdown_artifact(_summary_markdown(summary), key="newsfold-drop-summary",
                              description=f"newsfold drop {summary['drop_id']}")

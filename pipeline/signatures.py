@@ -6,11 +6,12 @@ documents at once, without building one Python string per shingle.
 
 Tokenisation (``words``)
     A document's words are the maximal runs of ``\\w`` characters (Unicode
-    letters, digits, underscore) of ``NFKC(text).lower()``. Everything else
-    (spaces, punctuation, quotes, dashes) separates words. ASCII text, by far
-    the common case, skips NFKC (it is the identity there) and is tokenised by a
-    vectorised byte scan; other text goes through ``re`` once and then the same
-    byte path, so both give exactly the tokens of ``words()``.
+    letters, digits, underscore; Python's ``str.isalnum()`` or "_") of
+    ``NFKC(text).lower()``. Everything else (spaces, punctuation, quotes,
+    dashes, symbols) separates words. The text is not split with ``re``: its
+    UTF-8 bytes are classified in one vectorised scan (ASCII bytes through a
+    table; each non-ASCII character by decoding its code point and looking it
+    up in a table of word characters), giving exactly the tokens of ``words()``.
 
 Shingles (``shingle_hashes``)
     The word k-grams of a document (k=5 by default). A document with 1..k-1
@@ -63,7 +64,7 @@ _TEXT_BATCH_DOCS = 128
 # cannot make that loop run thousands of times.
 _LONG_WORD = 64
 
-_WORD_RE = re.compile(r"\w+")
+_WORD_RE = re.compile(r"\w+")  # the reference tokeniser; the fast path does not use it
 
 _M64 = (1 << 64) - 1
 _FMIX_C1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -75,8 +76,8 @@ _CHUNK_MUL = np.uint64(0xBF58476D1CE4E5B9)
 _BAND_MUL = np.uint64(0x94D049BB133111EB)
 _ALL_ONES = np.uint64(_M64)
 
-# Word bytes: ASCII [0-9A-Za-z_] and every byte >= 0x80. Non-ASCII bytes only
-# reach the scanner from the ``re`` path, where they belong to \w characters.
+# Word bytes: ASCII [0-9A-Za-z_] and, provisionally, every byte >= 0x80; the
+# bytes of non-ASCII characters that are not \w are then cleared one by one.
 _WORD_BYTE = np.zeros(256, dtype=bool)
 for _c in b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_":
     _WORD_BYTE[_c] = True
@@ -150,13 +151,45 @@ def words(text: str) -> list[str]:
 def _to_scan_bytes(text: str) -> bytes:
     if text.isascii():  # O(1) in CPython; NFKC is the identity on ASCII
         return text.lower().encode("ascii")
-    return " ".join(words(text)).encode("utf-8")
+    # The quick check is ~40x cheaper than normalising text that is already NFKC.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    # surrogatepass: a lone surrogate (not a word character) must not abort the batch.
+    return text.lower().encode("utf-8", "surrogatepass")
+
+
+@lru_cache(maxsize=1)
+def _word_codepoints() -> np.ndarray:
+    """bool per code point: is it a ``\\w`` character? Built on first use (~0.1 s, 1.1 MB)."""
+    table = np.fromiter((chr(c).isalnum() for c in range(0x110000)), dtype=bool, count=0x110000)
+    table[ord("_")] = True
+    return table
+
+
+def _unmark_non_word_chars(buf: bytes, flags: np.ndarray) -> None:
+    """Clear ``flags`` (one per byte of ``buf``) on every byte of a non-ASCII non-word character."""
+    u8 = np.frombuffer(buf + bytes(3), dtype=np.uint8)
+    lead = np.flatnonzero(u8[:len(buf)] >= 0xC0)  # first byte of each multi-byte character
+    if not len(lead):
+        return
+    b0 = u8[lead].astype(np.int32)
+    b1, b2, b3 = ((u8[lead + i] & 0x3F).astype(np.int32) for i in (1, 2, 3))
+    n_bytes = 2 + (b0 >= 0xE0) + (b0 >= 0xF0)
+    code = np.where(n_bytes == 2, ((b0 & 0x1F) << 6) | b1,
+                    np.where(n_bytes == 3, ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
+                             ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3))
+    bad = ~_word_codepoints()[np.minimum(code, 0x10FFFF)]
+    lead, n_bytes = lead[bad], n_bytes[bad]
+    flags[np.repeat(lead, n_bytes) + _ranks_within_groups(n_bytes)] = False
 
 
 def _word_hashes(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Hash every word of ``buf``: (start byte offsets int64, hashes uint64)."""
     n = len(buf)
     flags = np.frombuffer(b"\0" + buf.translate(_WORD_FLAG_TABLE) + b"\0", dtype=bool)
+    if not buf.isascii():
+        flags = flags.copy()
+        _unmark_non_word_chars(buf, flags[1:-1])
     # A word starts where a word byte follows a non-word byte and ends (exclusive)
     # where the reverse happens; starts and ends alternate.
     edges = np.flatnonzero(flags[1:] != flags[:-1])
@@ -176,9 +209,7 @@ def _word_hashes(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     h = chunk(starts, lengths)
     long_words = np.flatnonzero(lengths > 8)
     if len(long_words):
-        # Fold further 8-byte chunks of long words into a running hash; the
-        # length goes in too so "a"*9 and "a"*8 + "a" stay apart (they cannot
-        # collide anyway, but the mix is cheap insurance).
+        # Long words: mix in the length, then fold in each further 8-byte chunk.
         h[long_words] = _fmix64(h[long_words] ^ (lengths[long_words].astype(np.uint64) * _CHUNK_MUL))
         mid = long_words[lengths[long_words] <= _LONG_WORD]
         for j in range(1, (_LONG_WORD + 7) // 8):

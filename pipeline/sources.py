@@ -79,15 +79,34 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
+def _giant_digest(spath: str, stat: os.stat_result) -> str:
+    # Giant files are not read; they are identified by path, size and mtime.
+    return hashlib.sha256(f"{spath}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+
+
+def identify(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
+    """The doc_id `read_document` would give this file, without decoding it (None if unreadable).
+
+    Lets a flow skip files the warehouse already holds before doing any work on them.
+    """
+    spath = str(path)
+    try:
+        stat = path.stat()
+        if stat.st_size > max_bytes:
+            return doc_id_for(spath, _giant_digest(spath, stat))
+        return doc_id_for(spath, hashlib.sha256(path.read_bytes()).hexdigest())
+    except OSError:
+        return None
+
+
 def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Doc:
     spath = str(path)
     source_name = path.parent.name
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            # Do not read giant files; identify them by path, size and mtime.
-            digest = hashlib.sha256(f"{spath}:{size}:{path.stat().st_mtime_ns}".encode()).hexdigest()
-            return Doc(doc_id_for(spath, digest), spath, source_name, digest, size, reject_reason=TOO_LARGE)
+        stat = path.stat()
+        if stat.st_size > max_bytes:
+            digest = _giant_digest(spath, stat)
+            return Doc(doc_id_for(spath, digest), spath, source_name, digest, stat.st_size, reject_reason=TOO_LARGE)
         data = path.read_bytes()
     except OSError as exc:
         digest = hashlib.sha256(spath.encode()).hexdigest()

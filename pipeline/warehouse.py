@@ -21,6 +21,7 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,16 @@ from . import schema
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
+
+
+def fault_point(name: str) -> None:
+    """Test hook: NEWSFOLD_KILL_AT=<name> SIGKILLs the process here.
+
+    The recovery tests use it to kill an ingest at exact points of a commit and
+    prove the warehouse stays at the previous drop.
+    """
+    if os.environ.get("NEWSFOLD_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class WarehouseError(Exception):
@@ -179,6 +190,7 @@ class Warehouse:
                     self.con.register("_rows", rows.select(schema.TABLES[name].names))
                     self.con.execute(f"INSERT INTO {name} SELECT * FROM _rows")
                     self.con.unregister("_rows")
+                    fault_point(f"after_insert_{name}")
             if article_updates is not None and article_updates.num_rows:
                 self.con.register("_upd", article_updates)
                 self.con.execute("""
@@ -196,7 +208,9 @@ class Warehouse:
                     FROM _rel r WHERE provenance.doc_id = r.doc_id""")
                 self.con.unregister("_rel")
             self.con.execute(f"CALL {LAKE}.set_commit_message('newsfold', 'drop {int(drop_id)}')")
+            fault_point("before_commit")
             self.con.execute("COMMIT")
+            fault_point("after_commit")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
@@ -209,14 +223,26 @@ class Warehouse:
         return {int(msg.split()[1]): sid for sid, msg in rows}
 
 
+_held_locks: dict[Path, int] = {}  # warehouse -> depth, so a process can re-enter its own lock
+
+
 @contextlib.contextmanager
 def writer_lock(path: str | os.PathLike, wait_s: float = 0.0) -> Iterator[None]:
     """Hold the warehouse's single-writer lock, waiting up to `wait_s` seconds.
 
     The lock is an flock on writer.lock: the kernel releases it when the
-    process dies, so a killed ingest never leaves a stale lock behind.
+    process dies, so a killed ingest never leaves a stale lock behind. It is
+    re-entrant within a process (the CLI takes it before starting the flow, so
+    a busy warehouse is reported before any flow run starts).
     """
-    path = Path(path)
+    path = Path(path).resolve()
+    if _held_locks.get(path):
+        _held_locks[path] += 1
+        try:
+            yield
+        finally:
+            _held_locks[path] -= 1
+        return
     path.mkdir(parents=True, exist_ok=True)
     with open(path / "writer.lock", "a+") as fh:
         deadline = time.monotonic() + wait_s
@@ -236,7 +262,9 @@ def writer_lock(path: str | os.PathLike, wait_s: float = 0.0) -> Iterator[None]:
         fh.truncate()
         fh.write(f"{os.getpid()}\n")
         fh.flush()
+        _held_locks[path] = 1
         try:
             yield
         finally:
+            del _held_locks[path]
             fcntl.flock(fh, fcntl.LOCK_UN)

@@ -14,6 +14,8 @@ from pipeline.warehouse import Warehouse
 CHROME = ["Skip to main content", "Thumbnail", "Share this post", "Comment this post", "Tyler Durden's Photo",
           "Related articles", "Subscribe to our evening newsletter", "is the news editor of Antiwar.com"]
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 
 def q(warehouse, sql):
     with Warehouse(warehouse, read_only=True) as wh:

@@ -1,5 +1,6 @@
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -36,6 +37,23 @@ def test_non_ascii_text_matches_reference_tokens():
     # Only the words matter, not how they were separated or which path scanned them.
     assert np.array_equal(S.shingle_hashes("“Alpha” beta gamma, delta; epsilon"),
                           S.shingle_hashes("alpha beta gamma delta epsilon"))
+
+
+def test_fast_tokeniser_agrees_with_re_on_random_unicode():
+    # Letters, digits, marks, punctuation, symbols, spaces from many scripts,
+    # astral characters (emoji, math letters) and a lone surrogate.
+    pool = ("aZ_09 \t\n.,;:!?'\"-–—“”«»…€£°©®™×÷§¶•·é ñ ß ø œ ﬁ ² ½ Ⅻ ı İ ǅ ̈ ́ "
+            "ΑΒΓαβγ ЖжЯя אבג عربي हिन्दी 中文字 かな カナ 한글 ๑๒ ٣٤ 😀🚀 𝐀𝐁 𝟙 \u00a0\u2009\u200b\ud800")
+    rng = random.Random(9)
+    for _ in range(200):
+        text = "".join(rng.choices(pool, k=rng.randint(0, 60)))
+        expected = S.words(text)
+        hashes = S.shingle_hashes(text, 1)
+        assert len(hashes) == len(expected), (text, expected)
+        assert np.array_equal(hashes, S.shingle_hashes(" ".join(expected), 1))
+    table = S._word_codepoints()
+    word = re.compile(r"\w")
+    assert all(table[c] == bool(word.match(chr(c))) for c in range(0x10000))
 
 
 def test_shingle_hash_equality_follows_kgram_equality():
