@@ -22,7 +22,9 @@ recognised anywhere.
 """
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from datetime import date
 
 import ftfy
@@ -113,10 +115,24 @@ DATE_LINE = re.compile(
 )
 
 
+# UTF-8 misread as cp1252/latin-1 always leaves a lead byte (Â..ô) followed by a
+# continuation byte shown as a Latin-1 or cp1252 character. Text without such a
+# pair cannot hold that mojibake, so it skips ftfy's (slow) repair.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def normalise(text: str) -> str:
     """Repair and normalise one unit of text (see module docstring)."""
+    if "&" in text and ";" in text and "<" not in text:
+        text = html.unescape(text)  # scraped text keeps entities like &amp; &#8217; (as ftfy would fix)
     if not text.isascii():
-        text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
+        if _MOJIBAKE_HINT.search(text):
+            text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
+        else:
+            text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
         text = _ZERO_WIDTH.sub("", text)
     return _SPACES.sub(" ", text).strip()
 

@@ -54,6 +54,8 @@ def test_unicode_normalisation_and_mojibake():
     broken = "“Itâ€™s done,â€ he said".encode("utf-8").decode("utf-8")
     assert clean.normalise("itâ€™s") == "it’s"
     assert "’" in clean.normalise(broken)
+    assert clean.normalise("Tom &amp; Jerry&#8217;s") == "Tom & Jerry’s"
+    assert clean.normalise("ﬁne") == "ﬁne"  # NFC keeps ligatures; the matcher folds them (NFKC)
 
 
 def _doc_from(text, tmp_path):
