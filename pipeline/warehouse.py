@@ -170,10 +170,9 @@ class Warehouse:
         self.con.register("_arts", ids)
         try:
             return self.sql("""
-                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash, d.clean_chars
+                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash
                 FROM articles a JOIN _arts USING (article_id)
-                JOIN signatures s ON s.doc_id = a.canonical_doc_id
-                JOIN documents d ON d.doc_id = a.canonical_doc_id""").arrow().read_all()
+                JOIN signatures s ON s.doc_id = a.canonical_doc_id""").arrow().read_all()
         finally:
             self.con.unregister("_arts")
 
