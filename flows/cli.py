@@ -24,6 +24,7 @@ everything with full provenance in a DuckDB-queryable Parquet warehouse.
   newsfold status                         what the warehouse holds, last drops
   newsfold sql "SELECT title FROM articles"   query the tables with DuckDB SQL
   newsfold serve --inbox inbox/ --interval 300   ingest new inbox files every 5 minutes
+  newsfold eval corpus/                   dedup quality on a labelled corpus (labels.csv)
 
 Tables: documents, articles, provenance, removed_spans, drops.
 """
@@ -81,6 +82,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="documents per processing batch (default: %(default)s)")
     _add_warehouse(sv)
     _add_dedup_options(sv)
+
+    ev = sub.add_parser("eval", help="measure dedup quality on a labelled corpus",
+                        description="Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, "
+                                    "or the folder holding it; see the README) into a throwaway warehouse and "
+                                    "report pairwise precision, recall, F1, adjusted Rand index, false merges and "
+                                    "missed copies per copy kind, next to a plain datasketch MinHashLSH baseline.")
+    ev.add_argument("labelled", metavar="LABELLED_DIR_OR_FILE", help="labels.csv, or a folder holding one")
+    ev.add_argument("--warehouse", "-w", metavar="DIR",
+                    help="ingest into this (new) folder and keep it, instead of a temporary one")
+    ev.add_argument("--batch-size", type=int, default=500, metavar="N",
+                    help="documents per processing batch (default: %(default)s)")
+    ev.add_argument("--no-baseline", action="store_true", help="skip the datasketch baseline")
+    ev.add_argument("--worst", type=int, default=5, metavar="N",
+                    help="list this many worst false merges and missed copies (default: %(default)s)")
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+    _add_dedup_options(ev)
 
     st = sub.add_parser("status", help="table counts and the last drops",
                         description="Show how many rows each table holds and the most recent drops.")
@@ -185,6 +202,26 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+def cmd_eval(args) -> int:
+    if args.batch_size < 1:
+        raise ValueError("--batch-size must be at least 1")
+    if args.warehouse and os.path.exists(os.path.join(args.warehouse, "catalog.sqlite")):
+        raise ValueError(f"--warehouse {args.warehouse} already holds a warehouse; eval needs a new folder")
+    params = dedup_params(args)
+    _quiet_prefect()
+    from flows.evaluate import evaluate_labelled
+    from pipeline.evaluate import format_report
+
+    results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
+                                baseline=not args.no_baseline, worst=args.worst)
+    if args.json:
+        json.dump(results, sys.stdout, default=_jsonable, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_report(results))
+    return 0
+
+
 def cmd_serve(args) -> int:
     import signal
 
@@ -266,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve}
+    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval}
     import duckdb
 
     from pipeline.warehouse import WarehouseError
