@@ -212,11 +212,34 @@ def _byline_name(text: str) -> str | None:
     return name
 
 
+def _headline_like(text: str) -> bool:
+    """3-30 words, no closing full stop, and mostly words (a market ticker is not a headline)."""
+    tokens = text.split()
+    wordy = sum(1 for t in tokens if t[:1].isalpha())
+    return 3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens) and not _ends_sentence(text.rstrip("!?"))
+
+
+def _title_index(paragraphs: list[Unit], first_body: int) -> int | None:
+    """The headline sits right above the byline or date line: pages put promos, tickers
+    and "Latest news: ..." lines above it, so the first headline-like line is often not it."""
+    def meta(text: str) -> bool:
+        return bool(_byline_name(text) or (DATE_LINE.match(text) and text.count(" ") < 14))
+
+    for i in range(first_body):
+        if meta(paragraphs[i].text):
+            j = i - 1  # skip a photo credit or a second metadata line between headline and byline
+            while j >= 0 and (CREDIT.match(paragraphs[j].text) or meta(paragraphs[j].text)):
+                j -= 1
+            return j if j >= 0 and _headline_like(paragraphs[j].text) else None
+    return None
+
+
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
     body_idx = [i for i, u in enumerate(paragraphs) if _is_body(u.text)]
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
+    title_at = _title_index(paragraphs, first_body) if doc.title is None else None
     keep: list[Unit] = []
     in_related = False
     for i, u in enumerate(paragraphs):
@@ -252,9 +275,12 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             elif doc.title and text.casefold() == doc.title.casefold() and i < first_body:
                 reason = "metadata_title"
         if reason is None and i < first_body:
-            if doc.title is None and 3 <= words <= 30 and not _ends_sentence(text.rstrip("!?")):
+            if doc.title is None and (i == title_at if title_at is not None else _headline_like(text)):
                 doc.title = text
                 reason = "metadata_title"
+            elif title_at is not None and i < title_at:
+                # above the headline: page chrome (promos, tickers), whatever its length
+                reason = "top_chrome"
             elif words < 8:
                 # short labels above the article: section names, captions, kickers
                 reason = "top_chrome"
@@ -267,12 +293,20 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
+def paragraphs(raw: str) -> list[Unit]:
+    """The raw text as normalised paragraphs (hard wraps re-joined, blank lines gone)."""
+    return rejoin_wrapped(split_units(raw))
+
+
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
-    """Run the whole clean stage on one document in place and return it."""
+    """Run the whole clean stage on one document in place and return it.
+
+    If an earlier stage (pipeline/chrome.py) already cut the text into paragraphs,
+    its `doc.units` are cleaned as they are; otherwise the raw text is cut here.
+    """
     if not doc.accepted:
         return doc
-    paragraphs = rejoin_wrapped(split_units(doc.raw_text))
-    doc.units = strip_boilerplate(doc, paragraphs)
+    doc.units = strip_boilerplate(doc, doc.units or paragraphs(doc.raw_text))
     if sum(u.text.count(" ") + 1 for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT
     return doc
