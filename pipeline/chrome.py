@@ -19,15 +19,16 @@ copy none beyond a ticker or a credit line), so a story's body does not count as
 chrome unless `min_docs` copies of it each rewrote a lot (see the README).
 
 A paragraph is removed (stage "chrome", reason "site_chrome") when all its sentences
-are chrome. Date and byline lines are left for the clean stage, which reads
-metadata from them. A document that would keep nothing is rejected as having no
+are chrome. Date and byline lines, and the headline above them, are left for the
+clean stage, which reads metadata from them (a site's related-links blocks list its
+own headlines, so a page's headline often recurs on its other pages). A document that would keep nothing is rejected as having no
 article text.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
-from .clean import _SENTENCE_END, BYLINE, DATE_LINE, NO_ARTICLE_TEXT, paragraphs
+from .clean import _SENTENCE_END, BYLINE, DATE_LINE, NO_ARTICLE_TEXT, headline_index, paragraphs
 from .model import Doc, Unit
 from .repeats import fold
 
@@ -79,9 +80,11 @@ def strip_batch(docs: list[Doc], min_docs: int = MIN_DOCS, min_own_words: int = 
         if not chrome:
             continue
         for d, paras in zip(group, keys):
+            # a site's related-links blocks list its own headlines, this page's among them
+            headline = headline_index(d.units)
             keep = []
-            for u, ks in zip(d.units, paras):
-                if ks and all(k in chrome for k in ks) and not _protected(u):
+            for i, (u, ks) in enumerate(zip(d.units, paras)):
+                if ks and all(k in chrome for k in ks) and not _protected(u) and i != headline:
                     d.remove(u, "chrome", "site_chrome")
                 else:
                     keep.append(u)

@@ -84,6 +84,10 @@ NEWSLETTER = re.compile(
     r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
     re.IGNORECASE,
 )
+# A promoted headline of another story: "Latest news: ...", "Top stories | ...". Not
+# "Latest: ..." or "Breaking: ...", which prefix a page's own headline.
+PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
+                   re.IGNORECASE)
 RELATED_HEADING = _rx(
     r"related(?: articles| stories| posts| news| coverage| content| reading| links)?",
     r"more (?:from|on|stories|news|articles|in)(?: .{1,40})?",
@@ -197,6 +201,8 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
 
 
 def _is_body(text: str) -> bool:
+    if PROMO.match(text):
+        return False
     words = text.count(" ") + 1
     return words >= 20 or (words >= 10 and _ends_sentence(text))
 
@@ -219,13 +225,13 @@ def _headline_like(text: str) -> bool:
     return 3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens) and not _ends_sentence(text.rstrip("!?"))
 
 
-def _title_index(paragraphs: list[Unit], first_body: int) -> int | None:
+def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int | None:
     """The headline sits right above the byline or date line: pages put promos, tickers
     and "Latest news: ..." lines above it, so the first headline-like line is often not it."""
     def meta(text: str) -> bool:
         return bool(_byline_name(text) or (DATE_LINE.match(text) and text.count(" ") < 14))
 
-    for i in range(first_body):
+    for i in range(len(paragraphs) if first_body is None else first_body):
         if meta(paragraphs[i].text):
             j = i - 1  # skip a photo credit or a second metadata line between headline and byline
             while j >= 0 and (CREDIT.match(paragraphs[j].text) or meta(paragraphs[j].text)):
@@ -239,7 +245,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     body_idx = [i for i, u in enumerate(paragraphs) if _is_body(u.text)]
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
-    title_at = _title_index(paragraphs, first_body) if doc.title is None else None
+    title_at = headline_index(paragraphs, first_body) if doc.title is None else None
     keep: list[Unit] = []
     in_related = False
     for i, u in enumerate(paragraphs):
@@ -261,7 +267,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "photo_credit"
             elif NEWSLETTER.search(text) and words <= 40 and (outside or words <= 20):
                 reason = "newsletter_prompt"
-            elif WIDGET.match(text) or (outside and NAV.match(text)):
+            elif WIDGET.match(text) or (outside and (NAV.match(text) or PROMO.match(text))):
                 reason = "navigation"
             elif (name := _byline_name(text)) and words <= 10:
                 doc.byline = doc.byline or name
