@@ -218,11 +218,14 @@ def _byline_name(text: str) -> str | None:
     return name
 
 
-def _headline_like(text: str) -> bool:
-    """3-30 words, no closing full stop, and mostly words (a market ticker is not a headline)."""
+def _headline_like(text: str, above_byline: bool = False) -> bool:
+    """3-30 words, mostly words (a market ticker is not a headline), and no closing full
+    stop, unless the line sits right above the byline, where a headline may end in an
+    abbreviation ("... from Quinora Textiles Inc.")."""
     tokens = text.split()
     wordy = sum(1 for t in tokens if t[:1].isalpha())
-    return 3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens) and not _ends_sentence(text.rstrip("!?"))
+    return (3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens)
+            and (above_byline or not _ends_sentence(text.rstrip("!?"))))
 
 
 def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int | None:
@@ -231,12 +234,12 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
     def meta(text: str) -> bool:
         return bool(_byline_name(text) or (DATE_LINE.match(text) and text.count(" ") < 14))
 
-    for i in range(len(paragraphs) if first_body is None else first_body):
+    for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
         if meta(paragraphs[i].text):
             j = i - 1  # skip a photo credit or a second metadata line between headline and byline
             while j >= 0 and (CREDIT.match(paragraphs[j].text) or meta(paragraphs[j].text)):
                 j -= 1
-            return j if j >= 0 and _headline_like(paragraphs[j].text) else None
+            return j if j >= 0 and _headline_like(paragraphs[j].text, above_byline=True) else None
     return None
 
 
@@ -245,7 +248,11 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     body_idx = [i for i, u in enumerate(paragraphs) if _is_body(u.text)]
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
-    title_at = headline_index(paragraphs, first_body) if doc.title is None else None
+    # a headline ending in "Inc." looks like a sentence: look one line past the first "body"
+    title_at = headline_index(paragraphs, first_body + 2) if doc.title is None else None
+    if title_at is not None and title_at >= first_body:
+        later = [i for i in body_idx if i > title_at]
+        first_body = later[0] if later else len(paragraphs)
     keep: list[Unit] = []
     in_related = False
     for i, u in enumerate(paragraphs):
