@@ -24,6 +24,7 @@ everything with full provenance in a DuckDB-queryable Parquet warehouse.
   newsfold status                         what the warehouse holds, last drops
   newsfold sql "SELECT title FROM articles"   query the tables with DuckDB SQL
   newsfold serve --inbox inbox/ --interval 300   ingest new inbox files every 5 minutes
+  newsfold eval corpus/                   dedup quality on a labelled corpus (labels.csv)
 
 Tables: documents, articles, provenance, removed_spans, drops.
 """
@@ -82,6 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse(sv)
     _add_dedup_options(sv)
 
+    ev = sub.add_parser("eval", help="measure dedup quality on a labelled corpus",
+                        description="Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, "
+                                    "or the folder holding it; see the README) into a throwaway warehouse and "
+                                    "report pairwise precision, recall, F1, adjusted Rand index, false merges and "
+                                    "missed copies per copy kind, next to a plain datasketch MinHashLSH baseline.")
+    ev.add_argument("labelled", metavar="LABELLED_DIR_OR_FILE", help="labels.csv, or a folder holding one")
+    ev.add_argument("--warehouse", "-w", metavar="DIR",
+                    help="ingest into this (new) folder and keep it, instead of a temporary one")
+    ev.add_argument("--batch-size", type=int, default=500, metavar="N",
+                    help="documents per processing batch (default: %(default)s)")
+    ev.add_argument("--no-baseline", action="store_true", help="skip the datasketch baseline")
+    ev.add_argument("--worst", type=int, default=5, metavar="N",
+                    help="list this many worst false merges and missed copies (default: %(default)s)")
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+    _add_dedup_options(ev)
+
     st = sub.add_parser("status", help="table counts and the last drops",
                         description="Show how many rows each table holds and the most recent drops.")
     _add_warehouse(st)
@@ -106,13 +123,29 @@ def _add_dedup_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--containment", type=float, default=d.containment_threshold, metavar="C",
                    help="share of a copy's shingles inside the canonical for it to count as contained "
                         "(default: %(default)s)")
+    g.add_argument("--teaser-ratio", type=float, default=d.teaser_ratio, metavar="R",
+                   help="a contained copy at most this share of the longer one's size is a teaser even under "
+                        "another headline (default: %(default)s)")
+    g.add_argument("--update-ratio", type=float, default=d.update_ratio, metavar="R",
+                   help="a contained copy between --teaser-ratio and this share of the longer one's size, under "
+                        "another headline, is an earlier version of an update: a separate article "
+                        "(default: %(default)s)")
+    g.add_argument("--lead-bands", type=int, default=d.lead_bands, metavar="B",
+                   help="extra LSH bands over each document's first shingles, to find teasers; 0 turns them off "
+                        "(default: %(default)s)")
+    g.add_argument("--lead-rows", type=int, default=d.lead_rows, metavar="R",
+                   help="rows per lead band (default: %(default)s)")
+    g.add_argument("--lead-shingles", type=int, default=d.lead_shingles, metavar="N",
+                   help="how many first shingles the lead bands cover (default: %(default)s)")
 
 
 def dedup_params(args: argparse.Namespace):
     from pipeline.dedup import DedupParams
 
     return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
-                       jaccard_threshold=args.jaccard, containment_threshold=args.containment)
+                       jaccard_threshold=args.jaccard, containment_threshold=args.containment,
+                       teaser_ratio=args.teaser_ratio, update_ratio=args.update_ratio, lead_bands=args.lead_bands,
+                       lead_rows=args.lead_rows, lead_shingles=args.lead_shingles)
 
 
 def _jsonable(v):
@@ -183,6 +216,26 @@ def _quiet_prefect() -> None:
     # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def cmd_eval(args) -> int:
+    if args.batch_size < 1:
+        raise ValueError("--batch-size must be at least 1")
+    if args.warehouse and os.path.exists(os.path.join(args.warehouse, "catalog.sqlite")):
+        raise ValueError(f"--warehouse {args.warehouse} already holds a warehouse; eval needs a new folder")
+    params = dedup_params(args)
+    _quiet_prefect()
+    from flows.evaluate import evaluate_labelled
+    from pipeline.evaluate import format_report
+
+    results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
+                                baseline=not args.no_baseline, worst=args.worst)
+    if args.json:
+        json.dump(results, sys.stdout, default=_jsonable, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(format_report(results))
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -266,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve}
+    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval}
     import duckdb
 
     from pipeline.warehouse import WarehouseError

@@ -86,6 +86,10 @@ NEWSLETTER = re.compile(
     r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
     re.IGNORECASE,
 )
+# A promoted headline of another story: "Latest news: ...", "Top stories | ...". Not
+# "Latest: ..." or "Breaking: ...", which prefix a page's own headline.
+PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
+                   re.IGNORECASE)
 RELATED_HEADING = _rx(
     r"related(?: articles| stories| posts| news| coverage| content| reading| links)?",
     r"more (?:from|on|stories|news|articles|in)(?: .{1,40})?",
@@ -213,6 +217,8 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
 
 
 def _is_body(text: str) -> bool:
+    if PROMO.match(text):
+        return False
     words = text.count(" ") + 1
     return words >= 20 or (words >= 10 and _ends_sentence(text))
 
@@ -228,11 +234,41 @@ def _byline_name(text: str) -> str | None:
     return name
 
 
+def _headline_like(text: str, above_byline: bool = False) -> bool:
+    """3-30 words, mostly words (a market ticker is not a headline), and no closing full
+    stop, unless the line sits right above the byline, where a headline may end in an
+    abbreviation ("... from Quinora Textiles Inc.")."""
+    tokens = text.split()
+    wordy = sum(1 for t in tokens if t[:1].isalpha())
+    return (3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens)
+            and (above_byline or not _ends_sentence(text.rstrip("!?"))))
+
+
+def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int | None:
+    """The headline sits right above the byline or date line: pages put promos, tickers
+    and "Latest news: ..." lines above it, so the first headline-like line is often not it."""
+    def meta(text: str) -> bool:
+        return bool(_byline_name(text) or (DATE_LINE.match(text) and text.count(" ") < 14))
+
+    for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
+        if meta(paragraphs[i].text):
+            j = i - 1  # skip a photo credit or a second metadata line between headline and byline
+            while j >= 0 and (CREDIT.match(paragraphs[j].text) or meta(paragraphs[j].text)):
+                j -= 1
+            return j if j >= 0 and _headline_like(paragraphs[j].text, above_byline=True) else None
+    return None
+
+
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
     body_idx = [i for i, u in enumerate(paragraphs) if _is_body(u.text)]
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
+    # a headline ending in "Inc." looks like a sentence: look one line past the first "body"
+    title_at = headline_index(paragraphs, first_body + 2) if doc.title is None else None
+    if title_at is not None and title_at >= first_body:
+        later = [i for i in body_idx if i > title_at]
+        first_body = later[0] if later else len(paragraphs)
     keep: list[Unit] = []
     in_related = False
     for i, u in enumerate(paragraphs):
@@ -254,7 +290,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "photo_credit"
             elif NEWSLETTER.search(text) and words <= 40 and (outside or words <= 20):
                 reason = "newsletter_prompt"
-            elif WIDGET.match(text) or (outside and NAV.match(text)):
+            elif WIDGET.match(text) or (outside and (NAV.match(text) or PROMO.match(text))):
                 reason = "navigation"
             elif (name := _byline_name(text)) and words <= 10:
                 doc.byline = doc.byline or name
@@ -268,9 +304,12 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             elif doc.title and text.casefold() == doc.title.casefold() and i < first_body:
                 reason = "metadata_title"
         if reason is None and i < first_body:
-            if doc.title is None and 3 <= words <= 30 and not _ends_sentence(text.rstrip("!?")):
+            if doc.title is None and (i == title_at if title_at is not None else _headline_like(text)):
                 doc.title = text
                 reason = "metadata_title"
+            elif title_at is not None and i < title_at:
+                # above the headline: page chrome (promos, tickers), whatever its length
+                reason = "top_chrome"
             elif words < 8:
                 # short labels above the article: section names, captions, kickers
                 reason = "top_chrome"
@@ -283,12 +322,20 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
+def paragraphs(raw: str) -> list[Unit]:
+    """The raw text as normalised paragraphs (hard wraps re-joined, blank lines gone)."""
+    return rejoin_wrapped(split_units(raw))
+
+
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
-    """Run the whole clean stage on one document in place and return it."""
+    """Run the whole clean stage on one document in place and return it.
+
+    If an earlier stage (pipeline/chrome.py) already cut the text into paragraphs,
+    its `doc.units` are cleaned as they are; otherwise the raw text is cut here.
+    """
     if not doc.accepted:
         return doc
-    paragraphs = rejoin_wrapped(split_units(doc.raw_text))
-    doc.units = strip_boilerplate(doc, paragraphs)
+    doc.units = strip_boilerplate(doc, doc.units or paragraphs(doc.raw_text))
     if sum(u.text.count(" ") + 1 for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT
     return doc

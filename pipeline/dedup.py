@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import schema, signatures
+from .repeats import fold
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ class DedupParams:
     lead_shingles: int = 40
     lead_bands: int = 4            # 0 turns lead bands off
     lead_rows: int = 4
+    # Updates versus teasers. A document that holds a shorter one (containment) and is
+    # much longer (the shorter one is under update_ratio of its shingles) has either
+    # truncated it (the shorter is a teaser) or grown it (it is an update with new text).
+    # The shorter one counts as a teaser when it is at most teaser_ratio of the longer
+    # one, or both carry the same headline; otherwise the two are separate articles.
+    teaser_ratio: float = 0.45
+    update_ratio: float = 0.7
     seed: int = 1
 
     def __post_init__(self):
@@ -55,6 +63,8 @@ class DedupParams:
             raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must equal num_perm ({self.num_perm})")
         if not 1 <= self.shingle_size <= 20:
             raise ValueError("shingle_size must be between 1 and 20")
+        if not 0.0 <= self.teaser_ratio <= self.update_ratio <= 1.0:
+            raise ValueError("need 0 <= teaser_ratio <= update_ratio <= 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -126,6 +136,26 @@ def compare(sig_a: np.ndarray, n_a: int, sig_b: np.ndarray, n_b: int) -> tuple[f
     return j, min(1.0, inter / n_a), min(1.0, inter / n_b)
 
 
+def title_key(title: str | None) -> str | None:
+    """Headlines compared case-, punctuation- and spacing-blind; None if unknown."""
+    key = fold(title) if title else ""
+    return key or None
+
+
+def is_update(n_a: int, n_b: int, j: float, title_a: str | None, title_b: str | None,
+              params: DedupParams) -> bool:
+    """True when the longer of two documents holds the shorter one but adds so much new
+    text that it is a new version of the story, not a copy (see DedupParams)."""
+    small, large = sorted((n_a, n_b))
+    if not small or small >= params.update_ratio * large or small <= params.teaser_ratio * large:
+        return False
+    inter = j * (n_a + n_b) / (1.0 + j)
+    if inter / small < params.containment_threshold:
+        return False
+    # an unknown headline (a page flattened onto one line) gives no evidence of an update
+    return title_a is not None and title_b is not None and title_a != title_b
+
+
 @dataclass
 class _Article:
     article_id: str
@@ -133,6 +163,7 @@ class _Article:
     n_shingles: int
     signature: np.ndarray
     existing: bool            # already in the warehouse
+    title: str | None = None  # title_key of the canonical copy
 
 
 @dataclass
@@ -171,12 +202,15 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     meta = docs.column("n_metadata").to_pylist()
     sigs = [sig_from_bytes(b) for b in docs.column("minhash").to_pylist()]
     bands = band_matrix(docs.column("bands"), params)
+    titles = ([title_key(t) for t in docs.column("title").to_pylist()] if "title" in docs.column_names
+              else [None] * len(ids))
 
     articles: dict[str, _Article] = {}
     if warehouse_articles is not None:
         for row in warehouse_articles.to_pylist():
             articles[row["article_id"]] = _Article(row["article_id"], row["canonical_doc_id"], row["n_shingles"],
-                                                   sig_from_bytes(row["minhash"]), existing=True)
+                                                   sig_from_bytes(row["minhash"]), existing=True,
+                                                   title=title_key(row.get("title")))
     wh_cands: dict[str, set[str]] = {}
     if warehouse_candidates is not None:
         for q, a in zip(warehouse_candidates.column("query").to_pylist(),
@@ -212,6 +246,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         for art_id in sorted(candidates):
             art = articles[art_id]
             j, doc_in_canon, canon_in_doc = compare(sigs[i], sizes[i], art.signature, art.n_shingles)
+            if is_update(sizes[i], art.n_shingles, j, titles[i], art.title, params):
+                continue
             if (art.existing and canon_in_doc >= params.containment_threshold
                     and sizes[i] >= params.switch_ratio * art.n_shingles):
                 verdict = "takes_over"
@@ -226,7 +262,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
                 best = (key, art, verdict, j, doc_in_canon, canon_in_doc)
         if best is None:
             art_id = article_id_for(hashes[i])
-            articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False)
+            articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False, title=titles[i])
             new_articles[art_id] = ids[i]
             article_of[i] = art_id
             seen_hash[hashes[i]] = (ids[i], art_id)
@@ -237,7 +273,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         seen_hash[hashes[i]] = (ids[i], art.article_id)
         if verdict == "takes_over":
             switches.append(Switch(art.article_id, art.canonical, ids[i], round(j, 4), round(canon_in_doc, 4)))
-            art.canonical, art.n_shingles, art.signature = ids[i], sizes[i], sigs[i]
+            art.canonical, art.n_shingles, art.signature, art.title = ids[i], sizes[i], sigs[i], titles[i]
             row(i, art.article_id, schema.CANONICAL, 1.0, 1.0, ids[i])
         else:
             row(i, art.article_id, verdict, j, cont, art.canonical)

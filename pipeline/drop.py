@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import clean, dedup, repeats, schema, sources
+from . import chrome, clean, dedup, repeats, schema, sources
 from .model import Doc
 from .warehouse import Warehouse
 
@@ -66,7 +66,7 @@ def _doc_row(doc: Doc) -> dict:
 def process_batch(paths: list[str | Path], params: dedup.DedupParams,
                   clean_params: CleanParams = CleanParams()) -> pa.Table:
     docs = [repeats.collapse_repeats(clean.clean_document(d, clean_params.min_words))
-            for d in sources.read_documents(map(Path, paths), clean_params.max_bytes)]
+            for d in chrome.strip_batch(list(sources.read_documents(map(Path, paths), clean_params.max_bytes)))]
     rows = [_doc_row(d) for d in docs]
     accepted = [i for i, d in enumerate(docs) if d.accepted]
     if accepted:

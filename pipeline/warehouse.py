@@ -170,7 +170,7 @@ class Warehouse:
         self.con.register("_arts", ids)
         try:
             return self.sql("""
-                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash
+                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash, a.title
                 FROM articles a JOIN _arts USING (article_id)
                 JOIN signatures s ON s.doc_id = a.canonical_doc_id""").arrow().read_all()
         finally:

@@ -1,0 +1,93 @@
+"""Each copy kind is folded with its source and each hard negative stays apart, on small
+labelled corpora from bench/corpus.py run through the pure pipeline (no Prefect)."""
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from pipeline import chrome, dedup, evaluate, schema
+from pipeline.drop import process_batch
+from pipeline.model import Doc
+from test_corpus import corpus
+
+P = dedup.DedupParams()
+COPIES = [k for k in corpus.COPY_KINDS]
+HARD_NEGATIVES = list(corpus.HARD_NEGATIVE_KINDS)
+
+
+def run(tmp_path: Path, kind: str, n: int = 400, seed: int = 12) -> dict:
+    out = corpus.generate_corpus(tmp_path / kind, n, seed, kinds={"original": 0.8, kind: 0.2})
+    root, labels = evaluate.read_labels(out)
+    files = sorted(str((root / lb.path).resolve()) for lb in labels)
+    processed = process_batch(files, P)
+    accepted = processed.filter(pc.equal(processed["status"], schema.ACCEPTED))
+    result = dedup.assign(accepted, P, drop_id=1)
+    article = dict(zip(result.provenance["doc_id"].to_pylist(), result.provenance["article_id"].to_pylist()))
+    pred = evaluate.Prediction(cluster={})
+    for r in processed.select(["doc_id", "source_path", "text"]).to_pylist():
+        key = str(Path(r["source_path"]).relative_to(root.resolve()))
+        pred.cluster[key] = article.get(r["doc_id"])
+        if r["text"] is not None:
+            pred.kept_text[key] = r["text"]
+    return evaluate.evaluate(labels, pred)
+
+
+@pytest.mark.parametrize("kind", COPIES)
+def test_copy_kind_is_folded_with_its_source(tmp_path, kind):
+    r = run(tmp_path, kind)
+    k = r["kinds"][kind]
+    assert k["copies"] >= 10
+    assert k["recall"] >= 0.9, r["worst_missed"]
+    assert r["n_false_merge_clusters"] == 0, r["worst_false_merges"]
+    if kind == "repeated":
+        assert r["repeated"]["collapsed"] == r["repeated"]["n"]
+
+
+@pytest.mark.parametrize("kind", HARD_NEGATIVES)
+def test_hard_negative_stays_apart(tmp_path, kind):
+    r = run(tmp_path, kind)
+    assert r["kinds"][kind]["n"] >= 10
+    assert r["kinds"][kind]["false_merges"] == 0, r["worst_false_merges"]
+
+
+def _doc(i: int, text: str) -> Doc:
+    return Doc(f"d{i}", f"/site/{i}.txt", "site", str(i), len(text), raw_text=text)
+
+
+def _article(i: int, n: int = 80) -> str:
+    return " ".join(f"story{i}word{k}" for k in range(n)) + "."
+
+
+def test_chrome_shared_by_different_articles_is_removed_but_a_shared_body_is_not():
+    footer = "Subscribe to the Courier for the stories that matter to your town every single morning."
+    menu = "Home | News | Sport | Weather | Business"
+    body = _article(99)
+    pages = [f"{menu}\n\nHeadline number {i}\n\n{_article(i)}\n\n{footer}\n" for i in range(5)]
+    # the same story syndicated on four other sites: it shares its body, and has no text of its own
+    pages += [f"Site {i} banner\n\nShared story headline\n\n{body}\n\nSite {i} footer\n" for i in range(4)]
+    docs = chrome.strip_batch([_doc(i, t) for i, t in enumerate(pages)])
+    for d in docs[:5]:
+        assert {r.text for r in d.removed} == {menu, footer} and all(r.stage == "chrome" for r in d.removed)
+    for d in docs[5:]:
+        assert d.removed == [] and any(body in u.text for u in d.units)
+
+
+def _sig(n_words: int, start: int = 0):
+    text = " ".join(f"w{k}" for k in range(start, start + n_words))
+    sizes, sigs, _ = dedup.fingerprint([text], P)
+    return int(sizes[0]), sigs[0]
+
+
+@pytest.mark.parametrize("short, long_, same_title, update", [
+    (500, 1000, False, True),     # the original next to its 2x update under a new headline: two articles
+    (500, 1000, True, False),     # half of it under the same headline: a teaser
+    (300, 1000, False, False),    # 30 %: a teaser whatever its headline
+    (900, 1000, False, False),    # 90 %: a near duplicate, not an update
+])
+def test_update_versus_teaser(short, long_, same_title, update):
+    (na, sa), (nb, sb) = _sig(short), _sig(long_)
+    j = dedup.compare(sa, na, sb, nb)[0]
+    titles = ("a headline", "a headline" if same_title else "another headline")
+    assert dedup.is_update(na, nb, j, *titles, P) is update
+    assert dedup.is_update(na, nb, j, "a headline", None, P) is False   # unknown headline: no evidence
