@@ -151,8 +151,12 @@ def test_serve_picks_up_successive_files(tmp_path, cli_env):
         wait_for_docs(2)
         time.sleep(2.5)  # more scheduled runs with nothing new
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        proc.terminate()  # SIGTERM ends serve like Ctrl-C; a run it cuts short commits nothing
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     drops = q(wh, "SELECT n_documents FROM drops ORDER BY drop_id")
     assert drops == [(1,), (1,)]  # one drop per new file, no empty drops
     assert len(q(wh, "SELECT * FROM documents")) == 2
