@@ -41,15 +41,15 @@ def default_workers() -> int:
     return int(os.environ.get("NEWSFOLD_WORKERS") or os.cpu_count() or 1)
 
 
-def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> TaskRunner:
-    """The task runner for the batch tasks (see module docstring)."""
+def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> TaskRunner | None:
+    """The task runner for the batch tasks (see module docstring); None: the flow's own (threads)."""
     if dask_address:
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
     if workers > 1 and n_batches > 1:
         return ProcessPoolTaskRunner(max_workers=min(workers, n_batches))
-    return ThreadPoolTaskRunner(max_workers=1)
+    return None
 
 
 def version() -> str:
@@ -143,10 +143,11 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             t0 = time.perf_counter()
             progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
             receipts = []
-            with batch_runner(len(batches), workers, dask_address) as runner:
-                futures = [runner.submit(process_task, parameters={
-                    "paths": b, "params": params, "clean_params": clean_params,
-                    "out_path": str(run_dir / f"batch-{k:06d}.parquet")}) for k, b in enumerate(batches)]
+            runner = batch_runner(len(batches), workers, dask_address)
+            with runner or contextlib.nullcontext():
+                submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
+                futures = [submit(paths=b, params=params, clean_params=clean_params,
+                                  out_path=str(run_dir / f"batch-{k:06d}.parquet")) for k, b in enumerate(batches)]
                 for k, fut in enumerate(futures, 1):
                     receipts.append(fut.result())
                     update_progress_artifact(progress, 100.0 * k / len(futures))

@@ -35,6 +35,7 @@ from . import schema
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
+STAGED_MEMORY_LIMIT = "3GB"  # DuckDB's share of the < 6 GiB a million-document ingest may use
 
 
 def fault_point(name: str) -> None:
@@ -255,6 +256,12 @@ class Warehouse:
         for name, table in (("_skip", st.skip), ("_new_articles", st.new_articles), ("_indexed", st.indexed),
                             ("_switches", st.switches)):
             self.con.register(name, table)
+        # Bounded memory for a million-document drop: DuckDB spills to disk beyond the
+        # limit, and without insertion order it streams the inserts instead of buffering.
+        tmp = Path(st.files[0]).parent / "duckdb_tmp"
+        self.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
+        self.con.execute(f"SET memory_limit = '{STAGED_MEMORY_LIMIT}'")
+        self.con.execute("SET preserve_insertion_order = false")
         files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in st.files) + "]"
         self.con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
                              SELECT * FROM read_parquet({files}) WHERE doc_id NOT IN (SELECT doc_id FROM _skip)""")
