@@ -142,6 +142,9 @@ import inspect
 extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
 summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
 summary["wall_in_process_s"] = time.perf_counter() - t0
+import resource
+main, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+summary["cpu_s"] = {{"main": round(main.ru_utime + main.ru_stime, 1), "children": round(kids.ru_utime + kids.ru_stime, 1)}}
 print("SUMMARY " + json.dumps(summary, default=str), flush=True)
 """
 
@@ -287,9 +290,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nend to end: {e2e['n_accepted']} accepted, {e2e['n_new_articles']} articles, "
           f"{e2e['n_exact_duplicates'] + e2e['n_near_duplicates'] + e2e['n_contained']} copies folded; "
           f"peak RSS of the ingest's main process {rss.peak_main / 2 ** 20:.0f} MiB")
-    for key in ("process_cpu_s",):
-        if key in e2e:
-            print(f"  CPU seconds summed over batches: " + ", ".join(f"{k} {v:.1f}" for k, v in e2e[key].items()))
+    if "process_cpu_s" in e2e:
+        print("  seconds summed over batches: " + ", ".join(f"{k} {v:.1f}" for k, v in e2e["process_cpu_s"].items()))
+    if "cpu_s" in e2e:
+        print(f"  CPU seconds: ingest main process {e2e['cpu_s']['main']}, its child processes "
+              f"{e2e['cpu_s']['children']} (worker processes; Prefect's temporary server)")
     print(f"after: {load_now()}")
     results["rows"] = rows
     if args.json:
