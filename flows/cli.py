@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="documents per processing batch (default: %(default)s)")
     ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="if another ingest is writing, wait this long for it instead of failing at once")
+    _add_execution_options(ing)
     _add_dedup_options(ing)
 
     q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
     sv.add_argument("--batch-size", type=int, default=500, metavar="N",
                     help="documents per processing batch (default: %(default)s)")
+    _add_execution_options(sv)
     _add_warehouse(sv)
     _add_dedup_options(sv)
 
@@ -104,6 +106,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_warehouse(st)
     st.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
     return parser
+
+
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where batches run")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="local worker processes for the batches (default: $NEWSFOLD_WORKERS or all cores)")
+    g.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("NEWSFOLD_DASK_ADDRESS"),
+                   help="run the batches on the Dask cluster whose scheduler is at ADDRESS, e.g. "
+                        "tcp://10.0.0.5:8786 (default: $NEWSFOLD_DASK_ADDRESS); the warehouse folder must be "
+                        "reachable at the same path from every worker (see README, Performance)")
+
+
+def _check_execution_options(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if args.dask:
+        try:
+            import prefect_dask  # noqa: F401
+        except ImportError:
+            raise ValueError("--dask needs prefect-dask: pip install 'newsfold[dask]'") from None
 
 
 def _add_dedup_options(p: argparse.ArgumentParser) -> None:
@@ -183,6 +205,7 @@ def cmd_ingest(args) -> int:
 
     if args.batch_size < 1:
         raise ValueError("--batch-size must be at least 1")
+    _check_execution_options(args)
     params = dedup_params(args)
     for p in args.paths:
         if not os.path.exists(p):
@@ -194,7 +217,7 @@ def cmd_ingest(args) -> int:
     t0 = time.perf_counter()
     with writer_lock(args.warehouse, args.wait):
         s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, wait_s=args.wait)
+                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask)
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -241,6 +264,7 @@ def cmd_eval(args) -> int:
 def cmd_serve(args) -> int:
     import signal
 
+    _check_execution_options(args)
     _quiet_prefect()
     from flows.serve import serve_inbox
 
@@ -264,7 +288,8 @@ def cmd_serve(args) -> int:
     print(f"serving inbox {args.inbox} -> {args.warehouse} "
           f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
     serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
-                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report)
+                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
+                workers=args.workers, dask_address=args.dask)
     return 0
 
 

@@ -1,29 +1,55 @@
 """The ingest flow: thin Prefect orchestration over the pipeline stages.
 
 discover files -> process batches in parallel (read, clean, repeats,
-fingerprint) -> under the writer lock: plan the drop against the warehouse
-(dedup + provenance) and commit it in one transaction -> publish a summary
-artifact.
+fingerprint), each batch writing its rows to a staging Parquet file under the
+warehouse -> under the writer lock: plan the drop against the warehouse
+(dedup + provenance) from the staging files' small columns and commit it in
+one transaction, texts inserted straight from staging -> remove staging ->
+publish a summary artifact.
+
+Where batches run: in worker processes on this machine (`workers`, default
+all cores; a one-batch drop runs in-process, as a process pool's start-up
+would cost more than it saves), or on a Dask cluster (`dask_address`). Workers
+only write staging files; planning and the commit happen once, here.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import time
+import uuid
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import sources
 from pipeline.dedup import DedupParams
-from pipeline.drop import CleanParams, drop_row, plan_drop, process_batch
+from pipeline.drop import CleanParams, drop_row, plan_drop, stage_batch
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500
+STAGING = ".staging"  # under the warehouse: one folder per run, removed when the run ends
+
+
+def default_workers() -> int:
+    return int(os.environ.get("NEWSFOLD_WORKERS") or os.cpu_count() or 1)
+
+
+def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> TaskRunner | None:
+    """The task runner for the batch tasks (see module docstring); None: the flow's own (threads)."""
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=dask_address)
+    if workers > 1 and n_batches > 1:
+        return ProcessPoolTaskRunner(max_workers=min(workers, n_batches))
+    return None
 
 
 def version() -> str:
@@ -50,22 +76,27 @@ def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[st
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams) -> pa.Table:
-    return process_batch(paths, params, clean_params)
+def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str) -> dict:
+    return stage_batch(paths, params, clean_params, out_path)
 
 
 @task(name="plan-and-commit", cache_policy=NO_CACHE)
-def commit_task(processed: pa.Table, warehouse: str, params: DedupParams, label: str | None,
+def commit_task(staging: list[str], warehouse: str, params: DedupParams, label: str | None,
                 inputs: list[str], started_at: datetime, n_files: int) -> dict:
+    timings = {}
+    t0 = time.perf_counter()
     with Warehouse(warehouse) as wh:
         drop_id = wh.next_drop_id()
-        plan = plan_drop(processed, wh, params, drop_id)
-        plan.counts["n_seen_before"] += n_files - processed.num_rows
+        plan = plan_drop(staging, wh, params, drop_id)
+        t1 = time.perf_counter()
+        timings["plan"] = t1 - t0
+        plan.counts["n_seen_before"] += n_files - plan.counts["n_files"]
         plan.counts["n_files"] = n_files
         plan.tables["drops"] = drop_row(plan, label, inputs, started_at, datetime.now(timezone.utc), params,
                                         version())
-        wh.commit_drop(drop_id, plan.tables, plan.article_updates, plan.relation_updates)
-    return {"drop_id": drop_id, "label": label, **plan.counts}
+        wh.commit_drop(drop_id, plan.tables, relation_updates=plan.relation_updates, staged=plan.staged)
+        timings["commit"] = time.perf_counter() - t1
+    return {"drop_id": drop_id, "label": label, **plan.counts, "stage_s": timings}
 
 
 def _summary_markdown(summary: dict) -> str:
@@ -78,35 +109,63 @@ def _summary_markdown(summary: dict) -> str:
 def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | None = None,
                 batch_size: int = DEFAULT_BATCH_SIZE, params: DedupParams = DedupParams(),
                 clean_params: CleanParams = CleanParams(), wait_s: float = 0.0,
-                only_new: bool = False) -> dict:
+                only_new: bool = False, workers: int | None = None, dask_address: str | None = None) -> dict:
     """Ingest files/folders as one drop: every new file gets a `documents` row; the drop commits atomically.
 
     Files the warehouse already holds (same path, same bytes) are skipped and
     counted as seen before. With `only_new` (the inbox schedule), a run that
-    finds nothing new records no drop.
+    finds nothing new records no drop. `workers` (default $NEWSFOLD_WORKERS or
+    all cores) local processes run the batches, or the Dask cluster at
+    `dask_address` (default $NEWSFOLD_DASK_ADDRESS) does.
     """
     logger = get_run_logger()
     started = datetime.now(timezone.utc)
     inputs = [os.path.abspath(p) for p in paths]
+    workers = workers or default_workers()
+    dask_address = dask_address or os.environ.get("NEWSFOLD_DASK_ADDRESS") or None
+    stage_s: dict[str, float] = {}
     with writer_lock(warehouse, wait_s):
+        t0 = time.perf_counter()
         all_files = discover_task(inputs)
         files = skip_known_task(all_files, warehouse, clean_params.max_bytes)
+        stage_s["discover"] = time.perf_counter() - t0
         if only_new and not files:
             logger.info("nothing new in %s", ", ".join(inputs))
             return {"drop_id": None, "label": label, "n_files": len(all_files), "n_seen_before": len(all_files)}
         batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)] or [[]]
         logger.info("drop: %d files (%d seen before) in %d batches", len(all_files), len(all_files) - len(files),
                     len(batches))
-        progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
-        futures = [process_task.submit(b, params, clean_params) for b in batches]
-        tables = []
-        for k, fut in enumerate(futures, 1):
-            tables.append(fut.result())
-            update_progress_artifact(progress, 100.0 * k / len(futures))
-            logger.info("processed batch %d/%d (%d files)", k, len(futures), len(batches[k - 1]))
-        processed = pa.concat_tables(tables)
-        fault_point("before_plan")
-        summary = commit_task(processed, warehouse, params, label, inputs, started, len(all_files))
+        # We hold the writer lock, so staging left in the warehouse is from a run that died.
+        staging_root = Path(warehouse) / STAGING
+        shutil.rmtree(staging_root, ignore_errors=True)
+        run_dir = (staging_root / uuid.uuid4().hex).resolve()
+        try:
+            t0 = time.perf_counter()
+            progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
+            receipts = []
+            runner = batch_runner(len(batches), workers, dask_address)
+            with runner or contextlib.nullcontext():
+                submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
+                futures = [submit(paths=b, params=params, clean_params=clean_params,
+                                  out_path=str(run_dir / f"batch-{k:06d}.parquet")) for k, b in enumerate(batches)]
+                for k, fut in enumerate(futures, 1):
+                    receipts.append(fut.result())
+                    update_progress_artifact(progress, 100.0 * k / len(futures))
+                    logger.info("processed batch %d/%d (%d files)", k, len(futures), len(batches[k - 1]))
+            stage_s["process"] = time.perf_counter() - t0
+            cpu: dict[str, float] = {}
+            for r in receipts:
+                for k, v in r["timings"].items():
+                    cpu[k] = cpu.get(k, 0.0) + v
+            fault_point("before_plan")
+            summary = commit_task([r["path"] for r in receipts], warehouse, params, label, inputs, started,
+                                  len(all_files))
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                staging_root.rmdir()  # only if empty
+    summary["stage_s"] = {k: round(v, 2) for k, v in {**stage_s, **summary["stage_s"]}.items()}
+    summary["process_cpu_s"] = {k: round(v, 2) for k, v in cpu.items()}
     summary["elapsed_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 2)
     create_markdown_artifact(_summary_markdown(summary), key="newsfold-drop-summary",
                              description=f"newsfold drop {summary['drop_id']}")

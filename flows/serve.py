@@ -54,16 +54,17 @@ def validate_schedule(interval: float | None, cron: str | None) -> None:
 
 
 def run_parameters(inbox: str, warehouse: str, batch_size: int, params: DedupParams,
-                   clean_params: CleanParams) -> dict:
+                   clean_params: CleanParams, workers: int | None = None, dask_address: str | None = None) -> dict:
     return {"paths": [os.path.abspath(inbox)], "warehouse": os.path.abspath(warehouse), "label": "inbox",
             "batch_size": batch_size, "params": params, "clean_params": clean_params,
-            "wait_s": SERVE_WRITER_WAIT_S, "only_new": True}
+            "wait_s": SERVE_WRITER_WAIT_S, "only_new": True, "workers": workers, "dask_address": dask_address}
 
 
 def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron: str | None = None,
                 batch_size: int = 500, params: DedupParams = DedupParams(),
                 clean_params: CleanParams = CleanParams(), max_runs: int | None = None,
-                scheduler: str = "auto", on_run: Callable[[dict], None] | None = None) -> None:
+                scheduler: str = "auto", on_run: Callable[[dict], None] | None = None,
+                workers: int | None = None, dask_address: str | None = None) -> None:
     """Ingest new inbox files on a schedule until interrupted (or `max_runs` runs).
 
     scheduler: "prefect" serves a Prefect deployment (needs PREFECT_API_URL),
@@ -73,7 +74,7 @@ def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron:
     validate_schedule(interval, cron)
     if not os.path.isdir(inbox):
         raise FileNotFoundError(f"no such inbox folder: {inbox}")
-    parameters = run_parameters(inbox, warehouse, batch_size, params, clean_params)
+    parameters = run_parameters(inbox, warehouse, batch_size, params, clean_params, workers, dask_address)
     if scheduler == "auto":
         scheduler = "prefect" if os.environ.get("PREFECT_API_URL") and max_runs is None else "local"
     if scheduler == "prefect":

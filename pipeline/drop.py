@@ -2,15 +2,23 @@
 
 `process_batch` runs read -> clean -> repeats -> fingerprint on a batch of
 paths and returns one Arrow table (one row per file). It is pure and
-independent of other batches, so the flow can run batches in parallel.
+independent of other batches, so the flow can run batches in parallel;
+`stage_batch` writes that table to a staging Parquet file, so no process ever
+holds the texts of a whole drop.
 
-`plan_drop` takes all processed rows of a drop, looks up what the warehouse
-already knows (documents seen before, exact and LSH candidates), clusters
-with `dedup.assign` and builds exactly the rows one commit will write.
+`plan_drop` reads only the small columns of a drop's staging files (ids,
+hashes, signatures, band hashes), looks up what the warehouse already knows
+(documents seen before, exact and LSH candidates), clusters with
+`dedup.assign` and builds the small tables of the commit; the big ones
+(documents, articles, removed spans, signatures, band index) are inserted by
+the commit straight from the staging files.
 """
 from __future__ import annotations
 
 import json
+import os
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from . import chrome, clean, dedup, repeats, schema, sources
 from .model import Doc
-from .warehouse import Warehouse
+from .warehouse import StagedDrop, Warehouse
 
 SPAN_TYPE = pa.struct([(f.name, f.type) for f in schema.TABLES["removed_spans"]
                        if f.name not in ("doc_id", "drop_id")])
@@ -33,7 +42,10 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
     ("minhash", pa.binary()),
     ("bands", pa.list_(pa.uint64())),
     ("spans", pa.list_(SPAN_TYPE)),
+    ("n_spans", pa.int32()),         # len(spans), so planning can count them without reading them
 ])
+# What planning reads from the staging files: no texts, no spans.
+PLAN_COLUMNS = ["doc_id", "status", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands", "n_spans"]
 
 
 @dataclass(frozen=True)
@@ -60,36 +72,86 @@ def _doc_row(doc: Doc) -> dict:
         "spans": [{"stage": r.stage, "reason": r.reason, "start": r.start, "end": r.end, "text": r.text,
                    "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
                   for r in doc.removed],
+        "n_spans": len(doc.removed),
     }
 
 
 def process_batch(paths: list[str | Path], params: dedup.DedupParams,
-                  clean_params: CleanParams = CleanParams()) -> pa.Table:
-    docs = [repeats.collapse_repeats(clean.clean_document(d, clean_params.min_words))
-            for d in chrome.strip_batch(list(sources.read_documents(map(Path, paths), clean_params.max_bytes)))]
+                  clean_params: CleanParams = CleanParams(), timings: dict[str, float] | None = None) -> pa.Table:
+    """The batch's rows; `timings`, if given, gets the seconds spent per stage added to it."""
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    docs = list(sources.read_documents(map(Path, paths), clean_params.max_bytes))
+    lap("read")
+    docs = chrome.strip_batch(docs)
+    lap("chrome")
+    docs = [clean.clean_document(d, clean_params.min_words) for d in docs]
+    lap("clean")
+    docs = [repeats.collapse_repeats(d) for d in docs]
+    lap("repeats")
     rows = [_doc_row(d) for d in docs]
-    accepted = [i for i, d in enumerate(docs) if d.accepted]
+    del docs
+    lap("rows")
+    accepted = [i for i, r in enumerate(rows) if r["status"] == schema.ACCEPTED]
     if accepted:
         sizes, sigs, bands = dedup.fingerprint([rows[i]["text"] for i in accepted], params)
         for k, i in enumerate(accepted):
             rows[i]["n_shingles"] = int(sizes[k])
             rows[i]["minhash"] = dedup.sig_to_bytes(sigs[k])
             rows[i]["bands"] = bands[k]
-    return pa.Table.from_pylist(rows, schema=PROCESSED)
+    lap("fingerprint")
+    table = pa.Table.from_pylist(rows, schema=PROCESSED)
+    lap("rows")
+    return table
+
+
+def stage_batch(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
+                out_path: str | Path) -> dict:
+    """Process a batch and write its rows to `out_path` (Parquet); return a small receipt.
+
+    The file is written under a temporary name and renamed, so a staging file
+    that exists is complete.
+    """
+    timings: dict[str, float] = {}
+    table = process_batch(paths, params, clean_params, timings)
+    t0 = time.perf_counter()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_suffix(f".tmp{os.getpid()}")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, out_path)
+    timings["write_staging"] = time.perf_counter() - t0
+    return {"path": str(out_path), "rows": table.num_rows, "timings": timings}
+
+
+def read_plan_columns(staging: Sequence[str | Path]) -> pa.Table:
+    """The columns planning needs from a drop's staging files, in file order."""
+    tables = [pq.read_table(p, columns=PLAN_COLUMNS) for p in staging]
+    if not tables:
+        return PROCESSED.empty_table().select(PLAN_COLUMNS)
+    return pa.concat_tables(tables)
 
 
 @dataclass
 class DropPlan:
     drop_id: int
-    tables: dict[str, pa.Table]
-    article_updates: pa.Table
-    relation_updates: pa.Table
+    tables: dict[str, pa.Table]        # small tables, inserted as they are
+    staged: StagedDrop                 # big tables, inserted from the staging files
+    relation_updates: pa.Table         # provenance of old canonicals that a new copy took over
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def plan_drop(processed: pa.Table, wh: Warehouse, params: dedup.DedupParams, drop_id: int,
+def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupParams, drop_id: int,
               now: datetime | None = None) -> DropPlan:
     now = now or datetime.now(timezone.utc)
+    processed = read_plan_columns(staging)
     n_files = processed.num_rows
     # the same path with the same bytes is the same document: skip what the warehouse has
     known = wh.known_doc_ids(processed.column("doc_id").to_pylist())
@@ -97,50 +159,41 @@ def plan_drop(processed: pa.Table, wh: Warehouse, params: dedup.DedupParams, dro
         processed = processed.filter(pc.invert(pc.is_in(processed["doc_id"], pa.array(list(known)))))
     accepted = processed.filter(pc.equal(processed["status"], schema.ACCEPTED))
 
-    acc_ids = accepted.column("doc_id").to_pylist()
     band_matrix = dedup.band_matrix(accepted.column("bands"), params)
     exact = wh.exact_matches(accepted.column("clean_sha256").to_pylist())
-    query_bands = dedup.band_table(acc_ids, band_matrix).rename_columns(["band", "hash", "query"])
-    candidates = wh.band_matches(query_bands)
+    if wh.has_band_index():
+        # query = row number, not doc_id: a million documents x 36 bands of repeated id strings
+        # would cost gigabytes; the numbers are mapped back to doc_ids below
+        n, width = band_matrix.shape
+        query_bands = pa.table({"band": np.tile(np.arange(width, dtype=np.int16), n),
+                                "hash": band_matrix.reshape(-1),
+                                "query": np.repeat(np.arange(n, dtype=np.int64), width)})
+        candidates = wh.band_matches(query_bands)
+        candidates = candidates.set_column(0, "query", accepted["doc_id"].take(candidates["query"]))
+    else:  # a first drop: nothing to look up
+        candidates = pa.table({"query": pa.array([], pa.string()), "article_id": pa.array([], pa.string())})
     wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
     result = dedup.assign(accepted, params, drop_id=drop_id, exact=exact,
                           warehouse_candidates=candidates, warehouse_articles=wh_articles)
-
-    article_of = dict(zip(result.provenance.column("doc_id").to_pylist(),
-                          result.provenance.column("article_id").to_pylist()))
-    docs = processed.drop_columns(["text", "word_count", "n_metadata", "minhash", "bands", "spans"])
-    docs = docs.append_column("drop_id", pa.array([drop_id] * docs.num_rows, pa.int64()))
-    docs = docs.append_column("ingested_at", pa.array([now] * docs.num_rows, schema.TABLES["documents"].field("ingested_at").type))
-
-    by_id = {r["doc_id"]: r for r in accepted.select(
-        ["doc_id", "title", "byline", "published_at", "text", "word_count", "clean_sha256"]).to_pylist()}
-
-    def article_row(article_id: str, doc_id: str) -> dict:
-        r = by_id[doc_id]
-        return {"article_id": article_id, "canonical_doc_id": doc_id, "title": r["title"], "byline": r["byline"],
-                "published_at": r["published_at"], "text": r["text"], "word_count": r["word_count"],
-                "clean_sha256": r["clean_sha256"], "first_drop_id": drop_id, "updated_drop_id": drop_id}
-
-    articles = [article_row(a, d) for a, d in result.new_articles.items()]
-    updates = [{k: v for k, v in article_row(s.article_id, s.new_doc_id).items() if k != "first_drop_id"}
-               for s in result.switches]
-    relation_updates = [{"doc_id": s.old_doc_id, "relation": schema.CONTAINED, "similarity": s.similarity,
-                         "containment": s.containment, "matched_doc_id": s.new_doc_id} for s in result.switches]
-
-    spans = []
-    for doc_id, doc_spans in zip(processed.column("doc_id").to_pylist(), processed.column("spans").to_pylist()):
-        spans.extend({"doc_id": doc_id, "drop_id": drop_id, **s} for s in doc_spans or ())
+    provenance = result.provenance
 
     # exact duplicates add nothing to the index: their text is already there
-    exact_dups = set(pc.filter(result.provenance["doc_id"],
-                               pc.equal(result.provenance["relation"], schema.EXACT_DUPLICATE)).to_pylist())
-    indexed = [i for i, d in enumerate(acc_ids) if d not in exact_dups]
-    sig_rows = accepted.take(pa.array(indexed, pa.int64())).select(["doc_id", "n_shingles", "minhash"])
-    sig_rows = sig_rows.append_column("article_id", pa.array([article_of[d] for d in sig_rows["doc_id"].to_pylist()],
-                                                             pa.string()))
-    band_rows = dedup.band_table([acc_ids[i] for i in indexed], band_matrix[indexed])
+    indexed = provenance.filter(pc.not_equal(provenance["relation"], schema.EXACT_DUPLICATE)
+                                ).select(["doc_id", "article_id"])
+    new_articles = pa.table({"article_id": pa.array(list(result.new_articles), pa.string()),
+                             "doc_id": pa.array(list(result.new_articles.values()), pa.string())})
+    switches = pa.table({"article_id": pa.array([s.article_id for s in result.switches], pa.string()),
+                         "doc_id": pa.array([s.new_doc_id for s in result.switches], pa.string())})
+    relation_updates = pa.Table.from_pylist(
+        [{"doc_id": s.old_doc_id, "relation": schema.CONTAINED, "similarity": s.similarity,
+          "containment": s.containment, "matched_doc_id": s.new_doc_id} for s in result.switches],
+        schema=pa.schema([schema.TABLES["provenance"].field(n) for n in
+                          ("doc_id", "relation", "similarity", "containment", "matched_doc_id")]))
+    staged = StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
+                        skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
+                        new_articles=new_articles, indexed=indexed, switches=switches)
 
-    relations = result.provenance.column("relation").to_pylist()
+    relations = provenance.column("relation").to_pylist()
     counts = {
         "n_files": n_files,
         "n_seen_before": len(known),
@@ -152,25 +205,15 @@ def plan_drop(processed: pa.Table, wh: Warehouse, params: dedup.DedupParams, dro
         "n_near_duplicates": relations.count(schema.NEAR_DUPLICATE),
         "n_contained": relations.count(schema.CONTAINED),
         "n_canonical_switches": len(result.switches),
-        "n_spans_removed": len(spans),
+        "n_spans_removed": int(pc.sum(processed["n_spans"]).as_py() or 0),
     }
     tables = {
-        "documents": docs,
-        "provenance": result.provenance,
-        "articles": schema.table("articles", articles),
-        "removed_spans": schema.table("removed_spans", spans),
-        "signatures": sig_rows,
-        "lsh_bands": band_rows,
+        "provenance": provenance,
         "canonical_switches": schema.table("canonical_switches", [
             {"article_id": s.article_id, "drop_id": drop_id, "old_doc_id": s.old_doc_id,
              "new_doc_id": s.new_doc_id} for s in result.switches]),
     }
-    update_schema = pa.schema([f for f in schema.TABLES["articles"] if f.name != "first_drop_id"])
-    return DropPlan(drop_id, tables, pa.Table.from_pylist(updates, schema=update_schema),
-                    pa.Table.from_pylist(relation_updates, schema=pa.schema(
-                        [schema.TABLES["provenance"].field(n) for n in
-                         ("doc_id", "relation", "similarity", "containment", "matched_doc_id")])),
-                    counts)
+    return DropPlan(drop_id, tables, staged, relation_updates, counts)
 
 
 def drop_row(plan: DropPlan, label: str | None, inputs: list[str], started_at: datetime,

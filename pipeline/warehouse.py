@@ -24,6 +24,8 @@ import shutil
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -33,6 +35,7 @@ from . import schema
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
+STAGED_MEMORY_LIMIT = "3GB"  # DuckDB's share of the < 6 GiB a million-document ingest may use
 
 
 def fault_point(name: str) -> None:
@@ -43,6 +46,25 @@ def fault_point(name: str) -> None:
     """
     if os.environ.get("NEWSFOLD_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class StagedDrop:
+    """A drop's big rows, still in the staging Parquet files its batches wrote.
+
+    The commit inserts documents, articles, removed spans, signatures and the
+    band index from these files with SQL, inside the drop's one transaction,
+    so no process holds a drop's texts in memory. The small Arrow tables say
+    which staged rows go where.
+    """
+
+    files: list[str]           # staging Parquet files (pipeline.drop.PROCESSED rows)
+    drop_id: int
+    ingested_at: datetime
+    skip: pa.Table             # doc_id: documents the warehouse already holds
+    new_articles: pa.Table     # article_id, doc_id: new articles and their canonical documents
+    indexed: pa.Table          # doc_id, article_id: documents whose signature and bands are stored
+    switches: pa.Table         # article_id, doc_id: articles whose canonical copy becomes doc_id
 
 
 class WarehouseError(Exception):
@@ -149,6 +171,9 @@ class Warehouse:
             self.con.unregister("_hashes")
         return {h: (doc, art) for h, doc, art in rows}
 
+    def has_band_index(self) -> bool:
+        return self.sql("SELECT EXISTS (SELECT 1 FROM lsh_bands)").fetchone()[0]
+
     def band_matches(self, bands: pa.Table) -> pa.Table:
         """Join query band hashes (columns query, band, hash) with the stored index.
 
@@ -180,10 +205,17 @@ class Warehouse:
 
     def commit_drop(self, drop_id: int, tables: dict[str, pa.Table],
                     article_updates: pa.Table | None = None,
-                    relation_updates: pa.Table | None = None) -> None:
-        """Append a drop's rows to every table and apply canonical switches, atomically."""
+                    relation_updates: pa.Table | None = None,
+                    staged: StagedDrop | None = None) -> None:
+        """Append a drop's rows to every table and apply canonical switches, atomically.
+
+        `tables` are inserted as they are; `staged` rows come from the staging
+        files, in the same transaction.
+        """
         self.con.execute("BEGIN TRANSACTION")
         try:
+            if staged is not None:
+                self._insert_staged(staged)
             for name, rows in tables.items():
                 if rows.num_rows:
                     self.con.register("_rows", rows.select(schema.TABLES[name].names))
@@ -192,12 +224,7 @@ class Warehouse:
                     fault_point(f"after_insert_{name}")
             if article_updates is not None and article_updates.num_rows:
                 self.con.register("_upd", article_updates)
-                self.con.execute("""
-                    UPDATE articles SET canonical_doc_id = u.canonical_doc_id, title = u.title,
-                        byline = u.byline, published_at = u.published_at, text = u.text,
-                        word_count = u.word_count, clean_sha256 = u.clean_sha256,
-                        updated_drop_id = u.updated_drop_id
-                    FROM _upd u WHERE articles.article_id = u.article_id""")
+                self._update_articles("_upd")
                 self.con.unregister("_upd")
             if relation_updates is not None and relation_updates.num_rows:
                 self.con.register("_rel", relation_updates)
@@ -214,6 +241,64 @@ class Warehouse:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
             raise
+
+    def _update_articles(self, source: str) -> None:
+        self.con.execute(f"""
+            UPDATE articles SET canonical_doc_id = u.canonical_doc_id, title = u.title,
+                byline = u.byline, published_at = u.published_at, text = u.text,
+                word_count = u.word_count, clean_sha256 = u.clean_sha256,
+                updated_drop_id = u.updated_drop_id
+            FROM {source} u WHERE articles.article_id = u.article_id""")
+
+    def _insert_staged(self, st: StagedDrop) -> None:
+        if not st.files:
+            return
+        for name, table in (("_skip", st.skip), ("_new_articles", st.new_articles), ("_indexed", st.indexed),
+                            ("_switches", st.switches)):
+            self.con.register(name, table)
+        # Bounded memory for a million-document drop: DuckDB spills to disk beyond the
+        # limit, and without insertion order it streams the inserts instead of buffering.
+        tmp = Path(st.files[0]).parent / "duckdb_tmp"
+        self.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
+        self.con.execute(f"SET memory_limit = '{STAGED_MEMORY_LIMIT}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in st.files) + "]"
+        self.con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
+                             SELECT * FROM read_parquet({files}) WHERE doc_id NOT IN (SELECT doc_id FROM _skip)""")
+        drop = int(st.drop_id)
+        at = ("?", [st.ingested_at])
+
+        def insert(table: str, select: dict[str, str], source: str, params: list | None = None) -> None:
+            # select: column -> SQL expression; every column of the table must be given
+            cols = schema.TABLES[table].names
+            exprs = ", ".join(f'{select[c]} AS "{c}"' for c in cols)
+            self.con.execute(f"INSERT INTO {table} SELECT {exprs} FROM {source}", params or [])
+            fault_point(f"after_insert_{table}")
+
+        same = lambda table, *but: {c: f's."{c}"' for c in schema.TABLES[table].names if c not in but}  # noqa: E731
+        insert("documents", {**same("documents", "drop_id", "ingested_at"), "drop_id": str(drop),
+                             "ingested_at": at[0]}, "_staged s", at[1])
+        article = {"canonical_doc_id": "s.doc_id", "title": "s.title", "byline": "s.byline",
+                   "published_at": "s.published_at", "text": "s.text", "word_count": "s.word_count",
+                   "clean_sha256": "s.clean_sha256", "updated_drop_id": str(drop)}
+        insert("articles", {**article, "article_id": "n.article_id", "first_drop_id": str(drop)},
+               "_staged s JOIN _new_articles n USING (doc_id)")
+        span_cols = [c for c in schema.TABLES["removed_spans"].names if c not in ("doc_id", "drop_id")]
+        insert("removed_spans", {"doc_id": "s.doc_id", "drop_id": str(drop),
+                                 **{c: f's.span."{c}"' for c in span_cols}},
+               "(SELECT doc_id, unnest(spans) AS span FROM _staged) s")
+        insert("signatures", {**same("signatures", "article_id"), "article_id": "i.article_id"},
+               "_staged s JOIN _indexed i USING (doc_id)")
+        insert("lsh_bands", {"band": "CAST(s.band AS SMALLINT)", "hash": "s.hash", "doc_id": "s.doc_id"},
+               "(SELECT s.doc_id, unnest(range(len(s.bands))) AS band, unnest(s.bands) AS hash "
+               " FROM _staged s JOIN _indexed i USING (doc_id)) s")
+        if st.switches.num_rows:
+            self.con.execute(f"""CREATE OR REPLACE TEMP VIEW _switched AS
+                SELECT w.article_id, {", ".join(f"{e} AS {c}" for c, e in article.items())}
+                FROM _staged s JOIN _switches w USING (doc_id)""")
+            self._update_articles("_switched")
+        for name in ("_skip", "_new_articles", "_indexed", "_switches"):
+            self.con.unregister(name)
 
     def drop_snapshots(self) -> dict[int, int]:
         """drop_id -> DuckLake snapshot id that committed it."""

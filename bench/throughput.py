@@ -1,0 +1,307 @@
+"""Throughput of newsfold against plain MinHash + LSH baselines, and end to end.
+
+    python bench/throughput.py --docs 100000
+
+One run, one synthetic corpus (bench/corpus.py `iter_documents`: scraped-news
+pages of ~400-1,500 words with site chrome, 30 % copies and hard negatives),
+written to disk as files. Then:
+
+1. baselines on the first --baseline-docs texts (default: all), one core:
+   datasketch MinHash(num_perm 128, word 5-grams) with `update_batch` + MinHashLSH
+   at threshold 0.8 (the reference), the same with per-shingle `update` on a
+   --per-shingle-docs sample, and rensa RMinHash + RMinHashLSH;
+2. newsfold's signature + LSH stage (pipeline/signatures.py) on the same texts
+   and parameters (9 bands x 13 rows), on one core and on --workers processes;
+3. newsfold end to end: `ingest_flow` over the files (read -> clean -> repeats
+   -> fingerprint in parallel batches -> plan -> one warehouse commit) into a
+   fresh warehouse, in a subprocess so its memory is measured on its own.
+
+Stages 1 and 2 see the texts the way the matcher does (NFKC, case-folded,
+word characters only, joined by single spaces), so the baselines' whitespace
+split and newsfold's tokeniser give the same shingles and pair agreement is
+meaningful. Stage 3 reads the raw files.
+
+Printed: docs/s of each, the ratios 2/1 and 3/1, peak RSS (the end-to-end
+figure is the whole process tree: flow, worker processes, Prefect's local
+server), time per stage, pair agreement between 1 and 2, and the CPU that
+other processes used meanwhile (the machine may be shared). Run by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import baselines  # noqa: E402
+import minhash_speed  # noqa: E402
+from incremental import load_corpus_module  # noqa: E402
+from pipeline import dedup, signatures  # noqa: E402
+
+NUM_PERM, SHINGLE, THRESHOLD = 128, 5, 0.8
+FILES_PER_FOLDER = 10_000  # keeps directories small at a million files
+
+
+def write_corpus(folder: Path, n: int, seed: int, keep: int) -> list[str]:
+    """Write n documents as files; return the first `keep` texts (for the in-memory baselines).
+
+    A corpus this function completed before (same n and seed) is reused: writing a
+    million files takes ~10 minutes.
+    """
+    marker = folder / f".complete-{n}-{seed}"
+    if marker.exists():
+        files = sorted(folder.glob("*/*.txt"))[:keep]
+        return [f.read_text(encoding="utf-8") for f in files]
+    shutil.rmtree(folder, ignore_errors=True)
+    corpus = load_corpus_module()
+    kept = []
+    for k, (doc_id, text, _cluster, _kind) in enumerate(corpus.iter_documents(n, seed=seed)):
+        sub = folder / f"{k // FILES_PER_FOLDER:04d}"
+        if k % FILES_PER_FOLDER == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        if k < keep:
+            kept.append(text)
+    marker.touch()
+    return kept
+
+
+def _exact_jaccard(texts: list[str], i: int, j: int) -> float:
+    a, b = baselines.shingle_strings(texts[i], SHINGLE), baselines.shingle_strings(texts[j], SHINGLE)
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def matcher_words(text: str) -> str:
+    return " ".join(signatures.words(dedup.matching_text(text)))
+
+
+def load_now() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def peak_rss_self_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreeRSS:
+    """Samples the summed RSS of a process and all its descendants; keeps the peak."""
+
+    def __init__(self, pid: int, every_s: float = 0.2):
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self.peak_main = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                main = self.proc.memory_info().rss
+                total = main
+                for child in self.proc.children(recursive=True):
+                    try:
+                        total += child.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                break
+            self.peak = max(self.peak, total)
+            self.peak_main = max(self.peak_main, main)
+            self._stop.wait(every_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+_E2E = """
+import json, os, sys, time
+sys.path.insert(0, {repo!r})
+t0 = time.perf_counter()
+from flows.ingest import ingest_flow
+import inspect
+extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
+summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
+summary["wall_in_process_s"] = time.perf_counter() - t0
+import resource
+main, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+summary["cpu_s"] = {{"main": round(main.ru_utime + main.ru_stime, 1), "children": round(kids.ru_utime + kids.ru_stime, 1)}}
+print("SUMMARY " + json.dumps(summary, default=str), flush=True)
+"""
+
+
+def end_to_end(corpus: Path, warehouse: Path, batch_size: int, workers: int) -> tuple[dict, float, TreeRSS, float]:
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    code = _E2E.format(repo=str(REPO), corpus=str(corpus), warehouse=str(warehouse), batch_size=batch_size,
+                       workers=workers)
+    before = minhash_speed._cpu_seconds()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    rss = TreeRSS(proc.pid)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    rss.stop()
+    after = minhash_speed._cpu_seconds()
+    if proc.returncode != 0:
+        sys.exit(f"end-to-end ingest failed ({proc.returncode}):\n{err[-4000:]}")
+    summary = json.loads(next(line for line in out.splitlines() if line.startswith("SUMMARY "))[8:])
+    other = None
+    if before and after:
+        # CPU of processes other than this benchmark's tree (children are waited for: included in own)
+        other = max(0.0, (after[0] - before[0]) - (after[1] - before[1])) / wall
+    return summary, wall, rss, other
+
+
+def timed(run, texts):
+    """run(texts) and the CPUs other processes used meanwhile."""
+    result, other = minhash_speed.timed_best(run, texts, 1)
+    return result, other
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=20_000, help="documents in the corpus (end to end)")
+    ap.add_argument("--baseline-docs", type=int, help="documents for stages 1-2 (default: all; they hold texts "
+                                                      "in memory, so cap them for a million-document run)")
+    ap.add_argument("--per-shingle-docs", type=int, default=1000, help="sample for per-shingle datasketch")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-baselines", action="store_true", help="only the end-to-end run")
+    ap.add_argument("--baseline-rate", type=float,
+                    help="with --skip-baselines: update_batch docs/s measured earlier, for the 3/1 ratio")
+    ap.add_argument("--workdir", type=Path, help="corpus and warehouse go here (default: a temp dir, removed)")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsfold-throughput-"))
+    corpus_dir, warehouse = workdir / "corpus", workdir / "warehouse"
+    shutil.rmtree(warehouse, ignore_errors=True)
+    n_base = 0 if args.skip_baselines else min(args.docs, args.baseline_docs or args.docs)
+    print(f"newsfold throughput  {datetime.now():%Y-%m-%d %H:%M}  {platform.python_version()}  "
+          f"{os.cpu_count()} cores  ({load_now()})")
+    t0 = time.perf_counter()
+    raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
+    print(f"corpus: {args.docs} documents ready in {time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
+
+    rows: list[dict] = []
+    results: dict = {"date": f"{datetime.now():%Y-%m-%d}", "docs": args.docs, "baseline_docs": n_base,
+                     "workers": args.workers, "load_before": os.getloadavg()}
+    base_rate = args.baseline_rate
+    if n_base:
+        texts = [matcher_words(t) for t in raw]
+        del raw
+        n_words = sum(t.count(" ") + 1 for t in texts)
+        print(f"stages 1-2 on {len(texts)} texts, {n_words / len(texts):.0f} words/doc", flush=True)
+        bands, rows_per_band = signatures.bands_rows_for_threshold(THRESHOLD, NUM_PERM)
+        sample = texts[:args.per_shingle_docs]
+        methods = [
+            ("1 datasketch update_batch", baselines.datasketch_update_batch, texts),
+            ("1 datasketch per-shingle update", baselines.datasketch_per_shingle_update, sample),
+            (f"1 rensa RMinHash({bands * rows_per_band}) + LSH", baselines.rensa_minhash, texts),
+            ("2 newsfold signatures + LSH, 1 core",
+             lambda t: minhash_speed.newsfold_single(t, bands, rows_per_band), texts),
+            (f"2 newsfold signatures + LSH, {args.workers} procs",
+             lambda t: minhash_speed.newsfold_parallel(t, bands, rows_per_band, args.workers), texts),
+        ]
+        pair_sets = {}
+        for name, run, docs in methods:
+            run(docs[:100])  # warm-up: imports, caches
+            result, other = timed(run, docs)
+            rate = len(docs) / result.seconds
+            if name == "1 datasketch update_batch":
+                base_rate = rate
+            if len(docs) == len(texts):
+                pair_sets[name] = result.pairs
+            stages = ", ".join(f"{k} {v:.1f}" for k, v in result.stages.items())
+            rows.append({"method": name, "docs": len(docs), "seconds": result.seconds, "docs_per_s": rate,
+                         "other_cpus": other, "stages": stages, "peak_rss_mib": peak_rss_self_mib()})
+            print(f"  {name}: {result.seconds:.1f} s", flush=True)
+        ref = pair_sets["1 datasketch update_batch"]
+        # Two correct MinHash implementations with different hash functions find a pair of
+        # Jaccard J independently with probability p(J) = 1-(1-J^r)^b, so near the threshold
+        # they disagree by design. Exact shingle Jaccard of every pair any method found tells
+        # the pairs apart: above 0.9 (p >= 0.93) every correct method must find nearly all.
+        union = set(ref).union(*pair_sets.values())
+        exact = {pair: _exact_jaccard(texts, *pair) for pair in union}
+        high = {pair for pair, j in exact.items() if j >= 0.9}
+        results["agreement"] = {}
+        for name, pairs in pair_sets.items():
+            jac, rec = minhash_speed.agreement(pairs, ref)
+            hj, _ = minhash_speed.agreement(pairs & high, ref & high)
+            results["agreement"][name] = {"pairs": len(pairs), "jaccard": jac, "recall": rec,
+                                          "jaccard_pairs_j_ge_0.9": hj,
+                                          "recall_of_j_ge_0.9": len(pairs & high) / max(1, len(high))}
+        results["pairs_j_ge_0.9"] = len(high)
+        del texts
+
+    print(f"end to end: {args.docs} files, {args.workers} worker processes, batch {args.batch_size} "
+          f"({load_now()})", flush=True)
+    summary, wall, rss, other = end_to_end(corpus_dir, warehouse, args.batch_size, args.workers)
+    flow_s = summary["elapsed_s"]
+    stage_s = summary.get("stage_s", {})
+    rows.append({"method": f"3 newsfold end to end, {args.workers} procs", "docs": summary["n_files"],
+                 "seconds": flow_s, "docs_per_s": summary["n_files"] / flow_s, "other_cpus": other,
+                 "stages": ", ".join(f"{k} {v:.1f}" for k, v in stage_s.items()),
+                 "peak_rss_mib": rss.peak / 2 ** 20})
+    rows.append({"method": "3 ... incl. interpreter + Prefect start", "docs": summary["n_files"],
+                 "seconds": wall, "docs_per_s": summary["n_files"] / wall, "other_cpus": None, "stages": "",
+                 "peak_rss_mib": rss.peak / 2 ** 20})
+    results["end_to_end"] = {"summary": summary, "wall_s": wall, "peak_rss_tree_mib": rss.peak / 2 ** 20,
+                             "peak_rss_main_mib": rss.peak_main / 2 ** 20}
+
+    print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | time per stage (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        ratio = f"{r['docs_per_s'] / base_rate:.2f}" if base_rate else ""
+        other = "" if r["other_cpus"] is None else f"{r['other_cpus']:.2f}"
+        print(f"| {r['method']} | {r['docs']} | {r['seconds']:.1f} | {r['docs_per_s']:.0f} | {ratio} | "
+              f"{r['peak_rss_mib']:.0f} | {other} | {r['stages']} |")
+    print("(peak RSS: stages 1-2 are this process, cumulative; end to end is the ingest's whole process tree. "
+          "other CPUs: CPU used by other processes on the machine during the run)")
+    if "agreement" in results:
+        print(f"\npair agreement with datasketch update_batch (Jaccard of the candidate-pair sets); "
+              f"{results['pairs_j_ge_0.9']} of the pairs have exact shingle Jaccard >= 0.9")
+        print(f"  {'method':44s} {'pairs':>7s} {'all pairs':>10s} {'pairs J>=0.9':>13s} {'recall J>=0.9':>14s}")
+        for name, a in results["agreement"].items():
+            print(f"  {name:44s} {a['pairs']:7d} {a['jaccard']:10.4f} {a['jaccard_pairs_j_ge_0.9']:13.4f} "
+                  f"{a['recall_of_j_ge_0.9']:14.4f}")
+    e2e = summary
+    print(f"\nend to end: {e2e['n_accepted']} accepted, {e2e['n_new_articles']} articles, "
+          f"{e2e['n_exact_duplicates'] + e2e['n_near_duplicates'] + e2e['n_contained']} copies folded; "
+          f"peak RSS of the ingest's main process {rss.peak_main / 2 ** 20:.0f} MiB")
+    if "process_cpu_s" in e2e:
+        print("  seconds summed over batches: " + ", ".join(f"{k} {v:.1f}" for k, v in e2e["process_cpu_s"].items()))
+    if "cpu_s" in e2e:
+        print(f"  CPU seconds: ingest main process {e2e['cpu_s']['main']}, its child processes "
+              f"{e2e['cpu_s']['children']} (worker processes; Prefect's temporary server)")
+    print(f"after: {load_now()}")
+    results["rows"] = rows
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
