@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import sources
@@ -50,6 +52,24 @@ def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> Task
     if workers > 1 and n_batches > 1:
         return ProcessPoolTaskRunner(max_workers=min(workers, n_batches))
     return None
+
+
+@contextlib.contextmanager
+def shared_prefect_api() -> Iterator[None]:
+    """Point worker processes at this process's Prefect API.
+
+    Without a configured PREFECT_API_URL, Prefect runs a temporary local server
+    for the flow; worker processes would not know it and each would start a
+    server of its own (seconds of CPU each, and their task runs would be lost).
+    """
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the running temporary server (one per process)
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
 
 
 def version() -> str:
@@ -144,7 +164,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
             receipts = []
             runner = batch_runner(len(batches), workers, dask_address)
-            with runner or contextlib.nullcontext():
+            with shared_prefect_api(), runner or contextlib.nullcontext():
                 submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
                 futures = [submit(paths=b, params=params, clean_params=clean_params,
                                   out_path=str(run_dir / f"batch-{k:06d}.parquet")) for k, b in enumerate(batches)]

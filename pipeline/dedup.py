@@ -135,6 +135,20 @@ def sig_from_bytes(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<u4")
 
 
+def sig_matrix(column: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
+    """A binary column of signatures as a (n_docs, num_perm) uint32 matrix.
+
+    One array instead of a million small ones: at a million documents that is
+    0.5 GB instead of 1.2 GB of Python objects.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.binary())
+    column = column.cast(pa.binary(num_perm * 4))  # fixed width: its values are one contiguous buffer
+    data = column.buffers()[1]
+    return np.frombuffer(data, dtype="<u4", count=len(column) * num_perm,
+                         offset=column.offset * num_perm * 4).reshape(len(column), num_perm)
+
+
 def compare(sig_a: np.ndarray, n_a: int, sig_b: np.ndarray, n_b: int) -> tuple[float, float, float]:
     """(Jaccard, share of A in B, share of B in A), all estimated from signatures."""
     j = float(np.mean(sig_a == sig_b))
@@ -208,7 +222,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     hashes = docs.column("clean_sha256").to_pylist()
     sizes = docs.column("n_shingles").to_pylist()
     meta = docs.column("n_metadata").to_pylist()
-    sigs = [sig_from_bytes(b) for b in docs.column("minhash").to_pylist()]
+    sigs = sig_matrix(docs.column("minhash"), params.num_perm)
     bands = band_matrix(docs.column("bands"), params)
     titles = ([title_key(t) for t in docs.column("title").to_pylist()] if "title" in docs.column_names
               else [None] * len(ids))

@@ -157,19 +157,25 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     known = wh.known_doc_ids(processed.column("doc_id").to_pylist())
     if known:
         processed = processed.filter(pc.invert(pc.is_in(processed["doc_id"], pa.array(list(known)))))
-    accepted = processed.filter(pc.equal(processed["status"], schema.ACCEPTED))
+    n_documents = processed.num_rows
+    n_spans = int(pc.sum(processed["n_spans"]).as_py() or 0)
+    is_accepted = pc.equal(processed["status"], schema.ACCEPTED)
+    # filter() copies; at a million documents the copy is a gigabyte, so skip it when it changes nothing
+    accepted = processed if pc.all(is_accepted).as_py() is not False else processed.filter(is_accepted)
+    del processed, is_accepted
 
-    band_matrix = dedup.band_matrix(accepted.column("bands"), params)
     exact = wh.exact_matches(accepted.column("clean_sha256").to_pylist())
     if wh.has_band_index():
         # query = row number, not doc_id: a million documents x 36 bands of repeated id strings
         # would cost gigabytes; the numbers are mapped back to doc_ids below
+        band_matrix = dedup.band_matrix(accepted.column("bands"), params)
         n, width = band_matrix.shape
         query_bands = pa.table({"band": np.tile(np.arange(width, dtype=np.int16), n),
                                 "hash": band_matrix.reshape(-1),
                                 "query": np.repeat(np.arange(n, dtype=np.int64), width)})
         candidates = wh.band_matches(query_bands)
         candidates = candidates.set_column(0, "query", accepted["doc_id"].take(candidates["query"]))
+        del band_matrix, query_bands
     else:  # a first drop: nothing to look up
         candidates = pa.table({"query": pa.array([], pa.string()), "article_id": pa.array([], pa.string())})
     wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
@@ -197,15 +203,15 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     counts = {
         "n_files": n_files,
         "n_seen_before": len(known),
-        "n_documents": processed.num_rows,
+        "n_documents": n_documents,
         "n_accepted": accepted.num_rows,
-        "n_rejected": processed.num_rows - accepted.num_rows,
+        "n_rejected": n_documents - accepted.num_rows,
         "n_new_articles": len(result.new_articles),
         "n_exact_duplicates": relations.count(schema.EXACT_DUPLICATE),
         "n_near_duplicates": relations.count(schema.NEAR_DUPLICATE),
         "n_contained": relations.count(schema.CONTAINED),
         "n_canonical_switches": len(result.switches),
-        "n_spans_removed": int(pc.sum(processed["n_spans"]).as_py() or 0),
+        "n_spans_removed": n_spans,
     }
     tables = {
         "provenance": provenance,

@@ -35,7 +35,7 @@ from . import schema
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
-STAGED_MEMORY_LIMIT = "3GB"  # DuckDB's share of the < 6 GiB a million-document ingest may use
+WRITER_MEMORY_LIMIT = "3GB"  # DuckDB's share of the < 6 GiB a million-document ingest may use
 
 
 def fault_point(name: str) -> None:
@@ -130,6 +130,8 @@ class Warehouse:
             raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
         self.con.execute(f"USE {LAKE}")
         if not read_only:
+            # DuckDB would take up to 80 % of RAM; the writer shares the machine with its workers
+            self.con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in schema.TABLES:
                 self.con.execute(schema.create_table_sql(name))
 
@@ -174,18 +176,32 @@ class Warehouse:
     def has_band_index(self) -> bool:
         return self.sql("SELECT EXISTS (SELECT 1 FROM lsh_bands)").fetchone()[0]
 
-    def band_matches(self, bands: pa.Table) -> pa.Table:
+    def band_matches(self, bands: pa.Table, max_bucket: int = 256) -> pa.Table:
         """Join query band hashes (columns query, band, hash) with the stored index.
 
         Returns (query, article_id) pairs: each article one of whose documents
-        shares at least one LSH band with the query document.
+        shares at least one LSH band with the query document. A bucket of more
+        than `max_bucket` stored documents (a site's chrome in the lead bands
+        can put tens of thousands of documents in one bucket) stands for its
+        first document only, as in `signatures.candidate_pairs`: otherwise one
+        query would drag in every article of that site, and a 1 % drop against a
+        million documents joined hundreds of millions of rows.
         """
         self.con.register("_bands", bands)
         try:
-            return self.sql("""
+            return self.sql(f"""
+                WITH keys AS (SELECT DISTINCT band, hash FROM _bands),
+                buckets AS (
+                    SELECT b.band, b.hash, count(*) AS n, min(b.doc_id) AS first_doc
+                    FROM lsh_bands b SEMI JOIN keys k ON b.band = k.band AND b.hash = k.hash
+                    GROUP BY b.band, b.hash),
+                members AS (
+                    SELECT b.band, b.hash, b.doc_id
+                    FROM lsh_bands b JOIN buckets k ON b.band = k.band AND b.hash = k.hash
+                    WHERE k.n <= {int(max_bucket)} OR b.doc_id = k.first_doc)
                 SELECT DISTINCT q.query, s.article_id
-                FROM _bands q JOIN lsh_bands b ON b.band = q.band AND b.hash = q.hash
-                JOIN signatures s ON s.doc_id = b.doc_id""").arrow().read_all()
+                FROM _bands q JOIN members m ON m.band = q.band AND m.hash = q.hash
+                JOIN signatures s ON s.doc_id = m.doc_id""").arrow().read_all()
         finally:
             self.con.unregister("_bands")
 
@@ -256,11 +272,10 @@ class Warehouse:
         for name, table in (("_skip", st.skip), ("_new_articles", st.new_articles), ("_indexed", st.indexed),
                             ("_switches", st.switches)):
             self.con.register(name, table)
-        # Bounded memory for a million-document drop: DuckDB spills to disk beyond the
-        # limit, and without insertion order it streams the inserts instead of buffering.
+        # Bounded memory for a million-document drop: DuckDB spills to disk beyond its
+        # memory limit, and without insertion order it streams the inserts instead of buffering.
         tmp = Path(st.files[0]).parent / "duckdb_tmp"
         self.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
-        self.con.execute(f"SET memory_limit = '{STAGED_MEMORY_LIMIT}'")
         self.con.execute("SET preserve_insertion_order = false")
         files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in st.files) + "]"
         self.con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
