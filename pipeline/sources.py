@@ -63,7 +63,12 @@ def doc_id_for(path: str, content_sha256: str) -> str:
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def looks_binary(data: bytes) -> bool:
+    if data.startswith(_UTF16_BOMS):
+        return False  # UTF-16 text is full of NUL bytes; decode() reads it by its BOM
     head = data[:8192]
     if b"\x00" in head:
         return True
@@ -81,6 +86,11 @@ def decode(data: bytes) -> tuple[str, str]:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data.startswith(_UTF16_BOMS):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding), encoding

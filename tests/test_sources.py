@@ -69,3 +69,11 @@ def test_html_goes_through_trafilatura(tmp_path):
     # a page of links only: trafilatura finds nothing, or so little that cleaning rejects it
     empty = clean.clean_document(sources.read_document(tmp_path / "empty.html"))
     assert empty.reject_reason in (sources.HTML_NO_TEXT, clean.NO_ARTICLE_TEXT)
+
+
+def test_utf16_with_bom_is_text_not_binary(tmp_path):
+    p = tmp_path / "utf16.txt"
+    p.write_bytes("Grüße aus Köln – “news”".encode("utf-16"))
+    doc = sources.read_document(p)
+    assert doc.accepted and doc.encoding == "utf-16"
+    assert doc.raw_text == "Grüße aus Köln – “news”"
