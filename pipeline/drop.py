@@ -45,7 +45,9 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
     ("n_spans", pa.int32()),         # len(spans), so planning can count them without reading them
 ])
 # What planning reads from the staging files: no texts, no spans.
-PLAN_COLUMNS = ["doc_id", "status", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands", "n_spans"]
+# title: dedup.assign tells an update from a teaser by comparing headlines
+PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
+                "n_spans"]
 
 
 @dataclass(frozen=True)

@@ -166,3 +166,26 @@ def test_cli_bad_sql_is_one_line(seeds_wh):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_flow_keeps_a_long_update_apart_from_its_original(tmp_path):
+    """The update-vs-teaser rule needs each document's headline at planning time (through staging)."""
+    original = SEED["001"].read_text(encoding="utf-8")
+    extra = SEED["003"].read_text(encoding="utf-8").split("Related articles")[0].split("\n\n")[4:9]
+    update = original.replace("Russia Warns Against US Military Presence in Central Asia Near Afghanistan",
+                              "Update: Kremlin Widens Warning As Lavrov Tours Central Asia", 1)
+    update = update.replace("\n\nAuthor:", "\n\n" + "\n\n".join(extra) + "\n\nAuthor:", 1)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "original.txt").write_text(original, encoding="utf-8")
+    (drop / "update.txt").write_text(update, encoding="utf-8")
+    wh = tmp_path / "wh"
+    s = ingest_flow(paths=[str(drop)], warehouse=str(wh))
+    assert s["n_new_articles"] == 2, q(wh, "SELECT * FROM provenance")
+    # without the differing headline, the same shorter text is a teaser of the longer one
+    (tmp_path / "drop2").mkdir()
+    (tmp_path / "drop2" / "same_headline.txt").write_text(
+        update.replace("Update: Kremlin Widens Warning As Lavrov Tours Central Asia",
+                       "Russia Warns Against US Military Presence in Central Asia Near Afghanistan"), encoding="utf-8")
+    s2 = ingest_flow(paths=[str(tmp_path / "drop2")], warehouse=str(wh))
+    assert s2["n_new_articles"] == 0
