@@ -94,9 +94,9 @@ def process_batch(paths: list[str | Path], params: dedup.DedupParams,
     lap("read")
     docs = chrome.strip_batch(docs)
     lap("chrome")
-    docs = [clean.clean_document(d, clean_params.min_words) for d in docs]
+    docs = clean.clean_batch(docs, clean_params.min_words)
     lap("clean")
-    docs = [repeats.collapse_repeats(d) for d in docs]
+    docs = repeats.collapse_batch(docs)
     lap("repeats")
     rows = [_doc_row(d) for d in docs]
     del docs

@@ -220,7 +220,6 @@ class Warehouse:
     # --- the one write ----------------------------------------------------
 
     def commit_drop(self, drop_id: int, tables: dict[str, pa.Table],
-                    article_updates: pa.Table | None = None,
                     relation_updates: pa.Table | None = None,
                     staged: StagedDrop | None = None) -> None:
         """Append a drop's rows to every table and apply canonical switches, atomically.
@@ -238,10 +237,6 @@ class Warehouse:
                     self.con.execute(f"INSERT INTO {name} SELECT * FROM _rows")
                     self.con.unregister("_rows")
                     fault_point(f"after_insert_{name}")
-            if article_updates is not None and article_updates.num_rows:
-                self.con.register("_upd", article_updates)
-                self._update_articles("_upd")
-                self.con.unregister("_upd")
             if relation_updates is not None and relation_updates.num_rows:
                 self.con.register("_rel", relation_updates)
                 self.con.execute("""
