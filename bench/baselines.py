@@ -50,6 +50,22 @@ def _datasketch(texts: Sequence[str], num_perm: int, threshold: float, shingle: 
     # document instead of ~100 us for a fresh MinHash(num_perm).
     kwargs = {"hashfunc": hashfunc} if hashfunc else {}
     template = MinHash(num_perm=num_perm, **kwargs)
+
+    def sketch(sh: set[str]) -> MinHash:
+        m = template.copy()
+        if sh:  # update_batch([]) fails on an empty reduction
+            update(m, sh)
+        return m
+
+    return _index_loop(texts, shingle, sketch, lsh)
+
+
+def _index_loop(texts: Sequence[str], shingle: int, sketch: Callable[[set[str]], object], lsh) -> RunResult:
+    """The plain streaming dedup loop: shingle, sketch, query the LSH index, insert.
+
+    `lsh` is any index with query(sketch) -> keys and insert(key, sketch)
+    (datasketch's MinHashLSH and rensa's RMinHashLSH both are); each stage is timed.
+    """
     pairs: set[Pair] = set()
     t_sh = t_hash = t_lsh = 0.0
     start = time.perf_counter()
@@ -57,9 +73,7 @@ def _datasketch(texts: Sequence[str], num_perm: int, threshold: float, shingle: 
         t0 = time.perf_counter()
         sh = shingle_strings(text, shingle)
         t1 = time.perf_counter()
-        m = template.copy()
-        if sh:  # update_batch([]) fails on an empty reduction
-            update(m, sh)
+        m = sketch(sh)
         t2 = time.perf_counter()
         pairs.update((j, i) for j in lsh.query(m))
         lsh.insert(i, m)
@@ -119,20 +133,10 @@ def rensa_minhash(texts: Sequence[str], num_perm: int = 128, threshold: float = 
     bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
     perms = bands * rows
     lsh = RMinHashLSH(threshold, perms, bands)
-    pairs: set[Pair] = set()
-    t_sh = t_hash = t_lsh = 0.0
-    start = time.perf_counter()
-    for i, text in enumerate(texts):
-        t0 = time.perf_counter()
-        sh = shingle_strings(text, shingle)
-        t1 = time.perf_counter()
+
+    def sketch(sh: set[str]) -> RMinHash:
         m = RMinHash(perms, seed)
         m.update(list(sh))
-        t2 = time.perf_counter()
-        pairs.update((j, i) for j in lsh.query(m))
-        lsh.insert(i, m)
-        t3 = time.perf_counter()
-        t_sh += t1 - t0
-        t_hash += t2 - t1
-        t_lsh += t3 - t2
-    return RunResult(time.perf_counter() - start, pairs, {"shingle": t_sh, "hash": t_hash, "lsh": t_lsh})
+        return m
+
+    return _index_loop(texts, shingle, sketch, lsh)
