@@ -149,13 +149,18 @@ def sig_matrix(column: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
                          offset=column.offset * num_perm * 4).reshape(len(column), num_perm)
 
 
+def containments(j: float, n_a: int, n_b: int) -> tuple[float, float]:
+    """(share of A in B, share of B in A) from Jaccard and set sizes: |A∩B| = J(|A|+|B|)/(1+J)."""
+    if n_a == 0 or n_b == 0:
+        return 0.0, 0.0
+    inter = j * (n_a + n_b) / (1.0 + j)
+    return min(1.0, inter / n_a), min(1.0, inter / n_b)
+
+
 def compare(sig_a: np.ndarray, n_a: int, sig_b: np.ndarray, n_b: int) -> tuple[float, float, float]:
     """(Jaccard, share of A in B, share of B in A), all estimated from signatures."""
     j = float(np.mean(sig_a == sig_b))
-    if n_a == 0 or n_b == 0:
-        return j, 0.0, 0.0
-    inter = j * (n_a + n_b) / (1.0 + j)
-    return j, min(1.0, inter / n_a), min(1.0, inter / n_b)
+    return (j, *containments(j, n_a, n_b))
 
 
 def title_key(title: str | None) -> str | None:
@@ -171,8 +176,7 @@ def is_update(n_a: int, n_b: int, j: float, title_a: str | None, title_b: str | 
     small, large = sorted((n_a, n_b))
     if not small or small >= params.update_ratio * large or small <= params.teaser_ratio * large:
         return False
-    inter = j * (n_a + n_b) / (1.0 + j)
-    if inter / small < params.containment_threshold:
+    if max(containments(j, n_a, n_b)) < params.containment_threshold:  # the shorter one inside the longer
         return False
     # an unknown headline (a page flattened onto one line) gives no evidence of an update
     return title_a is not None and title_b is not None and title_a != title_b
@@ -211,8 +215,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
            warehouse_articles: pa.Table | None = None) -> Assignment:
     """Cluster a drop's accepted documents into articles.
 
-    docs: columns doc_id, clean_sha256, n_shingles, n_metadata, minhash (uint32 [num_perm] as bytes),
-          bands (list<uint64>).
+    docs: columns doc_id, title, clean_sha256, n_shingles, n_metadata, minhash (uint32 [num_perm] as
+          bytes), bands (list<uint64>). title is required: without it an update cannot be told from a teaser.
     exact: clean_sha256 -> (doc_id, article_id) already in the warehouse.
     warehouse_candidates: (query doc_id, article_id) pairs from the band index.
     warehouse_articles: article_id, canonical_doc_id, n_shingles, minhash of those articles.
@@ -224,8 +228,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     meta = docs.column("n_metadata").to_pylist()
     sigs = sig_matrix(docs.column("minhash"), params.num_perm)
     bands = band_matrix(docs.column("bands"), params)
-    titles = ([title_key(t) for t in docs.column("title").to_pylist()] if "title" in docs.column_names
-              else [None] * len(ids))
+    titles = [title_key(t) for t in docs.column("title").to_pylist()]
 
     articles: dict[str, _Article] = {}
     if warehouse_articles is not None:
@@ -300,13 +303,3 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         else:
             row(i, art.article_id, verdict, j, cont, art.canonical)
     return Assignment(schema.table("provenance", rows), new_articles, switches)
-
-
-def band_table(doc_ids: list[str], bands: np.ndarray) -> pa.Table:
-    """Long form of a band matrix: one (band, hash, doc_id) row per band."""
-    n, b = bands.shape
-    return pa.table({
-        "band": pa.array(np.tile(np.arange(b, dtype=np.int16), n)),
-        "hash": pa.array(bands.reshape(-1).astype(np.uint64)),
-        "doc_id": pa.array(np.repeat(np.array(doc_ids, dtype=object), b), pa.string()),
-    })

@@ -20,6 +20,7 @@ def table(texts, ids=None):
     sizes, sigs, bands = dedup.fingerprint(texts, P)
     return pa.table({
         "doc_id": ids,
+        "title": pa.array([None] * len(texts), pa.string()),
         "clean_sha256": [dedup.clean_sha256(t) for t in texts],
         "n_shingles": pa.array(sizes, pa.int32()),
         "n_metadata": pa.array([0] * len(texts), pa.int8()),
