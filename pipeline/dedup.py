@@ -19,6 +19,9 @@ matches the canonical directly, so A~B and B~C never pulls in an unrelated C
 most metadata, then doc_id), so within a drop the canonical is the most
 complete copy. A later, more complete copy that contains the current canonical
 takes over the article (the article_id stays); see `switch_ratio`.
+A document with no headline whose only match is a teaser-or-update (see
+DedupParams) waits until all the others are placed, so a closer copy of its own
+version gets the chance to found an article first.
 """
 from __future__ import annotations
 
@@ -169,17 +172,22 @@ def title_key(title: str | None) -> str | None:
     return key or None
 
 
+def in_update_window(n_a: int, n_b: int, j: float, params: DedupParams) -> bool:
+    """The longer of two documents holds the shorter one, which is update_ratio..teaser_ratio
+    of its size: a teaser or an update, and only the headlines can tell (see DedupParams)."""
+    small, large = sorted((n_a, n_b))
+    if not small or small >= params.update_ratio * large or small <= params.teaser_ratio * large:
+        return False
+    return max(containments(j, n_a, n_b)) >= params.containment_threshold  # the shorter one inside the longer
+
+
 def is_update(n_a: int, n_b: int, j: float, title_a: str | None, title_b: str | None,
               params: DedupParams) -> bool:
     """True when the longer of two documents holds the shorter one but adds so much new
     text that it is a new version of the story, not a copy (see DedupParams)."""
-    small, large = sorted((n_a, n_b))
-    if not small or small >= params.update_ratio * large or small <= params.teaser_ratio * large:
-        return False
-    if max(containments(j, n_a, n_b)) < params.containment_threshold:  # the shorter one inside the longer
-        return False
     # an unknown headline (a page flattened onto one line) gives no evidence of an update
-    return title_a is not None and title_b is not None and title_a != title_b
+    return (in_update_window(n_a, n_b, j, params)
+            and title_a is not None and title_b is not None and title_a != title_b)
 
 
 @dataclass
@@ -259,12 +267,13 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         rows.append({"doc_id": ids[i], "article_id": art, "drop_id": drop_id, "relation": relation,
                      "similarity": round(sim, 4), "containment": round(cont, 4), "matched_doc_id": matched})
 
-    for i in order:
+    def place(i: int, final: bool) -> bool:
+        """Give document i its article; False (nothing recorded) if it should wait for the final pass."""
         if hashes[i] in seen_hash:
             matched, art = seen_hash[hashes[i]]
             article_of[i] = art
             row(i, art, schema.EXACT_DUPLICATE, 1.0, 1.0, matched)
-            continue
+            return True
         candidates = set(wh_cands.get(ids[i], ()))
         candidates.update(article_of[j] for j in drop_cands.get(i, ()) if j in article_of)
         best = None
@@ -285,6 +294,12 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             key = (j, doc_in_canon)
             if best is None or key > best[0]:
                 best = (key, art, verdict, j, doc_in_canon, canon_in_doc)
+        if (not final and best is not None and titles[i] is None
+                and in_update_window(sizes[i], best[1].n_shingles, best[3], params)):
+            # Teaser or update, and this document has no headline to tell which (a flattened
+            # page). Wait until the documents with headlines have their articles: a closer copy
+            # of its own version (the original of an update) may turn up and match better.
+            return False
         if best is None:
             art_id = article_id_for(hashes[i])
             articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False, title=titles[i])
@@ -292,7 +307,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             article_of[i] = art_id
             seen_hash[hashes[i]] = (ids[i], art_id)
             row(i, art_id, schema.CANONICAL, 1.0, 1.0, ids[i])
-            continue
+            return True
         _, art, verdict, j, cont, canon_in_doc = best
         article_of[i] = art.article_id
         seen_hash[hashes[i]] = (ids[i], art.article_id)
@@ -302,4 +317,9 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             row(i, art.article_id, schema.CANONICAL, 1.0, 1.0, ids[i])
         else:
             row(i, art.article_id, verdict, j, cont, art.canonical)
+        return True
+
+    waiting = [i for i in order if not place(i, final=False)]
+    for i in waiting:
+        place(i, final=True)
     return Assignment(schema.table("provenance", rows), new_articles, switches)

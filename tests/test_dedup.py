@@ -15,12 +15,12 @@ def words(n, seed):
     return [vocab[i] for i in rng.integers(0, len(vocab), n)]
 
 
-def table(texts, ids=None):
+def table(texts, ids=None, titles=None):
     ids = ids or [f"d{i}" for i in range(len(texts))]
     sizes, sigs, bands = dedup.fingerprint(texts, P)
     return pa.table({
         "doc_id": ids,
-        "title": pa.array([None] * len(texts), pa.string()),
+        "title": pa.array(titles or [None] * len(texts), pa.string()),
         "clean_sha256": [dedup.clean_sha256(t) for t in texts],
         "n_shingles": pa.array(sizes, pa.int32()),
         "n_metadata": pa.array([0] * len(texts), pa.int8()),
@@ -67,6 +67,22 @@ def test_no_chaining_through_a_middle_document():
     b = a[:200] + c[200:]
     rel = relations(dedup.assign(table([" ".join(a), " ".join(b), " ".join(c)]), P, drop_id=1))
     assert rel["d0"][1] != rel["d2"][1]
+
+
+def test_headless_copy_waits_for_its_own_version_instead_of_joining_the_update():
+    # An original, its 2x update under a new headline, and a flattened copy of the original:
+    # no headline, and some leftover chrome makes it larger than the original, so it is
+    # visited before it. Alone it would look like a teaser of the update.
+    original = words(500, 6)
+    update = original + words(500, 7)
+    flattened = original + words(30, 8)
+    texts = [" ".join(x) for x in (update, flattened, original)]
+    rel = relations(dedup.assign(table(texts, titles=["Update: more held", None, "Three held"]), P, drop_id=1))
+    assert rel["d0"][0] == rel["d2"][0] == schema.CANONICAL and rel["d0"][1] != rel["d2"][1]
+    assert rel["d1"] == (schema.NEAR_DUPLICATE, rel["d2"][1])
+    # with no closer version in sight it still falls back to the update's article (no evidence)
+    rel = relations(dedup.assign(table(texts[:2], titles=["Update: more held", None]), P, drop_id=1))
+    assert rel["d1"] == (schema.CONTAINED, rel["d0"][1])
 
 
 def test_seeds_000_and_002_share_quotes_but_stay_apart():
