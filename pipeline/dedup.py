@@ -7,8 +7,7 @@ How a document finds its article
    or in the warehouse's persistent band index). Each candidate stands for its
    article.
 3. Verification against the article's *canonical* copy only, from MinHash
-   signatures: estimated Jaccard J, and containment derived from J and the two
-   shingle-set sizes (|A∩B| = J(|A|+|B|)/(1+J)). J >= jaccard_threshold ->
+   signatures: estimated Jaccard J and containment (see `compare`). J >= jaccard_threshold ->
    `near_duplicate`; the document's shingles contained in the canonical >=
    containment_threshold -> `contained` (a truncated teaser of the article).
 4. Otherwise it starts a new article and is its canonical copy.
@@ -152,18 +151,20 @@ def sig_matrix(column: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
                          offset=column.offset * num_perm * 4).reshape(len(column), num_perm)
 
 
-def containments(j: float, n_a: int, n_b: int) -> tuple[float, float]:
-    """(share of A in B, share of B in A) from Jaccard and set sizes: |A∩B| = J(|A|+|B|)/(1+J)."""
-    if n_a == 0 or n_b == 0:
-        return 0.0, 0.0
-    inter = j * (n_a + n_b) / (1.0 + j)
-    return min(1.0, inter / n_a), min(1.0, inter / n_b)
+def compare(sig_a: np.ndarray, sig_b: np.ndarray) -> tuple[float, float, float]:
+    """(Jaccard, share of A in B, share of B in A), all estimated from the two signatures.
 
-
-def compare(sig_a: np.ndarray, n_a: int, sig_b: np.ndarray, n_b: int) -> tuple[float, float, float]:
-    """(Jaccard, share of A in B, share of B in A), all estimated from signatures."""
-    j = float(np.mean(sig_a == sig_b))
-    return (j, *containments(j, n_a, n_b))
+    Containment from the minima themselves rather than from J and the set sizes: in a
+    permutation where A's minimum is the smaller (the minimum of A∪B lies in A), the two
+    minima are equal exactly when that element is in B too, so
+    |A∩B|/|A| = P(min A = min B | min A <= min B). A teaser wholly inside its article
+    scores 1.0 exactly, where J(|A|+|B|)/(1+J) wanders by +-0.1 for a teaser a fifth of
+    the article's size, and often falls under the threshold.
+    """
+    equal = int(np.count_nonzero(sig_a == sig_b))
+    a_first = int(np.count_nonzero(sig_a <= sig_b))
+    b_first = int(np.count_nonzero(sig_b <= sig_a))
+    return equal / len(sig_a), equal / a_first if a_first else 0.0, equal / b_first if b_first else 0.0
 
 
 def title_key(title: str | None) -> str | None:
@@ -172,21 +173,22 @@ def title_key(title: str | None) -> str | None:
     return key or None
 
 
-def in_update_window(n_a: int, n_b: int, j: float, params: DedupParams) -> bool:
-    """The longer of two documents holds the shorter one, which is update_ratio..teaser_ratio
-    of its size: a teaser or an update, and only the headlines can tell (see DedupParams)."""
+def in_update_window(n_a: int, n_b: int, contained: float, params: DedupParams) -> bool:
+    """The longer of two documents holds the shorter one (`contained`: the share of the
+    shorter found in the longer), which is teaser_ratio..update_ratio of its size: a
+    teaser or an update, and only the headlines can tell (see DedupParams)."""
     small, large = sorted((n_a, n_b))
     if not small or small >= params.update_ratio * large or small <= params.teaser_ratio * large:
         return False
-    return max(containments(j, n_a, n_b)) >= params.containment_threshold  # the shorter one inside the longer
+    return contained >= params.containment_threshold
 
 
-def is_update(n_a: int, n_b: int, j: float, title_a: str | None, title_b: str | None,
+def is_update(n_a: int, n_b: int, contained: float, title_a: str | None, title_b: str | None,
               params: DedupParams) -> bool:
     """True when the longer of two documents holds the shorter one but adds so much new
     text that it is a new version of the story, not a copy (see DedupParams)."""
     # an unknown headline (a page flattened onto one line) gives no evidence of an update
-    return (in_update_window(n_a, n_b, j, params)
+    return (in_update_window(n_a, n_b, contained, params)
             and title_a is not None and title_b is not None and title_a != title_b)
 
 
@@ -279,8 +281,9 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         best = None
         for art_id in sorted(candidates):
             art = articles[art_id]
-            j, doc_in_canon, canon_in_doc = compare(sigs[i], sizes[i], art.signature, art.n_shingles)
-            if is_update(sizes[i], art.n_shingles, j, titles[i], art.title, params):
+            j, doc_in_canon, canon_in_doc = compare(sigs[i], art.signature)
+            shorter_in_longer = doc_in_canon if sizes[i] <= art.n_shingles else canon_in_doc
+            if is_update(sizes[i], art.n_shingles, shorter_in_longer, titles[i], art.title, params):
                 continue
             if (art.existing and canon_in_doc >= params.containment_threshold
                     and sizes[i] >= params.switch_ratio * art.n_shingles):
@@ -293,9 +296,9 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
                 continue
             key = (j, doc_in_canon)
             if best is None or key > best[0]:
-                best = (key, art, verdict, j, doc_in_canon, canon_in_doc)
+                best = (key, art, verdict, j, doc_in_canon, canon_in_doc, shorter_in_longer)
         if (not final and best is not None and titles[i] is None
-                and in_update_window(sizes[i], best[1].n_shingles, best[3], params)):
+                and in_update_window(sizes[i], best[1].n_shingles, best[6], params)):
             # Teaser or update, and this document has no headline to tell which (a flattened
             # page). Wait until the documents with headlines have their articles: a closer copy
             # of its own version (the original of an update) may turn up and match better.
@@ -308,7 +311,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             seen_hash[hashes[i]] = (ids[i], art_id)
             row(i, art_id, schema.CANONICAL, 1.0, 1.0, ids[i])
             return True
-        _, art, verdict, j, cont, canon_in_doc = best
+        _, art, verdict, j, cont, canon_in_doc, _ = best
         article_of[i] = art.article_id
         seen_hash[hashes[i]] = (ids[i], art.article_id)
         if verdict == "takes_over":

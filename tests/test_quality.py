@@ -87,7 +87,7 @@ def _sig(n_words: int, start: int = 0):
 ])
 def test_update_versus_teaser(short, long_, same_title, update):
     (na, sa), (nb, sb) = _sig(short), _sig(long_)
-    j = dedup.compare(sa, na, sb, nb)[0]
+    short_in_long = dedup.compare(sa, sb)[1]
     titles = ("a headline", "a headline" if same_title else "another headline")
-    assert dedup.is_update(na, nb, j, *titles, P) is update
-    assert dedup.is_update(na, nb, j, "a headline", None, P) is False   # unknown headline: no evidence
+    assert dedup.is_update(na, nb, short_in_long, *titles, P) is update
+    assert dedup.is_update(na, nb, short_in_long, "a headline", None, P) is False   # unknown headline: no evidence
