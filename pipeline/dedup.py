@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import asdict, dataclass
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -183,13 +184,16 @@ def in_update_window(n_a: int, n_b: int, contained: float, params: DedupParams) 
     return contained >= params.containment_threshold
 
 
-def is_update(n_a: int, n_b: int, contained: float, title_a: str | None, title_b: str | None,
+def is_update(n_a: int, n_b: int, contained: float, title: str | None, article_titles: Collection[str],
               params: DedupParams) -> bool:
-    """True when the longer of two documents holds the shorter one but adds so much new
-    text that it is a new version of the story, not a copy (see DedupParams)."""
+    """True when the longer of two documents (a document and an article's canonical copy)
+    holds the shorter one but adds so much new text that it is a new version of the story,
+    not a copy (see DedupParams). `article_titles`: the headlines the article's copies carry
+    (title keys); an edited copy may be canonical under a rewritten headline, so a teaser
+    only has to carry one of them."""
     # an unknown headline (a page flattened onto one line) gives no evidence of an update
     return (in_update_window(n_a, n_b, contained, params)
-            and title_a is not None and title_b is not None and title_a != title_b)
+            and title is not None and bool(article_titles) and title not in article_titles)
 
 
 @dataclass
@@ -199,7 +203,7 @@ class _Article:
     n_shingles: int
     signature: np.ndarray
     existing: bool            # already in the warehouse
-    title: str | None = None  # title_key of the canonical copy
+    titles: set[str] = field(default_factory=set)  # title keys of its copies
 
 
 @dataclass
@@ -229,7 +233,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
           bytes), bands (list<uint64>). title is required: without it an update cannot be told from a teaser.
     exact: clean_sha256 -> (doc_id, article_id) already in the warehouse.
     warehouse_candidates: (query doc_id, article_id) pairs from the band index.
-    warehouse_articles: article_id, canonical_doc_id, n_shingles, minhash of those articles.
+    warehouse_articles: article_id, canonical_doc_id, n_shingles, minhash of those articles, and titles
+          (the headlines of their copies).
     """
     exact = exact or {}
     ids = docs.column("doc_id").to_pylist()
@@ -245,7 +250,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         for row in warehouse_articles.to_pylist():
             articles[row["article_id"]] = _Article(row["article_id"], row["canonical_doc_id"], row["n_shingles"],
                                                    sig_from_bytes(row["minhash"]), existing=True,
-                                                   title=title_key(row.get("title")))
+                                                   titles={k for t in row.get("titles") or () if (k := title_key(t))})
     wh_cands: dict[str, set[str]] = {}
     if warehouse_candidates is not None:
         for q, a in zip(warehouse_candidates.column("query").to_pylist(),
@@ -283,7 +288,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             art = articles[art_id]
             j, doc_in_canon, canon_in_doc = compare(sigs[i], art.signature)
             shorter_in_longer = doc_in_canon if sizes[i] <= art.n_shingles else canon_in_doc
-            if is_update(sizes[i], art.n_shingles, shorter_in_longer, titles[i], art.title, params):
+            if is_update(sizes[i], art.n_shingles, shorter_in_longer, titles[i], art.titles, params):
                 continue
             if (art.existing and canon_in_doc >= params.containment_threshold
                     and sizes[i] >= params.switch_ratio * art.n_shingles):
@@ -305,7 +310,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             return False
         if best is None:
             art_id = article_id_for(hashes[i])
-            articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False, title=titles[i])
+            articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False,
+                                        titles={titles[i]} if titles[i] else set())
             new_articles[art_id] = ids[i]
             article_of[i] = art_id
             seen_hash[hashes[i]] = (ids[i], art_id)
@@ -314,9 +320,11 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         _, art, verdict, j, cont, canon_in_doc, _ = best
         article_of[i] = art.article_id
         seen_hash[hashes[i]] = (ids[i], art.article_id)
+        if titles[i]:
+            art.titles.add(titles[i])
         if verdict == "takes_over":
             switches.append(Switch(art.article_id, art.canonical, ids[i], round(j, 4), round(canon_in_doc, 4)))
-            art.canonical, art.n_shingles, art.signature, art.title = ids[i], sizes[i], sigs[i], titles[i]
+            art.canonical, art.n_shingles, art.signature = ids[i], sizes[i], sigs[i]
             row(i, art.article_id, schema.CANONICAL, 1.0, 1.0, ids[i])
         else:
             row(i, art.article_id, verdict, j, cont, art.canonical)

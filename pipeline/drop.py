@@ -92,7 +92,7 @@ def process_batch(paths: list[str | Path], params: dedup.DedupParams,
 
     docs = list(sources.read_documents(map(Path, paths), clean_params.max_bytes))
     lap("read")
-    docs = chrome.strip_batch(docs)
+    chrome.strip_batch(docs)
     lap("chrome")
     docs = clean.clean_batch(docs, clean_params.min_words)
     lap("clean")

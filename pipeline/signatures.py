@@ -183,8 +183,8 @@ def _unmark_non_word_chars(buf: bytes, flags: np.ndarray) -> None:
     flags[np.repeat(lead, n_bytes) + _ranks_within_groups(n_bytes)] = False
 
 
-def _word_hashes(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Hash every word of ``buf``: (start byte offsets int64, hashes uint64)."""
+def _word_hashes(buf: bytes, with_lengths: bool = False):
+    """Hash every word of ``buf``: (start byte offsets int64, [byte lengths int64,] hashes uint64)."""
     n = len(buf)
     flags = np.frombuffer(b"\0" + buf.translate(_WORD_FLAG_TABLE) + b"\0", dtype=bool)
     if not buf.isascii():
@@ -220,7 +220,55 @@ def _word_hashes(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
         for i in long_words[lengths[long_words] > _LONG_WORD]:
             s = int(starts[i])
             h[i] = xxhash.xxh3_64_intdigest(buf[s:s + int(lengths[i])])
-    return starts, _fmix64(h)
+    return (starts, lengths, _fmix64(h)) if with_lengths else (starts, _fmix64(h))
+
+
+def _window_sums(wh: np.ndarray, k: int) -> np.ndarray:
+    """w_i P^(k-1) + ... + w_{i+k-1} (mod 2**64) for every window of k consecutive word hashes."""
+    m = len(wh) - k + 1
+    s = wh[:m].copy()
+    for j in range(1, k):
+        s *= _SHINGLE_MUL
+        s += wh[j:j + m]
+    return s
+
+
+def word_spans(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every word of many texts with its place: (hashes uint64, start and end char offsets
+    into its own text, offsets int64 of length len(texts)+1 into the flat arrays).
+
+    Words are runs of ``\\w`` characters as in ``words()``, but hashed as they stand (no
+    case folding, no NFKC), so that every offset points into the text given.
+    """
+    n_docs = len(texts)
+    if n_docs == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.uint64), empty, empty, np.zeros(1, dtype=np.int64)
+    joined = "\n".join(texts)
+    buf = joined.encode("utf-8", "surrogatepass")
+    starts, lengths, wh = _word_hashes(buf, with_lengths=True)
+    ends = starts + lengths
+    if len(buf) != len(joined):  # non-ASCII: byte offsets -> character offsets
+        u8 = np.frombuffer(buf, dtype=np.uint8)
+        char_of_byte = np.cumsum((u8 & 0xC0) != 0x80) - 1
+        starts, ends = char_of_byte[starts], char_of_byte[ends - 1] + 1
+    text_start = _exclusive_cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs) + 1)
+    offsets = np.searchsorted(starts, text_start)
+    doc = np.repeat(np.arange(n_docs), np.diff(offsets))
+    return wh, starts - text_start[doc], ends - text_start[doc], offsets
+
+
+def window_hashes(wh: np.ndarray, offsets: np.ndarray, k: int) -> np.ndarray:
+    """Hashes of the k-word windows of each text, aligned with its words: entry
+    offsets[d] + i is the window starting at word i of text d; the last k-1 words of
+    each text start no window and get 0."""
+    out = np.zeros(len(wh), dtype=np.uint64)
+    if len(wh) >= k:
+        s = _fmix64(_window_sums(wh, k))
+        doc_of_word = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        inside = doc_of_word[:len(s)] == doc_of_word[k - 1:]
+        out[:len(s)][inside] = s[inside]
+    return out
 
 
 def shingle_hashes_batch(texts: Sequence[str], k: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -249,10 +297,7 @@ def shingle_hashes_batch(texts: Sequence[str], k: int = 5) -> tuple[np.ndarray, 
         # s_i = fmix(w_i P^(k-1) + ... + w_{i+k-1}) over the flat word array; the
         # windows that straddle a document boundary are dropped below.
         m = n_total - k + 1
-        s = wh[:m].copy()
-        for j in range(1, k):
-            s *= _SHINGLE_MUL
-            s += wh[j:j + m]
+        s = _window_sums(wh, k)
         doc_of_word = np.repeat(np.arange(n_docs, dtype=np.int32), n_words)
         s = s[doc_of_word[:m] == doc_of_word[k - 1:]]
     else:

@@ -206,14 +206,20 @@ class Warehouse:
             self.con.unregister("_bands")
 
     def canonical_signatures(self, article_ids: list[str]) -> pa.Table:
-        """For each article: its canonical doc and that doc's signature and size."""
+        """For each article: its canonical doc, that doc's signature and size, and the
+        headlines its copies carry."""
         ids = pa.table({"article_id": pa.array(article_ids, pa.string())})
         self.con.register("_arts", ids)
         try:
             return self.sql("""
-                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash, a.title
+                WITH titles AS (
+                    SELECT p.article_id, list(DISTINCT d.title) AS titles
+                    FROM provenance p JOIN _arts USING (article_id) JOIN documents d USING (doc_id)
+                    WHERE d.title IS NOT NULL GROUP BY p.article_id)
+                SELECT a.article_id, a.canonical_doc_id, s.n_shingles, s.minhash, t.titles
                 FROM articles a JOIN _arts USING (article_id)
-                JOIN signatures s ON s.doc_id = a.canonical_doc_id""").arrow().read_all()
+                JOIN signatures s ON s.doc_id = a.canonical_doc_id
+                LEFT JOIN titles t USING (article_id)""").arrow().read_all()
         finally:
             self.con.unregister("_arts")
 

@@ -115,3 +115,16 @@ def test_containment_of_a_short_teaser_is_exact_when_wholly_inside():
         j, teaser_in_article, article_in_teaser = dedup.compare(sigs[0], sigs[1])
         assert teaser_in_article == 1.0
         assert 0.1 < j < 0.35 and 0.1 < article_in_teaser < 0.35
+
+
+def test_a_teaser_may_carry_the_headline_of_any_copy_not_only_the_canonicals():
+    # the canonical is an edited copy under a rewritten headline; the teaser (60 %) carries
+    # the original headline, which the article's other copy has
+    base = words(600, 9)
+    edited = base + words(40, 10)
+    texts = [" ".join(x) for x in (edited, base, base[:300])]
+    rel = relations(dedup.assign(table(texts, titles=["Rewritten headline", "Original headline",
+                                                      "Original headline"]), P, drop_id=1))
+    assert rel["d0"][0] == schema.CANONICAL
+    assert rel["d1"] == (schema.NEAR_DUPLICATE, rel["d0"][1])
+    assert rel["d2"][1] == rel["d0"][1] and rel["d2"][0] in (schema.CONTAINED, schema.NEAR_DUPLICATE)
