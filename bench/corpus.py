@@ -35,7 +35,7 @@ API::
 
     generate_corpus(out_dir, n_docs=2000, seed=0, kinds=None) -> Path
     iter_documents(n_docs, seed=0, copy_share=0.3) -> Iterator[(doc_id, text, cluster_id, kind)]
-    iter_records(n_docs, seed=0, shares=None, ...) -> Iterator[Doc]   # adds source_id and clean body
+    iter_records(n_docs, seed=0, shares=None, ...) -> Iterator[Doc]   # adds source_id, clean body and title
 
     python bench/corpus.py OUT_DIR --docs N --seed S
 
@@ -1629,6 +1629,7 @@ class Doc:
     kind: str
     source_id: str       # see "source_path" in the module docstring; "" if none
     body: str            # clean article body (no title, chrome or character noise)
+    title: str = ""      # the article's headline as written (before quote swaps, OCR or mojibake)
 
 
 @dataclass
@@ -1696,7 +1697,7 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
             site = r.choice(SITES)
             page = _render(r, site, art)
             pool.append(_Base(doc_id, art, page, site, next_cluster))
-            yield Doc(doc_id, page, next_cluster, kind, "", art.body())
+            yield Doc(doc_id, page, next_cluster, kind, "", art.body(), art.title)
             next_cluster += 1
             continue
 
@@ -1704,7 +1705,7 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
             site = r.choice(short_sites)
             art = _make_article(r, r.randint(150, 270))
             page = _render(r, site, art, long_links=True)
-            yield Doc(doc_id, page, next_cluster, kind, last_footer_doc.get(site.name, ""), art.body())
+            yield Doc(doc_id, page, next_cluster, kind, last_footer_doc.get(site.name, ""), art.body(), art.title)
             last_footer_doc[site.name] = doc_id
             next_cluster += 1
             continue
@@ -1725,12 +1726,13 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
                 new = Article(art.story, _cap(r.choice(("Update: ", "Updated: ", "Latest: ", "")) + w.headline()),
                               art.byline, art.date, art.paras + extra)
                 page = _render(r, src.site, new, updated=art.date + timedelta(days=r.randint(0, 2)))
-            yield Doc(doc_id, page, next_cluster, kind, src.doc_id, new.body())
+            yield Doc(doc_id, page, next_cluster, kind, src.doc_id, new.body(), new.title)
             next_cluster += 1
             continue
 
         site = r.choice([s for s in SITES if s is not src.site])
         body = art.body()
+        headline = art.title
         if kind == "exact":
             page = src.page
         elif kind == "syndicated":
@@ -1745,6 +1747,7 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
         elif kind == "edited":
             new = _edit(r, art, w)
             body = new.body()
+            headline = new.title
             page = _render(r, site, new)
         elif kind == "teaser":
             new = _teaser(r, art)
@@ -1769,7 +1772,7 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
             page = mojibake(" ".join(_render(r, site, art).split()))
         else:  # pragma: no cover - _shares() rejects unknown kinds
             raise AssertionError(kind)
-        yield Doc(doc_id, page, src.cluster_id, kind, src.doc_id, body)
+        yield Doc(doc_id, page, src.cluster_id, kind, src.doc_id, body, headline)
 
 
 def _quote_paras(art: Article) -> list[str]:

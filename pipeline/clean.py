@@ -19,6 +19,12 @@ Boilerplate rules are general patterns plus position: navigation and category
 lines only count as chrome before the first body paragraph or after the last;
 photo credits, share buttons, newsletter prompts and "related" blocks are
 recognised anywhere.
+
+Title: the headline-like line right above the byline or date line (skipping photo
+credits and prompts), else the first headline-like line above the body. Lines that
+only look like headlines are never the title: newsletter prompts and sources ("From
+the ... newsletter"), promoted other stories ("Latest news: ..."), and e-mail subject
+lines ("Fwd: ..."), whose text is the title only when the page shows no headline.
 """
 from __future__ import annotations
 
@@ -86,6 +92,16 @@ NEWSLETTER = re.compile(
     r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
     re.IGNORECASE,
 )
+# A newsletter named as where the text came from: "From the Daily Echo newsletter",
+# "This story first appeared in our Morning Briefing newsletter." A body sentence may
+# read alike ("From May the council will send a newsletter."), so only trusted outside the body.
+NEWSLETTER_SOURCE = re.compile(
+    r"^(?:from|via|as seen in|(?:this (?:story|article) )?(?:first )?appeared in)\s.{0,80}\bnewsletter[.!]?$",
+    re.IGNORECASE,
+)
+# The subject line of a forwarded or replied-to e-mail ("Fwd: <headline>"): the
+# article's headline at best, with the mail client's prefix. Never the headline itself.
+EMAIL_SUBJECT = re.compile(r"^(?:(?:fwd?|fw|re)\s*:\s*)+(\S.*)$", re.IGNORECASE)
 # A promoted headline of another story: "Latest news: ...", "Top stories | ...". Not
 # "Latest: ..." or "Breaking: ...", which prefix a page's own headline.
 PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
@@ -250,11 +266,19 @@ def _byline_name(text: str) -> str | None:
 def _headline_like(text: str, above_byline: bool = False) -> bool:
     """3-30 words, mostly words (a market ticker is not a headline), and no closing full
     stop, unless the line sits right above the byline, where a headline may end in an
-    abbreviation ("... from Quinora Textiles Inc.")."""
+    abbreviation ("... from Quinora Textiles Inc."). Never a newsletter prompt, a promoted
+    other story ("Latest news: ...") or an e-mail subject line ("Fwd: ...")."""
     tokens = text.split()
     wordy = sum(1 for t in tokens if t[:1].isalpha())
     return (3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens)
-            and (above_byline or not _ends_sentence(text.rstrip("!?"))))
+            and (above_byline or not _ends_sentence(text.rstrip("!?"))) and not _prompt(text))
+
+
+def _prompt(text: str) -> bool:
+    """A line that reads like a headline but points elsewhere: a newsletter prompt or
+    source, a promoted other story, an e-mail subject line."""
+    return bool(NEWSLETTER.search(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
+                or EMAIL_SUBJECT.match(text))
 
 
 def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int | None:
@@ -265,8 +289,9 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
 
     for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
         if meta(paragraphs[i].text):
-            j = i - 1  # skip a photo credit or a second metadata line between headline and byline
-            while j >= 0 and (CREDIT.match(paragraphs[j].text) or meta(paragraphs[j].text)):
+            j = i - 1  # skip a photo credit, a prompt or a second metadata line between headline and byline
+            while j >= 0 and (CREDIT.match(paragraphs[j].text) or _prompt(paragraphs[j].text)
+                              or meta(paragraphs[j].text)):
                 j -= 1
             return j if j >= 0 and _headline_like(paragraphs[j].text, above_byline=True) else None
     return None
@@ -284,6 +309,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         first_body = later[0] if later else len(paragraphs)
     keep: list[Unit] = []
     in_related = False
+    subject = None  # the headline an e-mail subject line names, if the page shows none itself
     for i, u in enumerate(paragraphs):
         text = u.text
         outside = i < first_body or i > last_body
@@ -305,8 +331,13 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "photo_credit"
             elif words <= 40 and (outside or words <= 20) and NEWSLETTER.search(text):
                 reason = "newsletter_prompt"
+            elif outside and words <= 20 and NEWSLETTER_SOURCE.match(text):
+                reason = "newsletter_prompt"
             elif WIDGET.match(text) or (outside and (NAV.match(text) or PROMO.match(text))):
                 reason = "navigation"
+            elif i < first_body and words <= 40 and (m := EMAIL_SUBJECT.match(text)):
+                subject = subject or m.group(1)
+                reason = "email_header"
             elif words <= 10 and (name := _byline_name(text)):
                 doc.byline = doc.byline or name
                 reason = "metadata_byline"
@@ -334,6 +365,8 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             doc.remove(u, "clean", reason)
         else:
             keep.append(u)
+    if doc.title is None and subject and _headline_like(subject):
+        doc.title = subject
     return keep
 
 

@@ -97,3 +97,41 @@ def test_flattened_page_is_split_into_sentences(tmp_path):
     assert len(doc.units) > 10
     for u in doc.units:
         assert doc.raw_text[u.start:u.end].strip()
+
+
+# Headline rules: lines that only look like a headline must never become the title.
+
+def test_newsletter_source_line_is_not_the_headline(tmp_path):
+    # a forwarded newsletter: "From the ... newsletter" sits where a headline would
+    text = "\n\n".join(["From the Riverside Courier newsletter", "Transit budget approved after a long and bitter marathon session",
+                        BODY, "From May the council will also post every resident a printed newsletter.", BODY])
+    doc = _doc_from(text, tmp_path)
+    assert doc.title == "Transit budget approved after a long and bitter marathon session"
+    assert [s.reason for s in doc.removed if "Courier" in s.text] == ["newsletter_prompt"]
+    assert "marathon session" not in doc.text  # the headline is lifted out, not left in the body
+    assert "printed newsletter" in doc.text  # a body sentence about a newsletter stays
+
+
+def test_email_subject_line_is_not_the_headline(tmp_path):
+    text = "\n\n".join(["Fwd: Transit budget approved after a long and bitter marathon session",
+                        "Transit budget approved after a long and bitter marathon session", BODY, BODY])
+    doc = _doc_from(text, tmp_path)
+    assert doc.title == "Transit budget approved after a long and bitter marathon session"
+    assert [s.reason for s in doc.removed if s.text.startswith("Fwd:")] == ["email_header"]
+    assert "marathon session" not in doc.text
+
+
+def test_email_subject_names_the_headline_when_the_page_has_none(tmp_path):
+    doc = _doc_from("\n\n".join(["RE: Fwd: Transit budget approved after marathon session", BODY, BODY]), tmp_path)
+    assert doc.title == "Transit budget approved after marathon session"
+    assert "marathon" not in doc.text
+
+
+def test_prompt_between_headline_and_byline_is_skipped(tmp_path):
+    # the headline sits above the byline, a newsletter prompt or a promoted story between them
+    for prompt in ("Sign up to the Riverside Courier briefing", "Latest news: Mayor opens new library"):
+        doc = _doc_from("\n\n".join(["Local News", "Transit budget approved after marathon session", prompt,
+                                      "By Maria Lopez", "March 3, 2023", BODY, BODY]), tmp_path)
+        assert doc.title == "Transit budget approved after marathon session", prompt
+        assert doc.byline == "Maria Lopez"
+        assert "Riverside" not in doc.text and "library" not in doc.text
