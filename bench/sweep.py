@@ -53,28 +53,43 @@ FINGERPRINTS = [
     dict(shingle_size=5, num_perm=128, bands=32, rows=4, lead_bands=0),
 ]
 THRESHOLDS = [(j, c) for j in (0.4, 0.5, 0.6) for c in (0.7, 0.8, 0.9)]
+# Teaser versus update (DedupParams.teaser_ratio, update_ratio), at the default fingerprint and thresholds.
+RATIOS = [(t, 0.7) for t in (0.2, 0.3, 0.35, 0.45, 0.5)] + [(0.3, 0.6), (0.3, 0.8)]
 
 
-def run(root: Path, batch_size: int = 500, fingerprints=None, thresholds=None, out=print) -> int:
+def _scores(r: dict) -> str:
+    kinds = {k: v["recall"] for k, v in r["kinds"].items() if v["recall"] is not None}
+    worst = min(kinds, key=kinds.get)
+    return (f"{r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} {r['ari']:>6.3f} "
+            f"{f'{worst} {kinds[worst]:.3f}':>20} {r['n_hard_negative_merges']:>9}")
+
+
+def run(root: Path, batch_size: int = 500, fingerprints=None, thresholds=None, ratios=None, out=print) -> int:
     root = Path(root)
     _, labels = evaluate.read_labels(root)
     base = dedup.DedupParams()
     out(f"{'shingle':>7} {'perm':>5} {'bands':>9} {'lead':>4} {'J':>5} {'C':>5} "
         f"{'prec':>6} {'recall':>6} {'F1':>6} {'ARI':>6} {'min kind recall':>20} {'hn merged':>9} {'s':>5}")
+    default_processed = None
     for fp in fingerprints or FINGERPRINTS:
         params = replace(base, **fp)
         t0 = time.perf_counter()
         processed = process(root, labels, params, batch_size)
+        if params == base:
+            default_processed = processed
         t_proc = time.perf_counter() - t0
         for j, c in thresholds or THRESHOLDS:
             p = replace(params, jaccard_threshold=j, containment_threshold=c)
             t1 = time.perf_counter()
             r = evaluate.evaluate(labels, predict(root, processed, p))
-            kinds = {k: v["recall"] for k, v in r["kinds"].items() if v["recall"] is not None}
-            worst = min(kinds, key=kinds.get)
             out(f"{p.shingle_size:>7} {p.num_perm:>5} {f'{p.bands}x{p.rows}':>9} {p.lead_bands:>4} {j:>5.2f} {c:>5.2f} "
-                f"{r['precision']:>6.3f} {r['recall']:>6.3f} {r['f1']:>6.3f} {r['ari']:>6.3f} "
-                f"{f'{worst} {kinds[worst]:.3f}':>20} {r['n_hard_negative_merges']:>9} "
-                f"{t_proc + time.perf_counter() - t1:>5.1f}")
+                f"{_scores(r)} {t_proc + time.perf_counter() - t1:>5.1f}")
             t_proc = 0.0
+    if default_processed is None:
+        default_processed = process(root, labels, base, batch_size)
+    out(f"\nteaser versus update, default fingerprint and thresholds\n{'teaser':>6} {'update':>6} "
+        f"{'prec':>6} {'recall':>6} {'F1':>6} {'ARI':>6} {'min kind recall':>20} {'hn merged':>9}")
+    for t, u in ratios or RATIOS:
+        p = replace(base, teaser_ratio=t, update_ratio=u)
+        out(f"{t:>6.2f} {u:>6.2f} {_scores(evaluate.evaluate(labels, predict(root, default_processed, p)))}")
     return 0

@@ -1,7 +1,8 @@
 """The ingest flow: thin Prefect orchestration over the pipeline stages.
 
-discover files -> process batches in parallel (read, clean, repeats,
-fingerprint), each batch writing its rows to a staging Parquet file under the
+discover files -> stage the site chrome earlier drops learnt -> process
+batches in parallel (read, chrome, clean, repeats, fingerprint), each batch
+writing its rows (and the chrome it learnt) to staging Parquet files under the
 warehouse -> under the writer lock: plan the drop against the warehouse
 (dedup + provenance) from the staging files' small columns and commit it in
 one transaction, texts inserted straight from staging -> remove staging ->
@@ -95,9 +96,20 @@ def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[st
     return [f for f in files if ids[f] not in known]
 
 
+@task(name="load-known-chrome", cache_policy=NO_CACHE)
+def known_chrome_task(warehouse: str, out_path: str) -> str | None:
+    """Stage the site chrome earlier drops learnt, for the batches to start from."""
+    if not (Path(warehouse) / "catalog.sqlite").exists():
+        return None
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    with Warehouse(warehouse, read_only=True) as wh:
+        return out_path if wh.write_chrome_keys(out_path) else None
+
+
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str) -> dict:
-    return stage_batch(paths, params, clean_params, out_path)
+def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str,
+                 known_chrome: str | None) -> dict:
+    return stage_batch(paths, params, clean_params, out_path, known_chrome)
 
 
 @task(name="plan-and-commit", cache_policy=NO_CACHE)
@@ -161,13 +173,15 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
         run_dir = (staging_root / uuid.uuid4().hex).resolve()
         try:
             t0 = time.perf_counter()
+            known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"))
             progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
             receipts = []
             runner = batch_runner(len(batches), workers, dask_address)
             with shared_prefect_api(), runner or contextlib.nullcontext():
                 submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
                 futures = [submit(paths=b, params=params, clean_params=clean_params,
-                                  out_path=str(run_dir / f"batch-{k:06d}.parquet")) for k, b in enumerate(batches)]
+                                  out_path=str(run_dir / f"batch-{k:06d}.parquet"), known_chrome=known_chrome)
+                           for k, b in enumerate(batches)]
                 for k, fut in enumerate(futures, 1):
                     receipts.append(fut.result())
                     update_progress_artifact(progress, 100.0 * k / len(futures))

@@ -78,9 +78,36 @@ def _doc_row(doc: Doc) -> dict:
     }
 
 
+CHROME_KEYS = pa.schema([("source_name", pa.string()), ("key", pa.uint64())])
+
+
+def chrome_table(keys: dict[str, np.ndarray]) -> pa.Table:
+    """source name -> chrome keys, as a table (CHROME_KEYS)."""
+    names = [name for name, k in keys.items() for _ in range(len(k))]
+    flat = np.concatenate(list(keys.values())) if keys else np.empty(0, dtype=np.uint64)
+    return pa.table({"source_name": pa.array(names, pa.string()), "key": pa.array(flat, pa.uint64())})
+
+
+def chrome_dict(table: pa.Table) -> dict[str, np.ndarray]:
+    """The inverse of chrome_table: source name -> sorted chrome keys."""
+    if not table.num_rows:
+        return {}
+    table = table.sort_by([("source_name", "ascending"), ("key", "ascending")])
+    names = table.column("source_name").to_numpy(zero_copy_only=False)
+    keys = table.column("key").to_numpy()
+    cuts = np.flatnonzero(names[1:] != names[:-1]) + 1
+    return {str(names[a]): keys[a:b] for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(names)])))}
+
+
 def process_batch(paths: list[str | Path], params: dedup.DedupParams,
-                  clean_params: CleanParams = CleanParams(), timings: dict[str, float] | None = None) -> pa.Table:
-    """The batch's rows; `timings`, if given, gets the seconds spent per stage added to it."""
+                  clean_params: CleanParams = CleanParams(), timings: dict[str, float] | None = None,
+                  known_chrome: str | Path | None = None, learnt_chrome: dict | None = None) -> pa.Table:
+    """The batch's rows.
+
+    timings: if given, gets the seconds spent per stage added to it.
+    known_chrome: a Parquet file (CHROME_KEYS) of chrome the warehouse learnt earlier.
+    learnt_chrome: if given, gets the chrome keys learnt from this batch, per source.
+    """
     timings = {} if timings is None else timings
     clock = time.perf_counter()
 
@@ -92,7 +119,14 @@ def process_batch(paths: list[str | Path], params: dedup.DedupParams,
 
     docs = list(sources.read_documents(map(Path, paths), clean_params.max_bytes))
     lap("read")
-    chrome.strip_batch(docs)
+    known = None
+    if known_chrome is not None:
+        names = sorted({d.source_name for d in docs})
+        known = chrome_dict(pq.read_table(known_chrome, filters=[("source_name", "in", names)]) if names
+                            else CHROME_KEYS.empty_table())
+    learnt = chrome.strip_batch(docs, known)
+    if learnt_chrome is not None:
+        learnt_chrome.update(learnt)
     lap("chrome")
     docs = clean.clean_batch(docs, clean_params.min_words)
     lap("clean")
@@ -114,21 +148,30 @@ def process_batch(paths: list[str | Path], params: dedup.DedupParams,
     return table
 
 
-def stage_batch(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
-                out_path: str | Path) -> dict:
-    """Process a batch and write its rows to `out_path` (Parquet); return a small receipt.
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    # written under a temporary name and renamed, so a staging file that exists is complete
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
 
-    The file is written under a temporary name and renamed, so a staging file
-    that exists is complete.
-    """
+
+def chrome_path(staging_file: str | Path) -> Path:
+    """Where a batch's learnt chrome is staged, next to its rows."""
+    return Path(staging_file).with_suffix(".chrome.parquet")
+
+
+def stage_batch(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
+                out_path: str | Path, known_chrome: str | Path | None = None) -> dict:
+    """Process a batch and write its rows to `out_path` (Parquet) and the chrome it learnt
+    to `chrome_path(out_path)`; return a small receipt."""
     timings: dict[str, float] = {}
-    table = process_batch(paths, params, clean_params, timings)
+    learnt: dict[str, np.ndarray] = {}
+    table = process_batch(paths, params, clean_params, timings, known_chrome, learnt)
     t0 = time.perf_counter()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(f".tmp{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, out_path)
+    _write_atomically(chrome_table(learnt), chrome_path(out_path))
+    _write_atomically(table, out_path)
     timings["write_staging"] = time.perf_counter() - t0
     return {"path": str(out_path), "rows": table.num_rows, "timings": timings}
 
@@ -198,6 +241,7 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         schema=pa.schema([schema.TABLES["provenance"].field(n) for n in
                           ("doc_id", "relation", "similarity", "containment", "matched_doc_id")]))
     staged = StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
+                        chrome_files=[str(chrome_path(p)) for p in staging if chrome_path(p).exists()],
                         skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
                         new_articles=new_articles, indexed=indexed, switches=switches)
 

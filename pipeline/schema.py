@@ -1,7 +1,7 @@
 """The warehouse schema: the one place that names every table and column.
 
 The first five tables are the public contract (README, checks and users query
-them by name). The last three are newsfold's own index and history tables;
+them by name). The others are newsfold's own index and history tables;
 they are queryable too but may change between versions.
 """
 from __future__ import annotations
@@ -111,6 +111,14 @@ TABLES: dict[str, pa.Schema] = {
         ("band", pa.int16()),
         ("hash", pa.uint64()),
         ("doc_id", pa.string()),
+    ]),
+    # Site chrome learnt per source (pipeline/chrome.py): hashes of folded sentences and word
+    # 8-grams that many different articles of the source carry. Later drops start from them,
+    # so a small drop from a known site is cleaned like a big one.
+    "chrome_keys": pa.schema([
+        ("source_name", pa.string()),
+        ("key", pa.uint64()),
+        ("drop_id", pa.int64()),          # the drop that learnt it
     ]),
     # Each time a more complete copy took over an article.
     "canonical_switches": pa.schema([

@@ -59,6 +59,7 @@ class StagedDrop:
     """
 
     files: list[str]           # staging Parquet files (pipeline.drop.PROCESSED rows)
+    chrome_files: list[str]    # chrome the batches learnt (pipeline.drop.CHROME_KEYS rows)
     drop_id: int
     ingested_at: datetime
     skip: pa.Table             # doc_id: documents the warehouse already holds
@@ -159,6 +160,16 @@ class Warehouse:
             return {r[0] for r in self.sql("SELECT d.doc_id FROM documents d JOIN _ids USING (doc_id)").fetchall()}
         finally:
             self.con.unregister("_ids")
+
+    def write_chrome_keys(self, path: str | os.PathLike) -> int:
+        """Write the chrome learnt so far (source_name, key) to a Parquet file; returns rows
+        (0, and no file, for a warehouse made before newsfold learnt chrome)."""
+        if not self.sql("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'chrome_keys'",
+                        [LAKE]).fetchone()[0]:
+            return 0
+        path = str(path).replace("'", "''")
+        self.con.execute(f"COPY (SELECT source_name, key FROM chrome_keys) TO '{path}' (FORMAT parquet)")
+        return self.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
 
     def exact_matches(self, clean_hashes: list[str]) -> dict[str, tuple[str, str]]:
         """clean_sha256 -> (doc_id, article_id) of an earlier accepted document with that text."""
@@ -278,7 +289,7 @@ class Warehouse:
         tmp = Path(st.files[0]).parent / "duckdb_tmp"
         self.con.execute(f"SET temp_directory = '{str(tmp).replace(chr(39), chr(39) * 2)}'")
         self.con.execute("SET preserve_insertion_order = false")
-        files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in st.files) + "]"
+        files = _sql_list(st.files)
         self.con.execute(f"""CREATE OR REPLACE TEMP VIEW _staged AS
                              SELECT * FROM read_parquet({files}) WHERE doc_id NOT IN (SELECT doc_id FROM _skip)""")
         drop = int(st.drop_id)
@@ -308,6 +319,13 @@ class Warehouse:
         insert("lsh_bands", {"band": "CAST(s.band AS SMALLINT)", "hash": "s.hash", "doc_id": "s.doc_id"},
                "(SELECT s.doc_id, unnest(range(len(s.bands))) AS band, unnest(s.bands) AS hash "
                " FROM _staged s JOIN _indexed i USING (doc_id)) s")
+        if st.chrome_files:
+            self.con.execute(f"""
+                INSERT INTO chrome_keys
+                SELECT DISTINCT c.source_name, c.key, {drop} FROM read_parquet({_sql_list(st.chrome_files)}) c
+                WHERE NOT EXISTS (SELECT 1 FROM chrome_keys k
+                                  WHERE k.source_name = c.source_name AND k.key = c.key)""")
+            fault_point("after_insert_chrome_keys")
         if st.switches.num_rows:
             self.con.execute(f"""CREATE OR REPLACE TEMP VIEW _switched AS
                 SELECT w.article_id, {", ".join(f"{e} AS {c}" for c, e in article.items())}
@@ -321,6 +339,11 @@ class Warehouse:
         rows = self.sql(f"SELECT snapshot_id, commit_message FROM {LAKE}.snapshots() "
                         "WHERE commit_message LIKE 'drop %'").fetchall()
         return {int(msg.split()[1]): sid for sid, msg in rows}
+
+
+def _sql_list(paths: list[str]) -> str:
+    """A SQL list literal of file paths."""
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
 _held_locks: dict[Path, int] = {}  # warehouse -> depth, so a process can re-enter its own lock

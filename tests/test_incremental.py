@@ -161,3 +161,35 @@ def test_serve_picks_up_successive_files(tmp_path, cli_env):
     assert drops == [(1,), (1,)]  # one drop per new file, no empty drops
     assert len(q(wh, "SELECT * FROM documents")) == 2
 
+
+
+def test_site_chrome_learnt_in_one_drop_cleans_a_small_later_drop(tmp_path):
+    from test_quality import _article, _letters
+
+    header = "Weatherby Gazette online edition | Regional desk | Letters to the editor | Puzzles and crosswords"
+    footer = ("The Weatherby Gazette is printed and published by Weatherby Media Group, registered in England "
+              "at Mill Lane, and is a member of the press standards body.")
+
+    def page(i):
+        return f"{header}\n\nHeadline {_letters(i)} for the day\n\n{_article(i)}\n\n{footer}\n"
+
+    for i in range(6):
+        folder = tmp_path / ("d1" if i < 5 else "d2") / "gazette"  # one source: the folder's name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"p{i}.txt").write_text(page(i), encoding="utf-8")
+    chrome_of = ("SELECT r.text FROM removed_spans r JOIN documents d USING (doc_id) "
+                 "WHERE d.source_path LIKE '%p5.txt' AND r.stage = 'chrome' ORDER BY r.start")
+
+    alone = tmp_path / "alone"
+    ingest_flow(paths=[str(tmp_path / "d2")], warehouse=str(alone))
+    assert q(alone, chrome_of) == []  # one page alone: nothing repeats
+
+    wh = tmp_path / "wh"
+    ingest_flow(paths=[str(tmp_path / "d1")], warehouse=str(wh))
+    learnt = q(wh, "SELECT DISTINCT source_name, drop_id FROM chrome_keys")
+    assert learnt == [("gazette", 1)]
+    ingest_flow(paths=[str(tmp_path / "d2")], warehouse=str(wh))
+    assert q(wh, chrome_of) == [(header,), (footer,)]
+    [(text,)] = q(wh, "SELECT a.text FROM articles a JOIN documents d ON d.doc_id = a.canonical_doc_id "
+                      "WHERE d.source_path LIKE '%p5.txt'")
+    assert header not in text and footer not in text and _article(5) in text
