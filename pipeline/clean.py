@@ -40,6 +40,7 @@ from .model import Doc, Unit
 MIN_ARTICLE_WORDS = 20
 LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it into sentences
 NO_ARTICLE_TEXT = "no_article_text"
+MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
 
 _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
@@ -307,6 +308,13 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     if title_at is not None and title_at >= first_body:
         later = [i for i in body_idx if i > title_at]
         first_body = later[0] if later else len(paragraphs)
+    # A list of headlines closing the page is a related-links block whose heading, if it
+    # had one, is gone (the chrome stage removes a site's recurring headings).
+    tail = len(paragraphs)
+    while tail > max(last_body, first_body) + 1 and _headline_like(paragraphs[tail - 1].text):
+        tail -= 1
+    if len(paragraphs) - tail < MIN_TRAILING_HEADLINES:
+        tail = len(paragraphs)
     keep: list[Unit] = []
     in_related = False
     subject = None  # the headline an e-mail subject line names, if the page shows none itself
@@ -344,7 +352,9 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             elif outside and words <= 14 and DATE_LINE.match(text) and (d := parse_date(text)):
                 doc.published_at = doc.published_at or d
                 reason = "metadata_date"
-            elif i >= len(paragraphs) - 3 and words <= 60 and (BIO_ROLE.match(text) or FOLLOW.search(text)):
+            elif i >= tail:
+                reason = "related_links"
+            elif i >= tail - 3 and words <= 60 and (BIO_ROLE.match(text) or FOLLOW.search(text)):
                 # author bios close an article; only the last few paragraphs qualify
                 reason = "author_bio"
             elif doc.title and text.casefold() == doc.title.casefold() and i < first_body:

@@ -135,3 +135,21 @@ def test_prompt_between_headline_and_byline_is_skipped(tmp_path):
         assert doc.title == "Transit budget approved after marathon session", prompt
         assert doc.byline == "Maria Lopez"
         assert "Riverside" not in doc.text and "library" not in doc.text
+
+
+def test_headlines_closing_the_page_are_a_related_block_and_the_bio_above_them_goes(tmp_path):
+    body = ("The council approved the new budget on Tuesday after a long debate about the cost of "
+            "repairing the old bridge, which has been closed to traffic since the spring floods.")
+    related = ["Storm leaves thousands without power", "Harbour Wolves stunned in cup upset",
+               "Parents angry over school closures"]
+    text = "\n\n".join(["Council approves bridge budget", "By Ann Lee", body, body.replace("Tuesday", "Monday"),
+                        "Ann Lee is a senior reporter at the Gazette covering local politics.", *related])
+    doc = clean.clean_document(_doc_from(text, tmp_path))
+    reasons = {r.text: r.reason for r in doc.removed}
+    assert all(reasons[h] == "related_links" for h in related)
+    assert reasons["Ann Lee is a senior reporter at the Gazette covering local politics."] == "author_bio"
+    assert doc.text.endswith("spring floods.")
+    # two headline-like lines at the end are not enough to call them a related block
+    doc = clean.clean_document(_doc_from("\n\n".join(["Council approves bridge budget", "By Ann Lee", body,
+                                                      body, *related[:2]]), tmp_path))
+    assert doc.text.endswith(related[1])
