@@ -47,7 +47,8 @@ import numpy as np
 import xxhash
 
 from . import signatures
-from .clean import _SENTENCE_END, BYLINE, DATE_LINE, NO_ARTICLE_TEXT, headline_index, paragraphs
+from .clean import (_SENTENCE_END, BYLINE, DATE_LINE, NO_ARTICLE_TEXT, _headline_like, _is_body,
+                    headline_index, paragraphs)
 from .model import Doc, Unit
 from .repeats import fold
 
@@ -63,6 +64,19 @@ _TOKEN = re.compile(r"\S+")
 def _protected(u: Unit) -> bool:
     # metadata lines: the clean stage lifts title, byline and date from them
     return bool(DATE_LINE.match(u.text) or BYLINE.match(u.text))
+
+
+def _headline_at(units: list[Unit]) -> int | None:
+    """The paragraph that is probably the page's own headline: the one above the byline or
+    date, or, with neither, a headline-like line right above the first body paragraph. It
+    is kept for the clean stage to judge: a site's related-links blocks list its own
+    headlines, so a page's headline often recurs on its other pages."""
+    at = headline_index(units)
+    if at is None:
+        first_body = next((i for i, u in enumerate(units) if _is_body(u.text)), 0)
+        if first_body and _headline_like(units[first_body - 1].text):
+            at = first_body - 1
+    return at
 
 
 def _covered(hit: np.ndarray, k: int = GRAM_WORDS) -> np.ndarray:
@@ -174,7 +188,7 @@ def _cut(page: _Page, chrome: np.ndarray, hit: np.ndarray, min_run: int) -> None
                 in_u = np.flatnonzero(page.unit_of_word[a:b] == u) + a
                 base = page.unit_starts[u]
                 cuts[u].append((int(page.starts[in_u[0]] - base), int(page.ends[in_u[-1]] - base)))
-    headline = headline_index(doc.units)
+    headline = _headline_at(doc.units)
     keep: list[Unit] = []
     for i, u in enumerate(doc.units):
         if i == headline or _protected(u):

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline import chrome, dedup, evaluate, schema
+from pipeline import chrome, clean, dedup, evaluate, schema
 from pipeline.drop import process_batch
 from pipeline.model import Doc
 from test_corpus import corpus
@@ -100,3 +100,16 @@ def test_update_versus_teaser(short, long_, same_title, update):
     # an unknown headline on either side gives no evidence
     assert dedup.is_update(na, nb, short_in_long, "a headline", set(), P) is False
     assert dedup.is_update(na, nb, short_in_long, None, {"a headline"}, P) is False
+
+
+def test_a_pages_own_headline_survives_when_its_sites_related_links_list_it():
+    # no byline or date line to find the headline by; every headline recurs in the
+    # related-links blocks of the site's other pages, so it is chrome there, not here
+    heads = [f"Headline {_letters(i)} shakes the town council" for i in range(5)]
+    pages = ["\n\n".join([heads[i], _article(i), "Related stories", *[h for h in heads if h != heads[i]]])
+             for i in range(5)]
+    docs = [_doc(i, t) for i, t in enumerate(pages)]
+    chrome.strip_batch(docs)
+    for d, head in zip(clean.clean_batch(docs), heads):
+        assert d.title == head
+        assert not any(h in d.text for h in heads)
