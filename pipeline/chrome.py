@@ -44,20 +44,18 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import numpy as np
-import xxhash
 
 from . import signatures
 from .clean import (_SENTENCE_END, BYLINE, DATE_LINE, NO_ARTICLE_TEXT, _headline_like, _is_body,
                     headline_index, paragraphs)
 from .model import Doc, Unit
-from .repeats import fold
 
 GRAM_WORDS = 8          # words per gram
 MIN_DOCS = 4            # different articles that must share a gram for it to be chrome
 MIN_OWN_WORDS = 60      # words of its own a document needs to count as a different article
 MIN_RUN = 16            # chrome words in a row that are cut from inside a paragraph
 
-_DIGITS = str.maketrans("123456789", "000000000")
+_SENTENCE_MUL = np.uint64(0x9E3779B97F4A7C15)
 _TOKEN = re.compile(r"\S+")
 
 
@@ -93,36 +91,39 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
 
-def sentence_keys(text: str) -> np.ndarray:
-    """Hashes of the folded sentences of a paragraph (empty ones dropped), uint64."""
-    keys = [fold(s) for s in _SENTENCE_END.split(text)]
-    return np.array([xxhash.xxh3_64_intdigest(k.encode()) for k in keys if k], dtype=np.uint64)
-
-
 class _Page:
     """A document's paragraphs as one stream of words (each with its paragraph and the
-    gram starting at it), and the sentence keys of each paragraph."""
+    gram starting at it), and its sentences (each with its key and paragraph)."""
 
-    def __init__(self, doc: Doc, grams: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 unit_starts: np.ndarray, sentences: list[np.ndarray]):
+    def __init__(self, doc: Doc, text: str, words: np.ndarray, grams: np.ndarray, starts: np.ndarray,
+                 ends: np.ndarray, unit_starts: np.ndarray):
         self.doc, self.grams, self.starts, self.ends = doc, grams, starts, ends
-        self.unit_of_word = np.searchsorted(unit_starts, starts, side="right") - 1
         self.unit_starts = unit_starts
-        self.sentences = sentences
+        self.unit_of_word = np.searchsorted(unit_starts, starts, side="right") - 1
+        # Sentences: cut at paragraph starts and sentence ends. A sentence's key is its
+        # words' hashes summed (a bag of words: word order never tells two chrome lines apart).
+        ends_at = [m.end() for m in _SENTENCE_END.finditer(text)]
+        cuts = np.unique(np.concatenate((np.searchsorted(starts, unit_starts), np.searchsorted(starts, ends_at),
+                                         [len(starts)])))
+        lo, hi = cuts[:-1], cuts[1:]
+        lo, hi = lo[hi > lo], hi[hi > lo]
+        summed = np.concatenate((np.zeros(1, np.uint64), np.cumsum(words, dtype=np.uint64)))  # wraps mod 2**64
+        keys = (summed[hi] - summed[lo]) ^ ((hi - lo).astype(np.uint64) * _SENTENCE_MUL)
+        self.sentence_keys = signatures.mix64(keys)
+        self.sentence_unit = self.unit_of_word[lo]
         # the keys a page votes with: its grams (0 marks the last words, which start none) and sentences
-        self.keys = np.unique(np.concatenate([grams[grams != 0], *sentences]))
+        self.keys = np.unique(np.concatenate([grams[grams != 0], self.sentence_keys]))
 
 
 def _pages(docs: list[Doc]) -> list[_Page]:
-    texts = ["\n".join(u.text for u in d.units).translate(_DIGITS) for d in docs]
-    wh, starts, ends, offsets = signatures.word_spans(texts)
-    grams = signatures.window_hashes(wh, offsets, GRAM_WORDS)
+    texts = ["\n".join(u.text for u in d.units) for d in docs]
+    words, starts, ends, offsets = signatures.word_spans(texts, fold=True)
+    grams = signatures.window_hashes(words, offsets, GRAM_WORDS)
     pages = []
     for i, d in enumerate(docs):
         a, b = offsets[i], offsets[i + 1]
         unit_starts = np.cumsum([0] + [len(u.text) + 1 for u in d.units[:-1]])
-        sentences = [sentence_keys(u.text.translate(_DIGITS)) for u in d.units]
-        pages.append(_Page(d, grams[a:b], starts[a:b], ends[a:b], unit_starts, sentences))
+        pages.append(_Page(d, texts[i], words[a:b], grams[a:b], starts[a:b], ends[a:b], unit_starts))
     return pages
 
 
@@ -171,14 +172,16 @@ def _cut(page: _Page, chrome: np.ndarray, hit: np.ndarray, min_run: int) -> None
     """Remove the chrome of one page; `hit` marks its grams that are in `chrome`."""
     doc = page.doc
     is_chrome = _covered(hit)
-    whole = [len(ks) > 0 and bool(_member(chrome, ks).all()) for ks in page.sentences]
-    if not is_chrome.any() and not any(whole):
+    chrome_sentence = _member(chrome, page.sentence_keys)
+    if not is_chrome.any() and not chrome_sentence.any():
         return
     n_units = len(doc.units)
     words_in = np.bincount(page.unit_of_word, minlength=n_units)
-    chrome_in = np.bincount(page.unit_of_word[is_chrome], minlength=n_units)
-    for i in np.flatnonzero(words_in == chrome_in).tolist():
-        whole[i] = whole[i] or bool(words_in[i])
+    # a paragraph is chrome when all its sentences are, or all its words are covered by chrome grams
+    sentences_in = np.bincount(page.sentence_unit, minlength=n_units)
+    whole = (words_in > 0) & (
+        (np.bincount(page.sentence_unit[chrome_sentence], minlength=n_units) == sentences_in)
+        | (np.bincount(page.unit_of_word[is_chrome], minlength=n_units) == words_in))
     cuts: dict[int, list[tuple[int, int]]] = defaultdict(list)  # unit -> normalised char ranges
     for a, b in _runs(is_chrome):
         if b - a < min_run:

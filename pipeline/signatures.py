@@ -101,6 +101,11 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
+def mix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser on a copy of `h` (uint64)."""
+    return _fmix64(h.astype(np.uint64, copy=True))
+
+
 def _splitmix64(state: int) -> tuple[int, int]:
     state = (state + 0x9E3779B97F4A7C15) & _M64
     z = state
@@ -233,19 +238,29 @@ def _window_sums(wh: np.ndarray, k: int) -> np.ndarray:
     return s
 
 
-def word_spans(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+_DIGITS_TO_ZERO = bytes(48 if 49 <= c <= 57 else c for c in range(256))
+
+
+def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every word of many texts with its place: (hashes uint64, start and end char offsets
     into its own text, offsets int64 of length len(texts)+1 into the flat arrays).
 
-    Words are runs of ``\\w`` characters as in ``words()``, but hashed as they stand (no
-    case folding, no NFKC), so that every offset points into the text given.
+    Words are runs of ``\\w`` characters as in ``words()``, but without NFKC, so that every
+    offset points into the text given. fold: hash them lower-cased (where lower-casing
+    keeps the text's length, which is all but a few scripts) and with every digit read
+    as 0.
     """
     n_docs = len(texts)
     if n_docs == 0:
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=np.uint64), empty, empty, np.zeros(1, dtype=np.int64)
     joined = "\n".join(texts)
+    if fold:
+        lower = joined.lower()
+        joined = lower if len(lower) == len(joined) else joined
     buf = joined.encode("utf-8", "surrogatepass")
+    if fold:
+        buf = buf.translate(_DIGITS_TO_ZERO)
     starts, lengths, wh = _word_hashes(buf, with_lengths=True)
     ends = starts + lengths
     if len(buf) != len(joined):  # non-ASCII: byte offsets -> character offsets
