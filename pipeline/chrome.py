@@ -85,74 +85,136 @@ def _covered(hit: np.ndarray, k: int = GRAM_WORDS) -> np.ndarray:
     return hits_before[w + 1] - hits_before[np.maximum(w - k + 1, 0)] > 0
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
-
-
-class _Page:
-    """A document's paragraphs as one stream of words (each with its paragraph and the
-    gram starting at it), and its sentences (each with its key and paragraph)."""
-
-    def __init__(self, doc: Doc, text: str, words: np.ndarray, grams: np.ndarray, starts: np.ndarray,
-                 ends: np.ndarray, unit_starts: np.ndarray):
-        self.doc, self.grams, self.starts, self.ends = doc, grams, starts, ends
-        self.unit_starts = unit_starts
-        self.unit_of_word = np.searchsorted(unit_starts, starts, side="right") - 1
-        # Sentences: cut at paragraph starts and sentence ends. A sentence's key is its
-        # words' hashes summed (a bag of words: word order never tells two chrome lines apart).
-        ends_at = [m.end() for m in _SENTENCE_END.finditer(text)]
-        cuts = np.unique(np.concatenate((np.searchsorted(starts, unit_starts), np.searchsorted(starts, ends_at),
-                                         [len(starts)])))
-        lo, hi = cuts[:-1], cuts[1:]
-        lo, hi = lo[hi > lo], hi[hi > lo]
-        summed = np.concatenate((np.zeros(1, np.uint64), np.cumsum(words, dtype=np.uint64)))  # wraps mod 2**64
-        keys = (summed[hi] - summed[lo]) ^ ((hi - lo).astype(np.uint64) * _SENTENCE_MUL)
-        self.sentence_keys = signatures.mix64(keys)
-        self.sentence_unit = self.unit_of_word[lo]
-        # the keys a page votes with: its grams (0 marks the last words, which start none) and sentences
-        self.keys = np.unique(np.concatenate([grams[grams != 0], self.sentence_keys]))
-
-
-def _pages(docs: list[Doc]) -> list[_Page]:
-    texts = ["\n".join(u.text for u in d.units) for d in docs]
-    words, starts, ends, offsets = signatures.word_spans(texts, fold=True)
-    grams = signatures.window_hashes(words, offsets, GRAM_WORDS)
-    pages = []
-    for i, d in enumerate(docs):
-        a, b = offsets[i], offsets[i + 1]
-        unit_starts = np.cumsum([0] + [len(u.text) + 1 for u in d.units[:-1]])
-        pages.append(_Page(d, texts[i], words[a:b], grams[a:b], starts[a:b], ends[a:b], unit_starts))
-    return pages
-
-
-def learn(pages: list[_Page], min_docs: int = MIN_DOCS, min_own_words: int = MIN_OWN_WORDS) -> np.ndarray:
-    """The chrome keys (gram and sentence hashes, sorted uint64) of one source's pages."""
-    if len(pages) < min_docs:
-        return np.empty(0, dtype=np.uint64)
-    values, df = np.unique(np.concatenate([p.keys for p in pages]), return_counts=True)
-    shared = _split_by_page(np.isin(np.concatenate([p.grams for p in pages]), values[df >= 2]), pages)
-    voters = [p.keys for p, hit in zip(pages, shared)
-              if np.count_nonzero(~_covered(hit)) >= min_own_words]
-    if len(voters) < min_docs:
-        return np.empty(0, dtype=np.uint64)
-    values, votes = np.unique(np.concatenate(voters), return_counts=True)
-    return values[votes >= min_docs]
+def _exclusive_cumsum(counts) -> np.ndarray:
+    return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
 
 
 def _member(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """np.isin for a sorted key array: np.isin sorts both arrays on every call, which for
-    a paragraph's few sentences against thousands of chrome keys costs ~100x more."""
+    """np.isin for a sorted key array (np.isin would sort both arrays again on every call)."""
     if not len(sorted_keys):
         return np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
     return sorted_keys[at] == values
 
 
-def _split_by_page(flat: np.ndarray, pages: list[_Page]) -> list[np.ndarray]:
-    """A per-word array over all pages (in order) cut back into one array per page."""
-    return np.split(flat, np.cumsum([len(p.grams) for p in pages])[:-1])
+class _Source:
+    """The documents of one source as flat arrays, so each step is a few numpy calls for
+    the whole source rather than per page: every word (its hash, the gram starting at it,
+    its page, its paragraph, its place in the page's text) and every sentence (its key,
+    page and paragraph). Pages and their paragraphs are numbered in order across the
+    source; a page's text is its paragraphs joined by newlines."""
+
+    def __init__(self, docs: list[Doc]):
+        self.docs = docs
+        texts = ["\n".join(u.text for u in d.units) for d in docs]
+        self.words, self.starts, self.ends, self.offsets = signatures.word_spans(texts, fold=True)
+        self.grams = signatures.window_hashes(self.words, self.offsets, GRAM_WORDS)
+        self.page_of_word = np.repeat(np.arange(len(docs)), np.diff(self.offsets))
+        self.text_base = _exclusive_cumsum([len(t) + 1 for t in texts])       # page -> offset in the joined text
+        self.unit_first = _exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
+        self.unit_base = _exclusive_cumsum([len(u.text) + 1 for d in docs for u in d.units])
+        at = self.starts + self.text_base[self.page_of_word]                  # words' offsets in the joined text
+        self.unit_of_word = np.searchsorted(self.unit_base, at, side="right") - 1
+        # Sentences: cut at page and paragraph starts and at sentence ends. A sentence's key
+        # is its words' hashes summed (a bag of words: word order never tells chrome apart).
+        ends_at = [m.end() for m in _SENTENCE_END.finditer("\n".join(texts))]  # next sentence's start
+        cuts = np.unique(np.concatenate((self.offsets, np.searchsorted(at, self.unit_base[:-1]),
+                                         np.searchsorted(at, ends_at))))
+        lo, hi = cuts[:-1], cuts[1:]
+        lo, hi = lo[hi > lo], hi[hi > lo]
+        summed = np.concatenate((np.zeros(1, np.uint64), np.cumsum(self.words, dtype=np.uint64)))  # mod 2**64
+        self.sentence_keys = signatures.mix64((summed[hi] - summed[lo]) ^ ((hi - lo).astype(np.uint64) * _SENTENCE_MUL))
+        self.sentence_unit = self.unit_of_word[lo]
+        self.page_of_sentence = self.page_of_word[lo]
+
+    def learn(self, min_docs: int, min_own_words: int) -> np.ndarray:
+        """The chrome keys (gram and sentence hashes, sorted uint64) of this source. Marks
+        the grams and sentences that carry them in `gram_hits` and `sentence_hits`."""
+        n_grams = len(self.grams)
+        keys = np.concatenate((self.grams, self.sentence_keys))
+        page = np.concatenate((self.page_of_word, self.page_of_sentence))
+        hits = np.zeros(len(keys), dtype=bool)
+        self.gram_hits, self.sentence_hits = hits[:n_grams], hits[n_grams:]
+        if len(self.docs) < min_docs:
+            return np.empty(0, dtype=np.uint64)
+        # sort (key, page); count for each key the pages that carry it, and mark where each entry sits
+        at = np.flatnonzero(np.concatenate((self.grams != 0, np.ones(len(self.sentence_keys), dtype=bool))))
+        at = at[np.lexsort((page[at], keys[at]))]  # 0 is no gram: the last words of a page start none
+        sorted_keys, sorted_pages = keys[at], page[at]
+        key_start = np.ones(len(at), dtype=bool)
+        key_start[1:] = sorted_keys[1:] != sorted_keys[:-1]
+        page_start = key_start.copy()  # first entry of a (key, page) pair
+        page_start[1:] |= sorted_pages[1:] != sorted_pages[:-1]
+        run = np.cumsum(key_start) - 1
+        pages_with = np.bincount(run, weights=page_start)
+        shared = np.zeros(len(keys), dtype=bool)
+        shared[at] = pages_with[run] >= 2
+        own = np.bincount(self.page_of_word[~_covered(shared[:n_grams])], minlength=len(self.docs))
+        voters = own >= min_own_words
+        if voters.sum() < min_docs:
+            return np.empty(0, dtype=np.uint64)
+        chrome = np.bincount(run, weights=page_start & voters[sorted_pages]) >= min_docs
+        hits[at] = chrome[run]
+        return sorted_keys[key_start][chrome]
+
+    def cut(self, known: np.ndarray, min_run: int) -> None:
+        """Remove the chrome `learn` found, and the `known` chrome keys (sorted), in place."""
+        gram_hits, sentence_hits = self.gram_hits, self.sentence_hits
+        if len(known):
+            gram_hits = gram_hits | _member(known, self.grams)
+            sentence_hits = sentence_hits | _member(known, self.sentence_keys)
+        is_chrome = _covered(gram_hits)
+        if not is_chrome.any() and not sentence_hits.any():
+            return
+        n_units = len(self.unit_base) - 1
+        words_in = np.bincount(self.unit_of_word, minlength=n_units)
+        # a paragraph is chrome when all its sentences are, or all its words are covered by chrome grams
+        whole = (words_in > 0) & (
+            (np.bincount(self.sentence_unit[sentence_hits], minlength=n_units)
+             == np.bincount(self.sentence_unit, minlength=n_units))
+            | (np.bincount(self.unit_of_word[is_chrome], minlength=n_units) == words_in))
+        # runs of chrome words (a page start ends a run); long ones are cut out of other paragraphs
+        run_start = is_chrome.copy()
+        run_start[1:] &= ~is_chrome[:-1]
+        page_starts = self.offsets[:-1][self.offsets[:-1] < len(is_chrome)]
+        run_start[page_starts] = is_chrome[page_starts]
+        run_of_word = np.cumsum(run_start) - 1
+        run_len = np.bincount(run_of_word[is_chrome], minlength=int(run_start.sum()))
+        partial = is_chrome & (run_len[np.maximum(run_of_word, 0)] >= min_run) & ~whole[self.unit_of_word]
+        touched = np.zeros(len(self.docs), dtype=bool)
+        touched[self.page_of_word[partial]] = True
+        touched[np.repeat(np.arange(len(self.docs)), np.diff(self.unit_first))[whole]] = True
+        for p in np.flatnonzero(touched).tolist():
+            words = np.flatnonzero(partial[self.offsets[p]:self.offsets[p + 1]]) + self.offsets[p]
+            self._cut_page(p, whole[self.unit_first[p]:self.unit_first[p + 1]], words, run_of_word)
+
+    def _cut_page(self, p: int, whole: np.ndarray, words: np.ndarray, run_of_word: np.ndarray) -> None:
+        doc = self.docs[p]
+        cuts: dict[int, list[tuple[int, int]]] = defaultdict(list)  # paragraph -> char ranges in its text
+        if len(words):
+            unit, run = self.unit_of_word[words], run_of_word[words]
+            group_start = np.flatnonzero(np.concatenate(([True], (unit[1:] != unit[:-1]) | (run[1:] != run[:-1]))))
+            group_end = np.concatenate((group_start[1:], [len(words)])) - 1
+            for a, b in zip(group_start.tolist(), group_end.tolist()):
+                u = int(unit[a])
+                base = self.unit_base[u] - self.text_base[p]
+                cuts[u - int(self.unit_first[p])].append((int(self.starts[words[a]] - base),
+                                                          int(self.ends[words[b]] - base)))
+        units = doc.units
+        chrome = set(np.flatnonzero(whole).tolist()) | set(cuts)
+        # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
+        headline = _headline_at(units) if any(_headline_like(units[i].text) for i in chrome) else None
+        keep: list[Unit] = []
+        for i, u in enumerate(units):
+            if i not in chrome or i == headline or _protected(u):
+                keep.append(u)
+            elif whole[i]:
+                doc.remove(u, "chrome", "site_chrome")
+            else:
+                keep.extend(_split(doc, u, cuts[i]))
+        doc.units = keep
+        if not keep:
+            doc.reject_reason = NO_ARTICLE_TEXT
 
 
 def _raw_range(doc: Doc, unit: Unit, a: int, b: int) -> tuple[int, int] | None:
@@ -166,45 +228,6 @@ def _raw_range(doc: Doc, unit: Unit, a: int, b: int) -> tuple[int, int] | None:
     first = next(i for i, (s, e) in enumerate(norm) if e > a)
     last = max(i for i, (s, e) in enumerate(norm) if s < b)
     return raw[first][0], raw[last][1]
-
-
-def _cut(page: _Page, chrome: np.ndarray, hit: np.ndarray, min_run: int) -> None:
-    """Remove the chrome of one page; `hit` marks its grams that are in `chrome`."""
-    doc = page.doc
-    is_chrome = _covered(hit)
-    chrome_sentence = _member(chrome, page.sentence_keys)
-    if not is_chrome.any() and not chrome_sentence.any():
-        return
-    n_units = len(doc.units)
-    words_in = np.bincount(page.unit_of_word, minlength=n_units)
-    # a paragraph is chrome when all its sentences are, or all its words are covered by chrome grams
-    sentences_in = np.bincount(page.sentence_unit, minlength=n_units)
-    whole = (words_in > 0) & (
-        (np.bincount(page.sentence_unit[chrome_sentence], minlength=n_units) == sentences_in)
-        | (np.bincount(page.unit_of_word[is_chrome], minlength=n_units) == words_in))
-    cuts: dict[int, list[tuple[int, int]]] = defaultdict(list)  # unit -> normalised char ranges
-    for a, b in _runs(is_chrome):
-        if b - a < min_run:
-            continue
-        for u in np.unique(page.unit_of_word[a:b]).tolist():
-            if not whole[u]:
-                in_u = np.flatnonzero(page.unit_of_word[a:b] == u) + a
-                base = page.unit_starts[u]
-                cuts[u].append((int(page.starts[in_u[0]] - base), int(page.ends[in_u[-1]] - base)))
-    headline = _headline_at(doc.units)
-    keep: list[Unit] = []
-    for i, u in enumerate(doc.units):
-        if i == headline or _protected(u):
-            keep.append(u)
-        elif whole[i]:
-            doc.remove(u, "chrome", "site_chrome")
-        elif i in cuts:
-            keep.extend(_split(doc, u, cuts[i]))
-        else:
-            keep.append(u)
-    doc.units = keep
-    if not keep:
-        doc.reject_reason = NO_ARTICLE_TEXT
 
 
 def _split(doc: Doc, unit: Unit, ranges: list[tuple[int, int]]) -> list[Unit]:
@@ -242,16 +265,12 @@ def strip_batch(docs: list[Doc], known: Mapping[str, np.ndarray] | None = None, 
             if d.units:
                 by_source[d.source_name].append(d)
     learnt: dict[str, np.ndarray] = {}
-    for source, group in by_source.items():
-        if len(group) < min_docs and source not in known:
+    for name, group in by_source.items():
+        if len(group) < min_docs and name not in known:
             continue
-        pages = _pages(group)
-        new = learn(pages, min_docs, min_own_words)
+        source = _Source(group)
+        new = source.learn(min_docs, min_own_words)
         if len(new):
-            learnt[source] = new
-        chrome = np.union1d(new, known.get(source, np.empty(0, dtype=np.uint64)))
-        if len(chrome):
-            hits = _split_by_page(np.isin(np.concatenate([p.grams for p in pages]), chrome), pages)
-            for page, hit in zip(pages, hits):
-                _cut(page, chrome, hit, min_run)
+            learnt[name] = new
+        source.cut(known.get(name, np.empty(0, dtype=np.uint64)), min_run)
     return learnt

