@@ -20,6 +20,7 @@ STATE_SQL = {
     "removed_spans": "SELECT doc_id, stage, reason, start, \"end\" FROM removed_spans ORDER BY ALL",
     "signatures": "SELECT doc_id, article_id FROM signatures ORDER BY doc_id",
     "lsh_bands": "SELECT count(*), count(DISTINCT doc_id) FROM lsh_bands",
+    "chrome_keys": "SELECT source_name, count(*) FROM chrome_keys GROUP BY ALL ORDER BY ALL",
     "drops": "SELECT count(*) FROM drops",
 }
 
@@ -72,7 +73,7 @@ def test_as_of_drop_sees_the_older_snapshot(tmp_path, seeds_copy):
 
 
 @pytest.mark.parametrize("point", ["before_plan", "after_insert_documents", "after_insert_lsh_bands",
-                                   "before_commit"])
+                                   "after_insert_chrome_keys", "before_commit"])
 def test_killed_ingest_leaves_previous_drop_and_rerun_converges(tmp_path, seeds_copy, cli_env, point):
     drop1, drop2 = tmp_path / "drop1", tmp_path / "drop2"
     drop1.mkdir()
