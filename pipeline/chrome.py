@@ -10,7 +10,7 @@ recognisable only because it recurs.
 
 Chrome is recognised at two sizes, both folded (case, punctuation and spacing
 ignored; every digit read as 0, so a market ticker whose prices change on every page
-still recurs):
+still recurs; a sentence is compared as a bag of its words):
 - sentences, which catch short chrome ("Share: Facebook | X | Email", a section
   label, one related headline) wherever the page breaks its lines;
 - word 8-grams ("grams"), which catch long chrome where no sentence boundary lines
@@ -29,10 +29,11 @@ still recurs):
    site's reporters, which the article needs). Both are recorded as stage "chrome",
    reason "site_chrome".
 
-Date and byline lines, and the headline above them, are left for the clean stage,
-which reads metadata from them (a site's related-links blocks list its own
-headlines, so a page's headline often recurs on its other pages). A document that
-would keep nothing is rejected as having no article text.
+Date and byline lines, and the headline above them (or, with neither, a headline-like
+line right above the body), are left for the clean stage, which reads metadata from
+them (a site's related-links blocks list its own headlines, so a page's headline often
+recurs on its other pages). A document that would keep nothing is rejected as having
+no article text.
 
 A story's body is never chrome unless `min_docs` copies of it on one site each carry
 `min_own_words` of their own (see the README).
@@ -46,8 +47,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import signatures
-from .clean import (_SENTENCE_END, BYLINE, DATE_LINE, NO_ARTICLE_TEXT, _headline_like, _is_body,
-                    headline_index, paragraphs)
+from .clean import (BYLINE, DATE_LINE, NO_ARTICLE_TEXT, SENTENCE_END, headline_index, headline_like, is_body,
+                    paragraphs)
 from .model import Doc, Unit
 
 GRAM_WORDS = 8          # words per gram
@@ -71,8 +72,8 @@ def _headline_at(units: list[Unit]) -> int | None:
     headlines, so a page's headline often recurs on its other pages."""
     at = headline_index(units)
     if at is None:
-        first_body = next((i for i, u in enumerate(units) if _is_body(u.text)), 0)
-        if first_body and _headline_like(units[first_body - 1].text):
+        first_body = next((i for i, u in enumerate(units) if is_body(u.text)), 0)
+        if first_body and headline_like(units[first_body - 1].text):
             at = first_body - 1
     return at
 
@@ -117,7 +118,7 @@ class _Source:
         self.unit_of_word = np.searchsorted(self.unit_base, at, side="right") - 1
         # Sentences: cut at page and paragraph starts and at sentence ends. A sentence's key
         # is its words' hashes summed (a bag of words: word order never tells chrome apart).
-        ends_at = [m.end() for m in _SENTENCE_END.finditer("\n".join(texts))]  # next sentence's start
+        ends_at = [m.end() for m in SENTENCE_END.finditer("\n".join(texts))]  # next sentence's start
         cuts = np.unique(np.concatenate((self.offsets, np.searchsorted(at, self.unit_base[:-1]),
                                          np.searchsorted(at, ends_at))))
         lo, hi = cuts[:-1], cuts[1:]
@@ -203,7 +204,7 @@ class _Source:
         units = doc.units
         chrome = set(np.flatnonzero(whole).tolist()) | set(cuts)
         # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
-        headline = _headline_at(units) if any(_headline_like(units[i].text) for i in chrome) else None
+        headline = _headline_at(units) if any(headline_like(units[i].text) for i in chrome) else None
         keep: list[Unit] = []
         for i, u in enumerate(units):
             if i not in chrome or i == headline or _protected(u):

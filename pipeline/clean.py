@@ -48,7 +48,7 @@ _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 # bracket) when white space and a capital, digit or opening quote follow.
 # Group 1 is the white space between the two sentences. (Written without look-behinds:
 # ~7x faster on long texts.)
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
 _TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";")
 
 
@@ -186,7 +186,7 @@ def split_units(raw: str) -> list[Unit]:
         body = line.rstrip("\r\n")
         if len(body) > LONG_LINE:
             start = 0
-            for m in _SENTENCE_END.finditer(body):
+            for m in SENTENCE_END.finditer(body):
                 units.append(Unit(pos + start, pos + m.start(1), body[start : m.start(1)], sentence=True))
                 start = m.end()
             units.append(Unit(pos + start, pos + len(body), body[start:], sentence=True))
@@ -248,7 +248,7 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
     return len(previous_line) + 1 + len(first_word) > width
 
 
-def _is_body(text: str) -> bool:
+def is_body(text: str) -> bool:
     if PROMO.match(text):
         return False
     words = text.count(" ") + 1
@@ -266,7 +266,7 @@ def _byline_name(text: str) -> str | None:
     return name
 
 
-def _headline_like(text: str, above_byline: bool = False) -> bool:
+def headline_like(text: str, above_byline: bool = False) -> bool:
     """3-30 words, mostly words (a market ticker is not a headline), and no closing full
     stop, unless the line sits right above the byline, where a headline may end in an
     abbreviation ("... from Quinora Textiles Inc."). Never a newsletter prompt, a promoted
@@ -296,13 +296,13 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
             while j >= 0 and (CREDIT.match(paragraphs[j].text) or _prompt(paragraphs[j].text)
                               or meta(paragraphs[j].text)):
                 j -= 1
-            return j if j >= 0 and _headline_like(paragraphs[j].text, above_byline=True) else None
+            return j if j >= 0 and headline_like(paragraphs[j].text, above_byline=True) else None
     return None
 
 
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
-    body_idx = [i for i, u in enumerate(paragraphs) if _is_body(u.text)]
+    body_idx = [i for i, u in enumerate(paragraphs) if is_body(u.text)]
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
     # a headline ending in "Inc." looks like a sentence: look one line past the first "body"
@@ -313,7 +313,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     # A list of headlines closing the page is a related-links block whose heading, if it
     # had one, is gone (the chrome stage removes a site's recurring headings).
     tail = len(paragraphs)
-    while tail > max(last_body, first_body) + 1 and _headline_like(paragraphs[tail - 1].text):
+    while tail > max(last_body, first_body) + 1 and headline_like(paragraphs[tail - 1].text):
         tail -= 1
     if len(paragraphs) - tail < MIN_TRAILING_HEADLINES:
         tail = len(paragraphs)
@@ -326,7 +326,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         words = text.count(" ") + 1
         reason = None
         if in_related:
-            if _is_body(text) and not NEWSLETTER.search(text):
+            if is_body(text) and not NEWSLETTER.search(text):
                 in_related = False
             else:
                 reason = "related_links"
@@ -362,7 +362,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             elif doc.title and text.casefold() == doc.title.casefold() and i < first_body:
                 reason = "metadata_title"
         if reason is None and i < first_body:
-            if doc.title is None and (i == title_at if title_at is not None else _headline_like(text)):
+            if doc.title is None and (i == title_at if title_at is not None else headline_like(text)):
                 doc.title = text
                 reason = "metadata_title"
             elif title_at is not None and i < title_at:
@@ -377,7 +377,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             doc.remove(u, "clean", reason)
         else:
             keep.append(u)
-    if doc.title is None and subject and _headline_like(subject):
+    if doc.title is None and subject and headline_like(subject):
         doc.title = subject
     return keep
 
