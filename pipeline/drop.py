@@ -78,7 +78,8 @@ def _doc_row(doc: Doc) -> dict:
     }
 
 
-CHROME_KEYS = pa.schema([("source_name", pa.string()), ("key", pa.uint64())])
+# Staged chrome: the warehouse's chrome_keys without the drop id, which the commit adds.
+CHROME_KEYS = pa.schema([schema.TABLES["chrome_keys"].field(n) for n in ("source_name", "key")])
 
 
 def chrome_table(keys: dict[str, np.ndarray]) -> pa.Table:
