@@ -97,13 +97,13 @@ def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[st
 
 
 @task(name="load-known-chrome", cache_policy=NO_CACHE)
-def known_chrome_task(warehouse: str, out_path: str) -> str | None:
-    """Stage the site chrome earlier drops learnt, for the batches to start from."""
+def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | None:
+    """Stage the site chrome earlier drops learnt for the files' sources, for the batches to start from."""
     if not (Path(warehouse) / "catalog.sqlite").exists():
         return None
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     with Warehouse(warehouse, read_only=True) as wh:
-        return out_path if wh.write_chrome_keys(out_path) else None
+        return out_path if wh.write_chrome_keys(out_path, sources.source_names(files)) else None
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
@@ -173,7 +173,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
         run_dir = (staging_root / uuid.uuid4().hex).resolve()
         try:
             t0 = time.perf_counter()
-            known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"))
+            known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"), files)
             progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
             receipts = []
             runner = batch_runner(len(batches), workers, dask_address)

@@ -119,6 +119,18 @@ def identify(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
         return None
 
 
+def source_names(paths: Iterable[str | Path]) -> set[str] | None:
+    """The sources the files can belong to, known before reading them: their folders'
+    names (see read_document); None when an HTML page is among them, whose source is the
+    site name trafilatura finds in the page."""
+    names = set()
+    for p in map(Path, paths):
+        if p.suffix.lower() in HTML_SUFFIXES:
+            return None
+        names.add(p.parent.name)
+    return names
+
+
 def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Doc:
     spath = str(path)
     source_name = path.parent.name

@@ -23,7 +23,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -161,14 +161,17 @@ class Warehouse:
         finally:
             self.con.unregister("_ids")
 
-    def write_chrome_keys(self, path: str | os.PathLike) -> int:
-        """Write the chrome learnt so far (source_name, key) to a Parquet file; returns rows
-        (0, and no file, for a warehouse made before newsfold learnt chrome)."""
+    def write_chrome_keys(self, path: str | os.PathLike, sources: Collection[str] | None = None) -> int:
+        """Write the chrome learnt so far (source_name, key) for `sources` (None: all) to a
+        Parquet file; returns rows (0, and no file, for a warehouse made before newsfold
+        learnt chrome)."""
         if not self.sql("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'chrome_keys'",
                         [LAKE]).fetchone()[0]:
             return 0
         path = str(path).replace("'", "''")
-        self.con.execute(f"COPY (SELECT source_name, key FROM chrome_keys) TO '{path}' (FORMAT parquet)")
+        where, params = ("", []) if sources is None else ("WHERE list_contains(?, source_name)", [sorted(sources)])
+        self.con.execute(f"COPY (SELECT source_name, key FROM chrome_keys {where}) TO '{path}' (FORMAT parquet)",
+                         params)
         return self.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
 
     def exact_matches(self, clean_hashes: list[str]) -> dict[str, tuple[str, str]]:

@@ -194,3 +194,16 @@ def test_site_chrome_learnt_in_one_drop_cleans_a_small_later_drop(tmp_path):
     [(text,)] = q(wh, "SELECT a.text FROM articles a JOIN documents d ON d.doc_id = a.canonical_doc_id "
                       "WHERE d.source_path LIKE '%p5.txt'")
     assert header not in text and footer not in text and _article(5) in text
+
+
+def test_only_the_chrome_of_a_drops_sources_is_staged(tmp_path):
+    from pipeline import sources
+
+    wh = tmp_path / "wh"
+    ingest_flow(paths=[str(SEED["000"])], warehouse=str(wh))
+    with Warehouse(wh) as w:
+        w.sql("INSERT INTO chrome_keys VALUES ('gazette', 1, 1), ('gazette', 2, 1), ('courier', 3, 1)")
+    out = tmp_path / "known.parquet"
+    with Warehouse(wh, read_only=True) as w:
+        assert w.write_chrome_keys(out, sources.source_names(["/in/gazette/a.txt", "/in/other/b.txt"])) == 2
+        assert w.write_chrome_keys(out, sources.source_names(["/in/gazette/a.txt", "/in/x/page.html"])) == 3
