@@ -56,7 +56,8 @@ class DedupParams:
     # much longer (the shorter one is under update_ratio of its shingles) has either
     # truncated it (the shorter is a teaser) or grown it (it is an update with new text).
     # The shorter one counts as a teaser when it is at most teaser_ratio of the longer
-    # one, or both carry the same headline; otherwise the two are separate articles.
+    # one, or it carries a headline that a copy of the article carries (or either headline
+    # is unknown); otherwise the two are separate articles.
     teaser_ratio: float = 0.3
     update_ratio: float = 0.7
     seed: int = 1
