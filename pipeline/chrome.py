@@ -50,6 +50,7 @@ from . import signatures
 from .clean import (BYLINE, DATE_LINE, NO_ARTICLE_TEXT, SENTENCE_END, headline_index, headline_like, is_body,
                     paragraphs)
 from .model import Doc, Unit
+from .signatures import exclusive_cumsum
 
 GRAM_WORDS = 8          # words per gram
 MIN_DOCS = 4            # different articles that must share a gram for it to be chrome
@@ -86,10 +87,6 @@ def _covered(hit: np.ndarray, k: int = GRAM_WORDS) -> np.ndarray:
     return hits_before[w + 1] - hits_before[np.maximum(w - k + 1, 0)] > 0
 
 
-def _exclusive_cumsum(counts) -> np.ndarray:
-    return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
-
-
 def _member(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     """np.isin for a sorted key array (np.isin would sort both arrays again on every call)."""
     if not len(sorted_keys):
@@ -111,9 +108,9 @@ class _Source:
         self.words, self.starts, self.ends, self.offsets = signatures.word_spans(texts, fold=True)
         self.grams = signatures.window_hashes(self.words, self.offsets, GRAM_WORDS)
         self.page_of_word = np.repeat(np.arange(len(docs)), np.diff(self.offsets))
-        self.text_base = _exclusive_cumsum([len(t) + 1 for t in texts])       # page -> offset in the joined text
-        self.unit_first = _exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
-        self.unit_base = _exclusive_cumsum([len(u.text) + 1 for d in docs for u in d.units])
+        self.text_base = exclusive_cumsum([len(t) + 1 for t in texts])       # page -> offset in the joined text
+        self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
+        self.unit_base = exclusive_cumsum([len(u.text) + 1 for d in docs for u in d.units])
         at = self.starts + self.text_base[self.page_of_word]                  # words' offsets in the joined text
         self.unit_of_word = np.searchsorted(self.unit_base, at, side="right") - 1
         # Sentences: cut at page and paragraph starts and at sentence ends. A sentence's key

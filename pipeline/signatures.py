@@ -130,7 +130,8 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+def exclusive_cumsum(counts) -> np.ndarray:
+    """[0, c0, c0+c1, ...] as int64: where each of a run of consecutive groups starts, plus the end."""
     out = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
     return out
@@ -139,7 +140,7 @@ def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
 def _ranks_within_groups(counts: np.ndarray) -> np.ndarray:
     """concatenate(arange(c) for c in counts), vectorised."""
     total = int(counts.sum())
-    starts = np.repeat(_exclusive_cumsum(counts)[:-1], counts)
+    starts = np.repeat(exclusive_cumsum(counts)[:-1], counts)
     return np.arange(total, dtype=np.int64) - starts
 
 
@@ -267,7 +268,7 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
         u8 = np.frombuffer(buf, dtype=np.uint8)
         char_of_byte = np.cumsum((u8 & 0xC0) != 0x80) - 1
         starts, ends = char_of_byte[starts], char_of_byte[ends - 1] + 1
-    text_start = _exclusive_cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs) + 1)
+    text_start = exclusive_cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs) + 1)
     offsets = np.searchsorted(starts, text_start)
     doc = np.repeat(np.arange(n_docs), np.diff(offsets))
     return wh, starts - text_start[doc], ends - text_start[doc], offsets
@@ -299,7 +300,7 @@ def shingle_hashes_batch(texts: Sequence[str], k: int = 5) -> tuple[np.ndarray, 
     if n_docs == 0:
         return np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
     parts = [_to_scan_bytes(t) for t in texts]
-    doc_byte_start = _exclusive_cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=n_docs) + 1)[:-1]
+    doc_byte_start = exclusive_cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=n_docs) + 1)[:-1]
     starts, wh = _word_hashes(_SEPARATOR.join(parts))
     # Separators are non-word bytes, so no word straddles two documents.
     word_off = np.empty(n_docs + 1, dtype=np.int64)
@@ -329,9 +330,9 @@ def shingle_hashes_batch(texts: Sequence[str], k: int = 5) -> tuple[np.ndarray, 
             for w in wh[word_off[d]:word_off[d + 1]].tolist():
                 acc = (acc * mul + w) & _M64  # the same polynomial, over fewer words
             short_h[t] = acc
-        s = np.insert(s, _exclusive_cumsum(counts)[short], short_h)
+        s = np.insert(s, exclusive_cumsum(counts)[short], short_h)
         counts[short] = 1
-    return _fmix64(s), _exclusive_cumsum(counts)
+    return _fmix64(s), exclusive_cumsum(counts)
 
 
 def shingle_hashes(text: str, k: int = 5) -> np.ndarray:
@@ -383,7 +384,7 @@ def minhash_signatures(hash_arrays: Sequence[np.ndarray], num_perm: int = 128, s
     """uint32 (n_docs, num_perm) signatures from per-document shingle-hash arrays."""
     counts = np.fromiter(map(len, hash_arrays), dtype=np.int64, count=len(hash_arrays))
     flat = np.concatenate(hash_arrays) if len(hash_arrays) else np.empty(0, dtype=np.uint64)
-    return minhash_signatures_flat(flat, _exclusive_cumsum(counts), num_perm, seed)
+    return minhash_signatures_flat(flat, exclusive_cumsum(counts), num_perm, seed)
 
 
 def text_signatures(texts: Sequence[str], k: int = 5, num_perm: int = 128, seed: int = 1) -> np.ndarray:
