@@ -1,3 +1,5 @@
+import pytest
+
 from pipeline import sources
 
 
@@ -34,12 +36,16 @@ def test_bad_inputs_get_reasons(tmp_path):
     assert all(d.content_sha256 and d.doc_id for d in docs.values())
 
 
-def test_non_utf8_text_is_decoded_and_encoding_recorded(tmp_path):
-    p = tmp_path / "latin.txt"
-    p.write_bytes("Café in Zürich – “quoted”".encode("cp1252"))
+@pytest.mark.parametrize("text, encoding", [
+    ("Café in Zürich – “quoted”", "cp1252"),    # not UTF-8: decoded, the encoding recorded
+    ("Grüße aus Köln – “news”", "utf-16"),      # UTF-16 with its BOM is text, not binary
+], ids=["cp1252", "utf16_bom"])
+def test_non_utf8_text_is_decoded_and_encoding_recorded(tmp_path, text, encoding):
+    p = tmp_path / "doc.txt"
+    p.write_bytes(text.encode(encoding))
     doc = sources.read_document(p)
-    assert doc.accepted and doc.encoding == "cp1252"
-    assert doc.raw_text == "Café in Zürich – “quoted”"
+    assert doc.accepted and doc.encoding == encoding
+    assert doc.raw_text == text
 
 
 def test_same_bytes_same_path_same_id_other_path_other_id(tmp_path):
@@ -69,11 +75,3 @@ def test_html_goes_through_trafilatura(tmp_path):
     # a page of links only: trafilatura finds nothing, or so little that cleaning rejects it
     empty = clean.clean_document(sources.read_document(tmp_path / "empty.html"))
     assert empty.reject_reason in (sources.HTML_NO_TEXT, clean.NO_ARTICLE_TEXT)
-
-
-def test_utf16_with_bom_is_text_not_binary(tmp_path):
-    p = tmp_path / "utf16.txt"
-    p.write_bytes("Grüße aus Köln – “news”".encode("utf-16"))
-    doc = sources.read_document(p)
-    assert doc.accepted and doc.encoding == "utf-16"
-    assert doc.raw_text == "Grüße aus Köln – “news”"
