@@ -177,7 +177,9 @@ class _Source:
         page_starts = self.offsets[:-1][self.offsets[:-1] < len(is_chrome)]
         run_start[page_starts] = is_chrome[page_starts]
         run_of_word = np.cumsum(run_start) - 1
-        run_len = np.bincount(run_of_word[is_chrome], minlength=int(run_start.sum()))
+        # minlength 1: with chrome sentences but no chrome gram (a line of under 8 words,
+        # "By Staff Reporter", recurring), there are no runs, and run 0 is looked up all the same
+        run_len = np.bincount(run_of_word[is_chrome], minlength=max(1, int(run_start.sum())))
         partial = is_chrome & (run_len[np.maximum(run_of_word, 0)] >= min_run) & ~whole[self.unit_of_word]
         touched = np.zeros(len(self.docs), dtype=bool)
         touched[self.page_of_word[partial]] = True
