@@ -105,6 +105,27 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Show how many rows each table holds and the most recent drops.")
     _add_warehouse(st)
     st.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
+
+    ck = sub.add_parser("check", help="verify that every file the warehouse references is there and readable",
+                        description="Verify every Parquet file the catalog references, in the current snapshot and "
+                                    "in the older snapshots kept for time travel: it exists, has the recorded size "
+                                    "and its footer reads with the recorded row count. Also lists Parquet files no "
+                                    "snapshot references. Exit status 1 when a referenced file is damaged.")
+    _add_warehouse(ck)
+    ck.add_argument("--deep", action="store_true",
+                    help="also read every row of every file (slower: reads all the data)")
+
+    rp = sub.add_parser("repair", help="bring a damaged warehouse back to its last intact snapshot",
+                        description="If the current snapshot references a missing or damaged file, go back to the "
+                                    "last snapshot whose files are all intact: the drops committed after it are "
+                                    "rolled back and the files they recorded are listed (and written to a file) so "
+                                    "you can ingest them again. Older snapshots that reference a damaged file are "
+                                    "expired, and Parquet files no snapshot references are deleted. Shows the plan "
+                                    "and changes nothing without --yes.")
+    _add_warehouse(rp)
+    rp.add_argument("--yes", action="store_true", help="carry out the repair (without it: only show the plan)")
+    rp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="if an ingest is writing, wait this long for it instead of failing at once")
     return parser
 
 
@@ -308,7 +329,8 @@ def cmd_sql(args) -> int:
 
     snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
     with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
-        cur = wh.sql(args.query)
+        wh.lock_down()  # only reads: see Warehouse.lock_down
+        cur = wh.query(args.query)
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall() if columns else []
     print_rows(columns, rows, args.format)
@@ -330,12 +352,123 @@ def cmd_status(args) -> int:
     print_rows(["table", "rows"], counts, "table")
     print()
     print_rows(drop_cols, drops, "table")
+    _warn_if_damaged(args.warehouse)
     return 0
+
+
+def _warn_if_damaged(warehouse: str) -> None:
+    """status's cheap check: every referenced file is there with its recorded size."""
+    from pipeline.warehouse import check_warehouse
+
+    report = check_warehouse(warehouse, footer=False)
+    if report.problems:
+        print(f"\nwarning: {len(report.problems)} of the warehouse's files are missing or damaged, e.g. "
+              f"{report.problems[0]}; run `newsfold check` and `newsfold repair`", file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    from pipeline.warehouse import check_warehouse
+
+    report = check_warehouse(args.warehouse, deep=args.deep)
+    for problem in report.problems:
+        print(f"damaged  {problem}")
+    for path in report.unreferenced:
+        print(f"unreferenced  {path}")
+    kind = "every row of" if args.deep else "size and footer of"
+    print(f"checked {kind} {report.files} referenced files: {len(report.problems) or 'no'} damaged"
+          + (f", {len(report.unreferenced)} unreferenced (harmless; `newsfold repair` removes them)"
+             if report.unreferenced else "")
+          + (" (an ingest is writing: unreferenced files not counted)" if report.writer_busy else ""))
+    if report.problems:
+        print("the warehouse is damaged: `newsfold repair` shows how it would bring it back to its last intact "
+              "snapshot", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_repair(args) -> int:
+    from pipeline.warehouse import plan_repair, repair_warehouse, writer_lock
+
+    with writer_lock(args.warehouse, args.wait):
+        plan = plan_repair(args.warehouse)
+        if not plan.changes_anything:
+            print("nothing to repair: every referenced file is intact and no file is unreferenced")
+            return 0
+        if plan.rewind_to is not None:
+            drops = ", ".join(map(str, plan.lost_drops)) or "none"
+            print(f"the current snapshot ({plan.current_snapshot}) references damaged files: go back to snapshot "
+                  f"{plan.rewind_to}, the last one whose files are all intact\n"
+                  f"  drops rolled back: {drops}\n"
+                  f"  files to ingest again: {len(plan.reingest)}")
+            if plan.unreadable_lost_files:
+                print(f"  ({plan.unreadable_lost_files} damaged files of those drops: their drops' inputs are "
+                      "listed instead of single files)")
+        if plan.expire:
+            print(f"expire older snapshots that reference damaged files (no time travel to them): "
+                  f"{', '.join(map(str, plan.expire))}")
+        if plan.unreferenced:
+            print(f"delete {len(plan.unreferenced)} Parquet files no kept snapshot references")
+        if not args.yes:
+            print("nothing changed: run again with --yes to repair")
+            return 1
+        repair_warehouse(args.warehouse, plan)
+    if plan.rewind_to is not None:
+        listing = os.path.join(args.warehouse, f"repair-reingest-{datetime.now():%Y%m%dT%H%M%S}.txt")
+        with open(listing, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.writelines(p + "\n" for p in plan.reingest)
+        print(f"repaired. Ingest the rolled-back files again: newsfold ingest -w {args.warehouse} "
+              f"$(cat {listing})  (the list is in {listing})")
+    else:
+        print("repaired")
+    return 0
+
+
+def _add_debug_option(parser: argparse.ArgumentParser) -> None:
+    # accepted before or after the subcommand: `newsfold --debug sql ...`, `newsfold sql ... --debug`
+    help = "on an error, print the full traceback instead of one line"
+    parser.add_argument("--debug", action="store_true", help=help)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=help)
+
+
+DISK_FULL = "No space left on device"
+DAMAGE_SIGNS = ("No such file or directory", "No magic bytes", "Invalid Parquet", "Could not read",
+                "Cannot open file", "truncated", "Corrupt", "corrupt", "Failed to read")
+
+
+def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
+    """One line for any error: what happened and, where there is one, what to do."""
+    import errno
+
+    import duckdb
+
+    from pipeline.warehouse import WarehouseError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or DISK_FULL in str(exc):
+        return f"disk full ({text}); nothing was committed: free some space and run the command again"
+    if isinstance(exc, (WarehouseError, FileNotFoundError, ValueError)):
+        return text
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or text}{where}"
+    if isinstance(exc, duckdb.Error):
+        if warehouse and any(sign in str(exc) for sign in DAMAGE_SIGNS) and (
+                ".parquet" in str(exc) or os.path.abspath(warehouse) in str(exc)):
+            return f"{text} -- a warehouse file is missing or damaged: run `newsfold check`"
+        return text
+    return f"internal error: {type(exc).__name__}: {text} (run with --debug for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    _add_debug_option(parser)
     args = parser.parse_args(argv)
+    if not args.debug:
+        # Prefect logs a failed run's traceback itself; the error is ours to report, in one line
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     if args.version:
         from flows.ingest import version
 
@@ -344,20 +477,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval}
-    import duckdb
-
-    from pipeline.warehouse import WarehouseError
-
+    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
+                "check": cmd_check, "repair": cmd_repair}
     try:
         return handlers[args.command](args)
-    except (WarehouseError, FileNotFoundError, ValueError) as exc:
-        print(f"newsfold: error: {exc}", file=sys.stderr)
-    except duckdb.Error as exc:
-        print(f"newsfold: error: {str(exc).splitlines()[0]}", file=sys.stderr)
     except KeyboardInterrupt:
         print("newsfold: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"newsfold: error: {describe_error(exc, getattr(args, 'warehouse', None))}", file=sys.stderr)
     return 1
 
 
