@@ -434,8 +434,6 @@ def _add_debug_option(parser: argparse.ArgumentParser) -> None:
 
 
 DISK_FULL = "No space left on device"
-DAMAGE_SIGNS = ("No such file or directory", "No magic bytes", "Invalid Parquet", "Could not read",
-                "Cannot open file", "truncated", "Corrupt", "corrupt", "Failed to read")
 
 
 def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
@@ -455,8 +453,9 @@ def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or text}{where}"
     if isinstance(exc, duckdb.Error):
-        if warehouse and any(sign in str(exc) for sign in DAMAGE_SIGNS) and (
-                ".parquet" in str(exc) or os.path.abspath(warehouse) in str(exc)):
+        data = [os.path.join(os.path.abspath(warehouse), "data"), os.path.join(os.path.realpath(warehouse), "data")
+                ] if warehouse else []
+        if any(d in str(exc) for d in data):  # DuckDB failed on one of the lake's own files
             return f"{text} -- a warehouse file is missing or damaged: run `newsfold check`"
         return text
     return f"internal error: {type(exc).__name__}: {text} (run with --debug for the traceback)"

@@ -29,6 +29,7 @@ import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -672,22 +673,22 @@ def plan_repair(path: str | os.PathLike) -> RepairPlan:
     lost_drops = sorted(int(messages[s].split()[1]) for s in lost_snapshots if s in messages)
 
     # What to ingest again: the documents the rolled-back drops recorded (read from their
-    # intact documents files) and, where a file is damaged, the inputs the drops were given.
+    # intact documents files) and, for a drop whose documents file is damaged, the inputs
+    # its `drops` row names.
     reingest: set[str] = set()
     unreadable = 0
+    damaged_docs = set()
     for f in files:
-        if f.begin_snapshot not in lost_snapshots or f.kind != "data" or f.table not in ("documents", "drops"):
-            continue
-        if f in bad:
-            unreadable += 1
-            continue
-        if f.table == "documents":
-            reingest.update(pq.read_table(f.path, columns=["source_path"]).column(0).to_pylist())
-    if unreadable:
-        for f in files:
-            if f.begin_snapshot in lost_snapshots and f.table == "drops" and f.kind == "data" and f not in bad:
-                for inputs in pq.read_table(f.path, columns=["inputs"]).column(0).to_pylist():
-                    reingest.update(json.loads(inputs or "[]"))
+        if f.begin_snapshot in lost_snapshots and f.kind == "data" and f.table == "documents":
+            if f in bad:
+                unreadable += 1
+                damaged_docs.add(f.begin_snapshot)
+            else:
+                reingest.update(pq.read_table(f.path, columns=["source_path"]).column(0).to_pylist())
+    for f in files:
+        if f.begin_snapshot in damaged_docs and f.table == "drops" and f.kind == "data" and f not in bad:
+            for inputs in pq.read_table(f.path, columns=["inputs"]).column(0).to_pylist():
+                reingest.update(json.loads(inputs or "[]"))
     after = {f.path for f in files if f.begin_snapshot <= kept}
     orphans = [p for p in unreferenced_files(path, files) if p not in after]
     # files only the rolled-back snapshots reference become unreferenced by the rewind
@@ -734,6 +735,46 @@ def repair_warehouse(path: str | os.PathLike, plan: RepairPlan | None = None, wa
     return plan
 
 
+def _stat_key(column_type: str):
+    """Order of DuckLake's min/max strings: numbers by value, everything else as text
+    (ISO dates and timestamps sort as text; DuckDB compares strings by their bytes)."""
+    if column_type.startswith(("int", "uint", "float", "decimal")):
+        return lambda v: float(v) if column_type.startswith("float") else Decimal(v)
+    return lambda v: v
+
+
+def _recompute_column_stats(con: sqlite3.Connection) -> None:
+    """Table-wide column stats from the current data files' stats.
+
+    They must be exact, not merely wide enough: DuckDB answers `max(drop_id)`
+    from them without reading a file.
+    """
+    types = {(t, c): ty for t, c, ty in con.execute(
+        "SELECT table_id, column_id, column_type FROM ducklake_column WHERE end_snapshot IS NULL")}
+    rows = con.execute("""
+        SELECT s.table_id, s.column_id, s.null_count, s.min_value, s.max_value, s.contains_nan
+        FROM ducklake_file_column_stats s JOIN ducklake_data_file f USING (data_file_id)
+        WHERE f.end_snapshot IS NULL""").fetchall()
+    stats: dict[tuple[int, int], list] = {}
+    for table, column, nulls, lo, hi, nan in rows:
+        key = _stat_key(types.get((table, column), "varchar"))
+        st = stats.setdefault((table, column), [False, None, None, None])
+        st[0] = st[0] or bool(nulls)
+        if lo is not None and (st[1] is None or key(lo) < key(st[1])):
+            st[1] = lo
+        if hi is not None and (st[2] is None or key(hi) > key(st[2])):
+            st[2] = hi
+        if nan is not None:
+            st[3] = bool(st[3]) or bool(nan)
+    for (table, column), (has_null, lo, hi, nan) in stats.items():
+        con.execute("UPDATE ducklake_table_column_stats SET contains_null = ?, min_value = ?, max_value = ?, "
+                    "contains_nan = ? WHERE table_id = ? AND column_id = ?",
+                    [int(has_null), lo, hi, None if nan is None else int(nan), table, column])
+    # a table left without data files: no values, so no min/max
+    con.execute("""UPDATE ducklake_table_column_stats SET contains_null = 0, min_value = NULL, max_value = NULL
+                   WHERE table_id NOT IN (SELECT table_id FROM ducklake_data_file WHERE end_snapshot IS NULL)""")
+
+
 def _rewind_catalog(path: Path, snapshot: int) -> None:
     """Make the catalog exactly what it was right after `snapshot` (one SQLite transaction)."""
     con = _catalog(path, write=True)
@@ -767,6 +808,7 @@ def _rewind_catalog(path: Path, snapshot: int) -> None:
         con.execute("DELETE FROM ducklake_table_stats WHERE table_id NOT IN (SELECT table_id FROM ducklake_table)")
         con.execute("DELETE FROM ducklake_table_column_stats WHERE table_id NOT IN "
                     "(SELECT table_id FROM ducklake_table)")
+        _recompute_column_stats(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
