@@ -478,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
                 "check": cmd_check, "repair": cmd_repair}
+    stop_signals = _stop_on_terminate()
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -489,7 +490,35 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         print(f"newsfold: error: {describe_error(exc, getattr(args, 'warehouse', None))}", file=sys.stderr)
+    finally:
+        _restore_signals(stop_signals)
     return 1
+
+
+def _stop_on_terminate() -> dict:
+    """SIGTERM and SIGHUP (`kill`, a closed terminal, a service manager) stop newsfold like
+    Ctrl-C: the exception unwinds, so worker pools shut down and Prefect's temporary API
+    server is stopped by its exit handler instead of being left running."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, stop)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 if __name__ == "__main__":
