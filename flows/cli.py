@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     when.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS (default: 60)")
     when.add_argument("--cron", metavar="EXPR", help='run on a cron schedule, e.g. "*/15 * * * *"')
     sv.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)")
+    sv.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
+                    help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
+                         "being written is not ingested half-written (default: %(default)s)")
     sv.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
                     help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
                          "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
@@ -298,19 +301,27 @@ def cmd_serve(args) -> int:
 
     def report(summary: dict) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
-        if summary.get("error"):
-            print(f"{stamp} run failed, nothing committed (retried next run): {summary['error']}", flush=True)
-        elif summary.get("drop_id") is None:
-            print(f"{stamp} nothing new", flush=True)
+        notes = "".join(f"; {n} {what}" for n, what in (
+            (summary.get("n_settling"), "files still being written (taken once they stop changing)"),
+            (len(summary.get("newly_quarantined") or []), "files quarantined now"),
+            (summary.get("n_quarantined"), f"quarantined in all (see {args.warehouse}/quarantine.json)")) if n)
+        drops = summary.get("drop_ids") or ([summary["drop_id"]] if summary.get("drop_id") is not None else [])
+        if drops:
+            line = (f"{stamp} drop {', '.join(map(str, drops))}: {summary['n_documents']} new documents, "
+                    f"{summary['n_new_articles']} new articles")
+            if summary.get("error"):
+                line += f"; some files failed (retried next run): {summary['error']}"
+        elif summary.get("error"):
+            line = f"{stamp} run failed, nothing committed (retried next run): {summary['error']}"
         else:
-            print(f"{stamp} drop {summary['drop_id']}: {summary['n_documents']} new documents, "
-                  f"{summary['n_new_articles']} new articles", flush=True)
+            line = f"{stamp} nothing new"
+        print(line + notes, flush=True)
 
     print(f"serving inbox {args.inbox} -> {args.warehouse} "
           f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
     serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
                 params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
-                workers=args.workers, dask_address=args.dask)
+                workers=args.workers, dask_address=args.dask, settle_s=args.settle)
     return 0
 
 
