@@ -516,6 +516,8 @@ class CheckReport:
 
 def _catalog(path: Path, write: bool = False) -> sqlite3.Connection:
     catalog = (path / "catalog.sqlite").resolve()
+    if path.exists() and not path.is_dir():
+        raise WarehouseError(f"{path} is a file, not a warehouse folder")
     if not catalog.is_file():
         raise WarehouseError(f"no warehouse at {path} (run `newsfold ingest` first)")
     con = sqlite3.connect(f"file:{catalog}?mode={'rw' if write else 'ro'}", uri=True, timeout=60,
