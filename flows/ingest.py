@@ -81,8 +81,8 @@ def version() -> str:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(paths: list[str]) -> list[str]:
-    return [str(p) for p in sources.discover(paths)]
+def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
+    return [str(p) for p in sources.discover(paths, follow_symlinks)]
 
 
 @task(name="skip-known-files", cache_policy=NO_CACHE)
@@ -158,7 +158,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
     stage_s: dict[str, float] = {}
     with writer_lock(warehouse, wait_s):
         t0 = time.perf_counter()
-        all_files = discover_task(inputs)
+        all_files = discover_task(inputs, clean_params.follow_symlinks)
         files = skip_known_task(all_files, warehouse, clean_params.max_bytes)
         stage_s["discover"] = time.perf_counter() - t0
         if only_new and not files:

@@ -54,6 +54,7 @@ PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_me
 class CleanParams:
     max_bytes: int = sources.DEFAULT_MAX_BYTES
     min_words: int = clean.MIN_ARTICLE_WORDS
+    follow_symlinks: bool = False  # follow symlinks that lead outside the given paths (sources.discover)
 
 
 def _doc_row(doc: Doc) -> dict:
@@ -75,6 +76,7 @@ def _doc_row(doc: Doc) -> dict:
                    "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
                   for r in doc.removed],
         "n_spans": len(doc.removed),
+        "error": doc.error,
     }
 
 
