@@ -272,17 +272,21 @@ def _read_bytes(path: Path, spath: str, max_bytes: int) -> bytes:
     return data
 
 
-def identify(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
+def content_digest(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The `content_sha256` `read_document` gives this path, without decoding it."""
+    spath = display_path(path)
+    try:
+        return hashlib.sha256(_read_bytes(Path(path), spath, max_bytes)).hexdigest()
+    except _Unread as unread:
+        return unread.digest or _path_digest(spath)
+
+
+def identify(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The doc_id `read_document` would give this file, without decoding it.
 
     Lets a flow skip files the warehouse already holds before doing any work on them.
     """
-    spath = display_path(path)
-    try:
-        data = _read_bytes(Path(path), spath, max_bytes)
-    except _Unread as unread:
-        return doc_id_for(spath, unread.digest or _path_digest(spath))
-    return doc_id_for(spath, hashlib.sha256(data).hexdigest())
+    return doc_id_for(display_path(path), content_digest(path, max_bytes))
 
 
 def source_names(paths: Iterable[str | Path]) -> set[str] | None:
