@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="if another ingest is writing, wait this long for it instead of failing at once")
     _add_execution_options(ing)
+    _add_read_options(ing)
     _add_dedup_options(ing)
 
     q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--batch-size", type=int, default=500, metavar="N",
                     help="documents per processing batch (default: %(default)s)")
     _add_execution_options(sv)
+    _add_read_options(sv)
     _add_warehouse(sv)
     _add_dedup_options(sv)
 
@@ -140,6 +142,18 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
                    help="run the batches on the Dask cluster whose scheduler is at ADDRESS, e.g. "
                         "tcp://10.0.0.5:8786 (default: $NEWSFOLD_DASK_ADDRESS); the warehouse folder must be "
                         "reachable at the same path from every worker (see README, Performance)")
+
+
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="read files that symlinks inside the folders point to outside the given paths "
+                        "(default: such links are recorded as rejected, reason symlink_outside_inputs)")
+
+
+def _clean_params(args: argparse.Namespace):
+    from pipeline.drop import CleanParams
+
+    return CleanParams(follow_symlinks=args.follow_symlinks)
 
 
 def _check_execution_options(args: argparse.Namespace) -> None:
@@ -241,7 +255,8 @@ def cmd_ingest(args) -> int:
     t0 = time.perf_counter()
     with writer_lock(args.warehouse, args.wait):
         s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask)
+                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask,
+                        clean_params=_clean_params(args))
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -321,7 +336,8 @@ def cmd_serve(args) -> int:
           f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
     serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
                 params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
-                workers=args.workers, dask_address=args.dask, settle_s=args.settle)
+                workers=args.workers, dask_address=args.dask, settle_s=args.settle,
+                clean_params=_clean_params(args))
     return 0
 
 

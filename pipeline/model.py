@@ -49,6 +49,7 @@ class Doc:
     published_at: date | None = None
     units: list[Unit] = field(default_factory=list)
     removed: list[RemovedSpan] = field(default_factory=list)
+    error: str | None = None  # what went wrong, for reject reasons "unreadable" and "internal_error"
 
     @property
     def accepted(self) -> bool:

@@ -40,6 +40,7 @@ TABLES: dict[str, pa.Schema] = {
         ("clean_sha256", pa.string()),    # of the clean text; equal = exact duplicate
         ("n_shingles", pa.int32()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
+        ("error", pa.string()),           # details of reject reasons unreadable / internal_error, etc.
     ]),
     # One row per story: the canonical copy's clean text and metadata.
     "articles": pa.schema([
@@ -147,6 +148,13 @@ _DUCKDB_TYPES = {
 def create_table_sql(name: str, qualifier: str = "") -> str:
     cols = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in TABLES[name])
     return f"CREATE TABLE IF NOT EXISTS {qualifier}{name} ({cols})"
+
+
+def add_columns_sql(name: str, existing: set[str], qualifier: str = "") -> list[str]:
+    """ALTER statements adding the columns a table made by an older version lacks (new
+    columns are only ever appended, so older warehouses migrate by adding them)."""
+    return [f'ALTER TABLE {qualifier}{name} ADD COLUMN "{f.name}" {_DUCKDB_TYPES[f.type]}'
+            for f in TABLES[name] if f.name not in existing]
 
 
 def empty(name: str) -> pa.Table:

@@ -149,6 +149,15 @@ class Warehouse:
             self.con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in schema.TABLES:
                 self.con.execute(schema.create_table_sql(name))
+                self._add_missing_columns(name)
+
+    def _add_missing_columns(self, name: str) -> None:
+        """Migrate a table an older newsfold created: add the columns it lacks."""
+        existing = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
+            [LAKE, name]).fetchall()}
+        for statement in schema.add_columns_sql(name, existing):
+            self.con.execute(statement)
 
     def close(self) -> None:
         self.con.close()
