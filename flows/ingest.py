@@ -13,8 +13,9 @@ all cores; a one-batch drop runs in-process, as a process pool's start-up
 would cost more than it saves), or on a Dask cluster (`dask_address`). Workers
 only write staging files; planning and the commit happen once, here.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations`: a deployment's flow runs (`newsfold serve` with a
+# Prefect server) load this file by path and validate parameters against the annotations,
+# which as strings ("DedupParams") would not resolve there.
 import contextlib
 import os
 import shutil

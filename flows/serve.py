@@ -81,9 +81,7 @@ def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron:
         if not os.environ.get("PREFECT_API_URL"):
             raise ValueError("--scheduler prefect needs a Prefect server: start one with `prefect server start` "
                              "and set PREFECT_API_URL=http://127.0.0.1:4200/api")
-        ingest_flow.serve(name="newsfold-inbox", parameters=parameters,
-                          interval=None if cron else (interval or 60), cron=cron,
-                          description=f"Ingest new files from {parameters['paths'][0]}")
+        serve_deployment(parameters, interval, cron)
         return
     runs = 0
     while max_runs is None or runs < max_runs:
@@ -99,3 +97,27 @@ def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron:
             break
         delay = (next_run_after(started, interval, cron) - datetime.now().astimezone()).total_seconds()
         time.sleep(max(0.0, delay))
+
+
+def serve_deployment(parameters: dict, interval: float | None, cron: str | None) -> None:
+    """Register the inbox ingest as the deployment newsfold-ingest/newsfold-inbox and run
+    its scheduled runs until stopped (Ctrl-C or SIGTERM).
+
+    One run at a time: runs write under one lock anyway, and with a schedule faster
+    than a run, Prefect would start a run process per tick that all wait on the lock.
+    SIGTERM stops it like Ctrl-C (Prefect 3.8's runner hangs on SIGTERM: its handler
+    waits on the event loop it interrupted).
+    """
+    import asyncio
+
+    from prefect.runner import Runner
+
+    class _Runner(Runner):
+        def handle_sigterm(self, *args, **kwargs):
+            raise KeyboardInterrupt
+
+    runner = _Runner(name="newsfold-inbox", limit=1)
+    runner.add_flow(ingest_flow, name="newsfold-inbox", parameters=parameters,
+                    interval=None if cron else (interval or 60), cron=cron,
+                    description=f"Ingest new files from {parameters['paths'][0]}")
+    asyncio.run(runner.start())
