@@ -40,6 +40,7 @@ TABLES: dict[str, pa.Schema] = {
         ("clean_sha256", pa.string()),    # of the clean text; equal = exact duplicate
         ("n_shingles", pa.int32()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
+        ("clean_text", pa.string()),      # the text after cleaning and repeat collapse (accepted only)
     ]),
     # One row per story: the canonical copy's clean text and metadata.
     "articles": pa.schema([
@@ -142,6 +143,10 @@ _DUCKDB_TYPES = {
     pa.binary(): "BLOB",
     pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
 }
+
+
+def duckdb_type(t: pa.DataType) -> str:
+    return _DUCKDB_TYPES[t]
 
 
 def create_table_sql(name: str, qualifier: str = "") -> str:

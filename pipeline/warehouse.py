@@ -25,7 +25,7 @@ import signal
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -135,6 +135,17 @@ class Warehouse:
             self.con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in schema.TABLES:
                 self.con.execute(schema.create_table_sql(name))
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns newer newsfold versions appended to a table (schema.py) are added to
+        a warehouse made before them; older rows read them as NULL."""
+        have = {(t, c) for t, c in self.sql("SELECT table_name, column_name FROM duckdb_columns() "
+                                            "WHERE database_name = ?", [LAKE]).fetchall()}
+        for name, table_schema in schema.TABLES.items():
+            for f in table_schema:
+                if (name, f.name) not in have:
+                    self.con.execute(f'ALTER TABLE {name} ADD COLUMN "{f.name}" {schema.duckdb_type(f.type)}')
 
     def close(self) -> None:
         self.con.close()
@@ -252,6 +263,8 @@ class Warehouse:
             if staged is not None:
                 self._insert_staged(staged)
             for name, rows in tables.items():
+                if name == "drops":
+                    rows = _stamp_finished(rows)
                 if rows.num_rows:
                     self.con.register("_rows", rows.select(schema.TABLES[name].names))
                     self.con.execute(f"INSERT INTO {name} SELECT * FROM _rows")
@@ -306,8 +319,8 @@ class Warehouse:
             fault_point(f"after_insert_{table}")
 
         same = lambda table, *but: {c: f's."{c}"' for c in schema.TABLES[table].names if c not in but}  # noqa: E731
-        insert("documents", {**same("documents", "drop_id", "ingested_at"), "drop_id": str(drop),
-                             "ingested_at": at[0]}, "_staged s", at[1])
+        insert("documents", {**same("documents", "drop_id", "ingested_at", "clean_text"), "drop_id": str(drop),
+                             "ingested_at": at[0], "clean_text": "s.text"}, "_staged s", at[1])
         article = {"canonical_doc_id": "s.doc_id", "title": "s.title", "byline": "s.byline",
                    "published_at": "s.published_at", "text": "s.text", "word_count": "s.word_count",
                    "clean_sha256": "s.clean_sha256", "updated_drop_id": str(drop)}
@@ -337,11 +350,56 @@ class Warehouse:
         for name in ("_skip", "_new_articles", "_indexed", "_switches"):
             self.con.unregister(name)
 
+    # --- maintenance (`newsfold compact`) ---------------------------------
+
+    def data_files(self) -> int:
+        """Parquet files in the warehouse's data folder (referenced or not)."""
+        return sum(1 for _ in (self.path / "data").rglob("*.parquet"))
+
+    def compact(self, older_than: timedelta | None = None) -> dict[str, int]:
+        """DuckLake's own maintenance: expire snapshots older than `older_than` (None:
+        keep every snapshot; the latest drop's snapshot is always kept), rewrite files
+        that are mostly deleted rows, merge small adjacent files, and delete the files no
+        kept snapshot references. Time travel to every kept drop still works (merged
+        files keep each row's snapshot range). Run it under the writer lock. A reader
+        that opened an older file list just before may fail once and can simply retry.
+        """
+        before = self.data_files()
+        expired = 0
+        if older_than is not None:
+            latest_drop = max(self.drop_snapshots().values(), default=None)
+            if latest_drop is not None:
+                ids = [r[0] for r in self.sql(
+                    f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_id < ? AND snapshot_time < now() - ?",
+                    [latest_drop, older_than]).fetchall()]
+                if ids:
+                    # explicit versions: older_than alone would expire the latest snapshot too
+                    self.sql(f"CALL ducklake_expire_snapshots('{LAKE}', versions => ?)", [ids]).fetchall()
+                    expired = len(ids)
+        self.sql(f"CALL ducklake_rewrite_data_files('{LAKE}')").fetchall()
+        self.sql(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
+        deleted = len(self.sql(f"CALL ducklake_cleanup_old_files('{LAKE}', cleanup_all => true)").fetchall())
+        return {"files_before": before, "files_after": self.data_files(), "snapshots_expired": expired,
+                "files_deleted": deleted}
+
     def drop_snapshots(self) -> dict[int, int]:
         """drop_id -> DuckLake snapshot id that committed it."""
         rows = self.sql(f"SELECT snapshot_id, commit_message FROM {LAKE}.snapshots() "
                         "WHERE commit_message LIKE 'drop %'").fetchall()
         return {int(msg.split()[1]): sid for sid, msg in rows}
+
+
+def _stamp_finished(drops: pa.Table) -> pa.Table:
+    """finished_at = now (the drop's rows are written, its commit is next), elapsed_s =
+    finished_at - started_at: the one elapsed figure of a drop (status, the ingest
+    summary and serve's run line all show this one)."""
+    now = datetime.now(timezone.utc)
+    started = drops.column("started_at").to_pylist()
+    elapsed = [None if t is None else round((now - t).total_seconds(), 3) for t in started]
+    drops = drops.set_column(drops.schema.get_field_index("finished_at"), "finished_at",
+                             pa.array([now] * drops.num_rows, drops.schema.field("finished_at").type))
+    return drops.set_column(drops.schema.get_field_index("elapsed_s"), "elapsed_s",
+                            pa.array(elapsed, pa.float64()))
 
 
 def _sql_list(paths: list[str]) -> str:

@@ -51,7 +51,7 @@ def test_reader_works_while_writer_holds_the_lake_open(tmp_path):
         wh.sql("BEGIN TRANSACTION")
         wh.sql("INSERT INTO documents (doc_id) VALUES ('uncommitted')")
         reader = subprocess.run([sys.executable, "-m", "flows.cli", "sql", "SELECT count(*) AS n FROM documents",
-                                 "-w", str(tmp_path), "-f", "csv"], cwd=REPO, capture_output=True, text=True,
+                                 "-w", str(tmp_path), "--format", "csv"], cwd=REPO, capture_output=True, text=True,
                                 timeout=120)
         wh.sql("ROLLBACK")
     assert reader.returncode == 0, reader.stderr
