@@ -361,6 +361,7 @@ def _configure_logging(args) -> None:
         h.addFilter(_TerminalFilter(show_warnings=verbose > 1))
     root.setLevel(level)
     logging.getLogger("newsfold").setLevel(level)
+    logging.getLogger("httpx").setLevel(level if verbose > 1 else logging.WARNING)  # a line per API call
     if log_file:
         fh = logging.FileHandler(log_file, encoding="utf-8")
         fh.setLevel(level)
@@ -377,26 +378,24 @@ class _IngestProgress:
 
     def __init__(self, stream):
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
             TextColumn("files · batches {task.fields[batches]} · {task.fields[rate]} docs/s · ETA"),
-            TimeRemainingColumn(), TextColumn("· elapsed"), TimeElapsedColumn(),
-            console=Console(file=stream), transient=False)
-        self.task = self.progress.add_task("discovering", total=None, batches="-", rate="-")
+            TimeRemainingColumn(), console=Console(file=stream), transient=False)
+        self.task = self.progress.add_task("finding files", total=None, batches="-", rate="-")
 
     def __call__(self, event: dict) -> None:
         if event["stage"] == "process":
-            self.progress.update(self.task, description="processing", total=event["files_total"],
+            self.progress.update(self.task, description="reading", total=event["files_total"],
                                  completed=event["files_done"],
                                  batches=f"{event['batches_done']}/{event['batches_total']}")
             speed = self.progress.tasks[0].speed
             if speed:
                 self.progress.update(self.task, rate=f"{speed:,.0f}")
         else:
-            self.progress.update(self.task, description="planning and committing")
+            self.progress.update(self.task, description="committing")
 
     def __enter__(self):
         self.progress.start()
