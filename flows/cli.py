@@ -6,6 +6,7 @@ stderr and a non-zero exit; tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import csv
 import datetime as dt
@@ -367,6 +368,12 @@ def _configure_logging(args) -> None:
         fh.setLevel(level)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s - %(message)s"))
         root.addHandler(fh)
+        atexit.register(_close_log_file, fh)
+
+
+def _close_log_file(fh: logging.Handler) -> None:
+    logging.getLogger().removeHandler(fh)
+    fh.close()
 
 
 class _IngestProgress:
@@ -437,9 +444,16 @@ def cmd_ingest(args) -> int:
     from flows.ingest import ingest_flow
     from pipeline.warehouse import writer_lock
 
-    with writer_lock(args.warehouse, args.wait), _progress_display(args):
-        s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask)
+    try:
+        with writer_lock(args.warehouse, args.wait), _progress_display(args):
+            s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label,
+                            batch_size=args.batch_size, params=params, wait_s=args.wait, workers=args.workers,
+                            dask_address=args.dask)
+    finally:
+        log_file = os.path.abspath(args.log_file) if args.log_file else None
+        for h in list(logging.getLogger().handlers):
+            if isinstance(h, logging.FileHandler) and h.baseFilename == log_file:
+                _close_log_file(h)
     if args.quiet:
         return 0
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
