@@ -92,12 +92,17 @@ def test_serve_with_a_prefect_server_commits_a_drop(tmp_path):
                               env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     serve = None
     try:
-        wait_until(lambda: healthy(api + "/health"), 60, "the Prefect server", [server])
+        wait_until(lambda: healthy(api + "/health"), 120, "the Prefect server", [server])
         serve = subprocess.Popen([sys.executable, "-m", "flows.cli", "serve", "--inbox", str(inbox),
                                   "-w", str(warehouse), "--interval", "5", "--scheduler", "prefect"],
                                  cwd=REPO, env={**env, "PREFECT_API_URL": api}, stdout=serve_log,
                                  stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(lambda: drops(warehouse) >= 1, 90, "a drop from a scheduled run", [server, serve])
+        wait_until(lambda: drops(warehouse) >= 1, 150, "a drop from a scheduled run", [server, serve])
+        serve.send_signal(signal.SIGTERM)  # as a service manager stops it (Prefect's own handler hangs)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("newsfold serve did not stop on SIGTERM") from None
     except AssertionError as exc:
         logs = "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-3000:]
                          for p in (tmp_path / "server.log", tmp_path / "serve.log"))
