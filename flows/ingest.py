@@ -18,6 +18,7 @@ only write staging files; planning and the commit happen once, here.
 # which as strings ("DedupParams") would not resolve there.
 import contextlib
 import logging
+import multiprocessing
 import os
 import shutil
 import time
@@ -117,8 +118,13 @@ def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | 
 @task(name="process-batch", cache_policy=NO_CACHE)
 def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str,
                  known_chrome: str | None) -> dict:
-    # Libraries' warnings (dateutil's UnknownTimezoneWarning on "EST", ...) go back with the
-    # receipt: the flow logs them, so a worker process never writes them on the terminal.
+    if multiprocessing.parent_process() is None:
+        # in the flow's process (threads): warnings reach the caller's logging (the CLI
+        # routes them to its log file); catch_warnings is not thread-safe
+        return stage_batch(paths, params, clean_params, out_path, known_chrome)
+    # In a worker process, libraries' warnings (dateutil's UnknownTimezoneWarning on "EST",
+    # ...) go back with the receipt and the flow logs them, so a worker never writes them
+    # on the terminal.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         receipt = stage_batch(paths, params, clean_params, out_path, known_chrome)

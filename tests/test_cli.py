@@ -224,7 +224,7 @@ def ingested(prefect_harness, tmp_path_factory):
     os.environ["COLUMNS"] = "160"  # rich's width on a terminal it cannot measure
     try:
         code = main(["ingest", str(drop), "-w", str(wh), "--log-file", str(log), "--batch-size", "3",
-                     "--workers", "1"])
+                     "--workers", "2"])  # batches in worker processes, whose warnings must not reach the terminal
     finally:
         sys.stderr, sys.stdout = real
         if columns is None:
