@@ -77,3 +77,16 @@ def test_second_writer_fails_fast_with_a_clear_message(tmp_path):
         holder.wait()
     with writer_lock(tmp_path, wait_s=5):  # released by the kernel when the holder died
         pass
+
+
+def test_a_warehouse_from_before_a_new_column_gets_it_on_the_next_write(tmp_path):
+    with Warehouse(tmp_path) as wh:
+        wh.commit_drop(1, drop_rows(1))
+        wh.sql("ALTER TABLE documents DROP COLUMN clean_text")  # as an older newsfold made it
+    with Warehouse(tmp_path) as wh:
+        rows = drop_rows(2)
+        rows["documents"] = schema.table("documents", [{"doc_id": "doc2", "drop_id": 2, "clean_text": "kept"}])
+        wh.commit_drop(2, rows)
+    with Warehouse(tmp_path, read_only=True) as wh:
+        assert wh.sql("SELECT doc_id, clean_text FROM documents ORDER BY doc_id").fetchall() == [
+            ("doc1", None), ("doc2", "kept")]
