@@ -6,14 +6,23 @@ stderr and a non-zero exit; tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import csv
+import datetime as dt
 import json
+import logging
+import math
 import os
+import re
 import sys
-from datetime import date, datetime
+import uuid
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 DEFAULT_WAREHOUSE = os.environ.get("NEWSFOLD_WAREHOUSE", "warehouse")
+DUCKDB_VERSION = "1.5.5"  # pipeline.warehouse.DUCKDB_VERSION, without importing duckdb to build the parser
 
 DESCRIPTION = """\
 newsfold ingests drops of news article files, cleans them (site chrome, repeated
@@ -23,6 +32,8 @@ everything with full provenance in a DuckDB-queryable Parquet warehouse.
   newsfold ingest seeds/                  ingest files or folders as one drop
   newsfold status                         what the warehouse holds, last drops
   newsfold sql "SELECT title FROM articles"   query the tables with DuckDB SQL
+  newsfold export articles --to articles.parquet   write a table or query to Parquet, CSV or JSONL
+  newsfold compact --older-than 30d       merge small files, expire old snapshots
   newsfold serve --inbox inbox/ --interval 300   ingest new inbox files every 5 minutes
   newsfold eval corpus/                   dedup quality on a labelled corpus (labels.csv)
 
@@ -55,16 +66,45 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution_options(ing)
     _add_read_options(ing)
     _add_dedup_options(ing)
+    _add_output_options(ing)
 
     q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
                        description="Run DuckDB SQL over the warehouse. Tables are available by their plain "
-                                   "names: documents, articles, provenance, removed_spans, drops.")
-    q.add_argument("query", metavar="QUERY", help='e.g. "SELECT article_id, title FROM articles"')
+                                   "names: documents, articles, provenance, removed_spans, drops. The query "
+                                   "comes from QUERY, from a file (-f FILE, as with the duckdb CLI) or from "
+                                   "stdin (QUERY or FILE '-').")
+    q.add_argument("query", nargs="?", metavar="QUERY",
+                   help='e.g. "SELECT article_id, title FROM articles"; "-" reads the query from stdin')
+    q.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")
     _add_warehouse(q)
-    q.add_argument("--format", "-f", choices=["table", "csv", "json"], default="table",
-                   help="output format; json prints one array of row objects (default: %(default)s)")
+    q.add_argument("--format", choices=list(OUTPUT_FORMATS), default="table",
+                   help="output format: table (long values cut at 60 characters), line (one 'column = value' "
+                        "line per field, values whole), csv, json (one array of row objects), jsonl (one "
+                        "object per line) (default: %(default)s)")
     q.add_argument("--as-of-drop", type=int, metavar="N",
                    help="query the warehouse as it was right after drop N committed (a DuckLake snapshot)")
+
+    ex = sub.add_parser("export", help="write a table or a query's rows to Parquet, CSV or JSON Lines",
+                        description="Stream a warehouse table (or the rows of --query) into one file through "
+                                    "DuckDB's COPY; nothing is held in memory. The format follows the file's "
+                                    "extension (.parquet, .csv, .jsonl/.ndjson/.json) unless --format says it.")
+    ex.add_argument("table", nargs="?", metavar="TABLE", help="a table, e.g. articles")
+    ex.add_argument("--query", metavar="SQL", help="export the rows of this query instead of a table")
+    ex.add_argument("--to", required=True, metavar="PATH", help="the file to write (replaced if it exists)")
+    ex.add_argument("--format", choices=list(EXPORT_FORMATS), help="parquet, csv or jsonl (default: from PATH)")
+    ex.add_argument("--as-of-drop", type=int, metavar="N", help="export the warehouse as it was after drop N")
+    _add_warehouse(ex)
+
+    cp = sub.add_parser("compact", help="merge small Parquet files and expire old snapshots",
+                        description="Run DuckLake's maintenance: merge the many small files that drops leave "
+                                    "into fewer, and, with --older-than, expire snapshots older than that "
+                                    "(time travel with --as-of-drop then reaches only the drops committed "
+                                    "within it, and the latest drop). Files no kept snapshot needs are deleted.")
+    cp.add_argument("--older-than", metavar="DURATION",
+                    help="expire snapshots older than DURATION, e.g. 30d, 12h, 90m, 2w (default: expire none)")
+    cp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="if an ingest is writing, wait this long for it instead of failing at once")
+    _add_warehouse(cp)
 
     sv = sub.add_parser("serve", help="ingest new files from an inbox folder on a schedule",
                         description="Watch an inbox folder: on every scheduled run, ingest the files the "
@@ -89,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_read_options(sv)
     _add_warehouse(sv)
     _add_dedup_options(sv)
+    _add_output_options(sv)
 
     ev = sub.add_parser("eval", help="measure dedup quality on a labelled corpus",
                         description="Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, "
@@ -166,10 +207,29 @@ def _check_execution_options(args: argparse.Namespace) -> None:
             raise ValueError("--dask needs prefect-dask: pip install 'newsfold[dask]'") from None
 
 
-def _add_dedup_options(p: argparse.ArgumentParser) -> None:
-    from pipeline.dedup import DedupParams
+class _DedupDefault:
+    """A DedupParams default, looked up only when shown (--help) or used: building the
+    parser must not import pipeline.dedup (numpy, pyarrow) for `newsfold --version` or `sql`."""
 
-    d = DedupParams()
+    def __init__(self, field: str):
+        self.field = field
+
+    def value(self):
+        from pipeline.dedup import DedupParams
+
+        return getattr(DedupParams(), self.field)
+
+    def __str__(self) -> str:
+        return str(self.value())
+
+
+class _LazyDefaults:
+    def __getattr__(self, field: str) -> _DedupDefault:
+        return _DedupDefault(field)
+
+
+def _add_dedup_options(p: argparse.ArgumentParser) -> None:
+    d = _LazyDefaults()
     g = p.add_argument_group("dedup parameters")
     g.add_argument("--shingle-size", type=int, default=d.shingle_size, metavar="K",
                    help="words per shingle (default: %(default)s)")
@@ -202,45 +262,215 @@ def _add_dedup_options(p: argparse.ArgumentParser) -> None:
 def dedup_params(args: argparse.Namespace):
     from pipeline.dedup import DedupParams
 
+    for name, v in vars(args).items():
+        if isinstance(v, _DedupDefault):
+            setattr(args, name, v.value())
     return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
                        jaccard_threshold=args.jaccard, containment_threshold=args.containment,
                        teaser_ratio=args.teaser_ratio, update_ratio=args.update_ratio, lead_bands=args.lead_bands,
                        lead_rows=args.lead_rows, lead_shingles=args.lead_shingles)
 
 
+OUTPUT_FORMATS = ("table", "line", "csv", "json", "jsonl")
+EXPORT_FORMATS = {"parquet": "FORMAT parquet, COMPRESSION zstd", "csv": "FORMAT csv, HEADER true",
+                  "jsonl": "FORMAT json"}  # DuckDB's JSON COPY writes one object per line
+TABLE_CELL = 60  # table output cuts longer values; --format line shows them whole
+
+
+def _iso_duration(td: dt.timedelta) -> str:
+    """An INTERVAL as an ISO 8601 duration, e.g. P1DT2H3M4.5S."""
+    sign, td = ("-", -td) if td < dt.timedelta(0) else ("", td)
+    hours, rest = divmod(td.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    secs = f"{seconds + td.microseconds / 1e6:g}"
+    time_part = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
+    time_part += f"{secs}S" if seconds or td.microseconds or not (td.days or time_part) else ""
+    return f"{sign}P{f'{td.days}D' if td.days else ''}{'T' + time_part if time_part else ''}"
+
+
 def _jsonable(v):
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
+    """A DuckDB value as JSON can carry it: every result is valid JSON (NaN/Inf -> null)."""
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
     if isinstance(v, Decimal):
-        return float(v)
-    if isinstance(v, bytes):
-        return v.hex()
-    return v
+        return (int(v) if v == v.to_integral_value() else float(v)) if v.is_finite() else None
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return _iso_duration(v)
+    if isinstance(v, uuid.UUID):
+        return str(v)
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    if isinstance(v, dict):
+        return {k if isinstance(k, str) else json.dumps(_jsonable(k)): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return str(v)
 
 
-def print_rows(columns: list[str], rows: list[tuple], fmt: str, out=None) -> None:
+def _text(v) -> str:
+    """A value as one text cell: scalars as JSON shows them, lists and structs as JSON."""
+    if v is None:
+        return ""
+    j = _jsonable(v)
+    if isinstance(j, (list, dict)):
+        return json.dumps(j, ensure_ascii=False)
+    if isinstance(v, float) and j is None:
+        return str(v)  # nan, inf: text can say them
+    return str(j)
+
+
+def print_rows(columns: list[str], rows, fmt: str, out=None) -> None:
+    """Write rows (any iterable of tuples; streamed except for table) in an output format."""
     out = out or sys.stdout
     if fmt == "json":
-        json.dump([{c: _jsonable(v) for c, v in zip(columns, r)} for r in rows], out, ensure_ascii=False)
-        out.write("\n")
+        out.write("[")
+        for k, r in enumerate(rows):
+            out.write(("," if k else "") + "\n" + json.dumps(dict(zip(columns, map(_jsonable, r))),
+                                                            ensure_ascii=False))
+        out.write("\n]\n")
+    elif fmt == "jsonl":
+        for r in rows:
+            out.write(json.dumps(dict(zip(columns, map(_jsonable, r))), ensure_ascii=False) + "\n")
     elif fmt == "csv":
         w = csv.writer(out)
         w.writerow(columns)
-        w.writerows([[_jsonable(v) for v in r] for r in rows])
+        for r in rows:
+            w.writerow([_text(v) for v in r])
+    elif fmt == "line":  # like duckdb's .mode line
+        width = max(map(len, columns), default=0)
+        for k, r in enumerate(rows):
+            out.write(("\n" if k else "") + "".join(f"{c.rjust(width)} = {_text(v)}\n" for c, v in zip(columns, r)))
     else:
-        cells = [[("" if v is None else str(_jsonable(v))).replace("\n", " ") for v in r] for r in rows]
-        cells = [[c if len(c) <= 60 else c[:57] + "..." for c in r] for r in cells]
+        rows = list(rows)
+        cells = [[_text(v).replace("\n", " ") for v in r] for r in rows]
+        cut = any(len(c) > TABLE_CELL for r in cells for c in r)
+        cells = [[c if len(c) <= TABLE_CELL else c[:TABLE_CELL - 3] + "..." for c in r] for r in cells]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
         line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
         out.write(line(columns) + "\n" + line(["-" * w for w in widths]) + "\n")
         for r in cells:
             out.write(line(r) + "\n")
-        out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
+        note = f"; values cut at {TABLE_CELL} characters, --format line shows them whole" if cut else ""
+        out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{note})\n")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    v = g.add_mutually_exclusive_group()
+    v.add_argument("-v", "--verbose", action="count", default=0,
+                   help="show the flow's log on stderr (-vv: debug, with libraries' warnings)")
+    v.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors (no progress, no summary)")
+    g.add_argument("--log-file", metavar="PATH",
+                   help="append the full log (flow, tasks, libraries' warnings) to PATH, whatever -v/-q say")
+
+
+class _TerminalFilter(logging.Filter):
+    """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) are for the log file
+    and -vv, not the terminal."""
+
+    def __init__(self, show_warnings: bool):
+        super().__init__()
+        self.show_warnings = show_warnings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.show_warnings or record.name not in ("py.warnings", "newsfold.warnings")
+
+
+def _configure_logging(args) -> None:
+    """Terminal and log-file logging for ingest/serve. Call before importing Prefect:
+    Prefect sets its loggers' levels from PREFECT_LOGGING_LEVEL when first imported."""
+    verbose, quiet, log_file = args.verbose, args.quiet, args.log_file
+    terminal = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    level = min(terminal, logging.DEBUG if verbose > 1 else logging.INFO) if log_file else terminal
+    if verbose or quiet or log_file:
+        os.environ["PREFECT_LOGGING_LEVEL"] = logging.getLevelName(level)
+    _quiet_prefect()
+    logging.captureWarnings(True)
+    import prefect  # noqa: F401  (sets up Prefect's logging: a console handler on the root logger)
+
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+    for h in root.handlers:
+        h.setLevel(terminal)
+        h.addFilter(_TerminalFilter(show_warnings=verbose > 1))
+    root.setLevel(level)
+    logging.getLogger("newsfold").setLevel(level)
+    logging.getLogger("httpx").setLevel(level if verbose > 1 else logging.WARNING)  # a line per API call
+    if log_file:
+        fh = logging.FileHandler(log_file, encoding="utf-8")
+        fh.setLevel(level)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s - %(message)s"))
+        root.addHandler(fh)
+        atexit.register(_close_log_file, fh)
+
+
+def _close_log_file(fh: logging.Handler) -> None:
+    logging.getLogger().removeHandler(fh)
+    fh.close()
+
+
+class _IngestProgress:
+    """The ingest's progress on a terminal (rich): files read, batches done, documents/s, ETA.
+
+    Fed by the flow's progress reports (flows.ingest.PROGRESS_LISTENERS), the same
+    reports that update the run's Prefect progress artifact.
+    """
+
+    def __init__(self, stream):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+            TextColumn("files · batches {task.fields[batches]} · {task.fields[rate]} docs/s · ETA"),
+            TimeRemainingColumn(), console=Console(file=stream), transient=False)
+        self.task = self.progress.add_task("finding files", total=None, batches="-", rate="-")
+
+    def __call__(self, event: dict) -> None:
+        if event["stage"] == "process":
+            self.progress.update(self.task, description="reading", total=event["files_total"],
+                                 completed=event["files_done"],
+                                 batches=f"{event['batches_done']}/{event['batches_total']}")
+            speed = self.progress.tasks[0].speed
+            if speed:
+                self.progress.update(self.task, rate=f"{speed:,.0f}")
+        else:
+            self.progress.update(self.task, description="committing")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+
+def _progress_display(args) -> contextlib.AbstractContextManager:
+    """The terminal progress display, or nothing when quiet or stderr is not a terminal."""
+    if args.quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from flows.ingest import PROGRESS_LISTENERS
+
+    display = _IngestProgress(sys.stderr)
+
+    @contextlib.contextmanager
+    def listening():
+        PROGRESS_LISTENERS.append(display)
+        try:
+            with display:
+                yield
+        finally:
+            PROGRESS_LISTENERS.remove(display)
+
+    return listening()
 
 
 def cmd_ingest(args) -> int:
-    import time
-
     if args.batch_size < 1:
         raise ValueError("--batch-size must be at least 1")
     _check_execution_options(args)
@@ -248,15 +478,23 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
-    _quiet_prefect()
+    _configure_logging(args)
     from flows.ingest import ingest_flow
     from pipeline.warehouse import writer_lock
 
-    t0 = time.perf_counter()
-    with writer_lock(args.warehouse, args.wait):
-        s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask,
-                        clean_params=_clean_params(args))
+    try:
+        with writer_lock(args.warehouse, args.wait), _progress_display(args):
+            s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label,
+                            batch_size=args.batch_size, params=params, wait_s=args.wait, workers=args.workers,
+                            dask_address=args.dask,
+                            clean_params=_clean_params(args))
+    finally:
+        log_file = os.path.abspath(args.log_file) if args.log_file else None
+        for h in list(logging.getLogger().handlers):
+            if isinstance(h, logging.FileHandler) and h.baseFilename == log_file:
+                _close_log_file(h)
+    if args.quiet:
+        return 0
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -269,7 +507,7 @@ def cmd_ingest(args) -> int:
           f"contained {s['n_contained']})\n"
           f"  canonical switches  {s['n_canonical_switches']}\n"
           f"  spans removed       {s['n_spans_removed']}\n"
-          f"  elapsed             {time.perf_counter() - t0:.1f} s")
+          f"  elapsed             {s['elapsed_s']:.1f} s  (flow start to commit, as drops.elapsed_s)")
     return 0
 
 
@@ -278,6 +516,10 @@ def _quiet_prefect() -> None:
     # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # and the client's first-run telemetry notice (set DO_NOT_TRACK=0 to keep telemetry on)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Prefect gives that temporary server 20 s to start; a busy machine needs longer
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 def cmd_eval(args) -> int:
@@ -304,7 +546,7 @@ def cmd_serve(args) -> int:
     import signal
 
     _check_execution_options(args)
-    _quiet_prefect()
+    _configure_logging(args)
     from flows.serve import serve_inbox
 
     # A service manager stops us with SIGTERM: leave like Ctrl-C. A run cut short
@@ -315,22 +557,13 @@ def cmd_serve(args) -> int:
     signal.signal(signal.SIGTERM, stop)
 
     def report(summary: dict) -> None:
-        stamp = datetime.now().strftime("%H:%M:%S")
+        if args.quiet:
+            return
         notes = "".join(f"; {n} {what}" for n, what in (
             (summary.get("n_settling"), "files still being written (taken once they stop changing)"),
             (len(summary.get("newly_quarantined") or []), "files quarantined now"),
             (summary.get("n_quarantined"), f"quarantined in all (see {args.warehouse}/quarantine.json)")) if n)
-        drops = summary.get("drop_ids") or ([summary["drop_id"]] if summary.get("drop_id") is not None else [])
-        if drops:
-            line = (f"{stamp} drop {', '.join(map(str, drops))}: {summary['n_documents']} new documents, "
-                    f"{summary['n_new_articles']} new articles")
-            if summary.get("error"):
-                line += f"; some files failed (retried next run): {summary['error']}"
-        elif summary.get("error"):
-            line = f"{stamp} run failed, nothing committed (retried next run): {summary['error']}"
-        else:
-            line = f"{stamp} nothing new"
-        print(line + notes, flush=True)
+        print(f"{datetime.now():%H:%M:%S} {run_line(summary)}{notes}", flush=True)
 
     print(f"serving inbox {args.inbox} -> {args.warehouse} "
           f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
@@ -341,26 +574,143 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def run_line(summary: dict) -> str:
+    """serve's line for one run, e.g. 'drop 3: 4 new documents (3 rejected), 1 new article in 2.1 s'."""
+    drops = summary.get("drop_ids") or ([summary["drop_id"]] if summary.get("drop_id") is not None else [])
+    if not drops:
+        if summary.get("error"):
+            return f"run failed, nothing committed (retried next run): {summary['error']}"
+        return "nothing new"
+    rejected = f" ({summary['n_rejected']} rejected)" if summary.get("n_rejected") else ""
+    line = (f"drop {', '.join(map(str, drops))}: {_plural(summary['n_documents'], 'new document')}{rejected}, "
+            f"{_plural(summary['n_new_articles'], 'new article')} in {summary.get('elapsed_s', 0.0):.1f} s")
+    if summary.get("error"):  # the run was split: some files landed, some failed
+        line += f"; some files failed (retried next run): {summary['error']}"
+    return line
+
+
 def _snapshot_for_drop(warehouse: str, drop: int) -> int:
     from pipeline.warehouse import Warehouse, WarehouseError
 
     with Warehouse(warehouse, read_only=True) as wh:
         snapshots = wh.drop_snapshots()
+        recorded = wh.sql("SELECT count(*) FROM drops WHERE drop_id = ?", [drop]).fetchone()[0]
     if drop not in snapshots:
+        if recorded:
+            raise WarehouseError(f"drop {drop}'s snapshot was expired by `newsfold compact --older-than`; "
+                                 "time travel reaches only the drops it kept")
         raise WarehouseError(f"no drop {drop} in {warehouse} (see `newsfold status`)")
     return snapshots[drop]
+
+
+def _read_query(args) -> str:
+    """The query from QUERY, -f FILE, or stdin ('-' for either)."""
+    if args.query is not None and args.file is not None:
+        raise ValueError("give the query either as QUERY or with -f FILE, not both")
+    if args.query is None and args.file is None:
+        raise ValueError('no query: give QUERY, -f FILE, or "-" to read it from stdin')
+    if args.query == "-" or args.file == "-":
+        return sys.stdin.read()
+    if args.file is not None:
+        if not os.path.isfile(args.file):
+            hint = (f" (-f reads a query from a file now; for output as {args.file} use --format {args.file})"
+                    if args.file in OUTPUT_FORMATS else "")
+            raise FileNotFoundError(f"no such query file: {args.file}{hint}")
+        with open(args.file, encoding="utf-8") as fh:
+            return fh.read()
+    return args.query
+
+
+def _fetch_batches(cur, size: int = 2048):
+    while rows := cur.fetchmany(size):
+        yield from rows
 
 
 def cmd_sql(args) -> int:
     from pipeline.warehouse import Warehouse
 
+    query = _read_query(args)
+    if not query.strip():
+        raise ValueError("the query is empty")
     snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
     with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
         wh.lock_down()  # only reads: see Warehouse.lock_down
-        cur = wh.query(args.query)
+        cur = wh.query(query)
         columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if columns else []
-    print_rows(columns, rows, args.format)
+        print_rows(columns, _fetch_batches(cur) if columns else [], args.format)
+    return 0
+
+
+def _export_format(path: str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    suffix = os.path.splitext(path)[1].lower()
+    by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                 ".json": "jsonl"}
+    if suffix not in by_suffix:
+        raise ValueError(f"cannot tell the format from {path!r}: name it .parquet, .csv or .jsonl, or pass --format")
+    return by_suffix[suffix]
+
+
+def cmd_export(args) -> int:
+    from pipeline.warehouse import Warehouse
+
+    if (args.table is None) == (args.query is None):
+        raise ValueError("give either a TABLE or --query SQL")
+    fmt = _export_format(args.to, args.format)
+    target = os.path.abspath(args.to)
+    if not os.path.isdir(os.path.dirname(target)):
+        raise FileNotFoundError(f"no such folder: {os.path.dirname(target)}")
+    snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
+    with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
+        if args.table is not None:
+            tables = {r[0] for r in wh.sql("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                                           "current_database()").fetchall()}
+            if args.table not in tables:
+                raise ValueError(f"no table {args.table!r}; tables: {', '.join(sorted(tables))}")
+            select = f'SELECT * FROM "{args.table}"'
+        else:
+            select = args.query.strip().rstrip(";")
+        # written under a temporary name and renamed: a failed export leaves no half file
+        tmp = f"{target}.tmp{os.getpid()}"
+        try:
+            rows = wh.sql(f"COPY ({select}) TO '{tmp.replace(chr(39), chr(39) * 2)}' ({EXPORT_FORMATS[fmt]})"
+                          ).fetchone()[0]
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    print(f"exported {_plural(rows, 'row')} of {args.table or 'the query'} to {args.to} ({fmt})")
+    return 0
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.I)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """'30d', '12h', '90m', '2w', '45s' (a bare number: days)."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"bad duration {text!r}: use a number and a unit, e.g. 30d, 12h, 90m, 2w")
+    return dt.timedelta(seconds=float(m.group(1)) * _UNIT_SECONDS[(m.group(2) or "d").lower()])
+
+
+def cmd_compact(args) -> int:
+    from pipeline.warehouse import Warehouse, WarehouseError, writer_lock
+
+    older_than = parse_duration(args.older_than) if args.older_than is not None else None
+    if not os.path.exists(os.path.join(args.warehouse, "catalog.sqlite")):
+        raise WarehouseError(f"no warehouse at {args.warehouse} (run `newsfold ingest` first)")
+    with writer_lock(args.warehouse, args.wait), Warehouse(args.warehouse) as wh:
+        r = wh.compact(older_than)
+    expired = f", {_plural(r['snapshots_expired'], 'snapshot')} expired" if older_than is not None else ""
+    print(f"compacted {args.warehouse}: {r['files_before']} -> {r['files_after']} Parquet files "
+          f"({r['files_deleted']} deleted){expired}")
     return 0
 
 
@@ -379,8 +729,20 @@ def cmd_status(args) -> int:
     print_rows(["table", "rows"], counts, "table")
     print()
     print_rows(drop_cols, drops, "table")
+    print(f"\nWith stock DuckDB {DUCKDB_VERSION} (pip install duckdb=={DUCKDB_VERSION}), paste:\n")
+    print(stock_duckdb_sql(args.warehouse))
     _warn_if_damaged(args.warehouse)
     return 0
+
+
+def stock_duckdb_sql(warehouse: str) -> str:
+    """The lines that open this warehouse read-only in a stock DuckDB, offline."""
+    from pipeline.warehouse import attach_sql, extension_directory
+
+    return (f"SET extension_directory = '{extension_directory()}';\n"
+            f"{attach_sql(Path(warehouse), read_only=True)};\nUSE lake;")
+
+
 
 
 def _warn_if_damaged(warehouse: str) -> None:
@@ -484,7 +846,8 @@ def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
                 ] if warehouse else []
         if any(d in str(exc) for d in data):  # DuckDB failed on one of the lake's own files
             return f"{text} -- a warehouse file is missing or damaged: run `newsfold check`"
-        return text
+        # in full: DuckDB's hints ("Did you mean ...?", candidate bindings, the caret) are the help
+        return str(exc).rstrip()
     return f"internal error: {type(exc).__name__}: {text} (run with --debug for the traceback)"
 
 
@@ -496,15 +859,18 @@ def main(argv: list[str] | None = None) -> int:
         # Prefect logs a failed run's traceback itself; the error is ours to report, in one line
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     if args.version:
-        from flows.ingest import version
+        from importlib import metadata
 
-        print(f"newsfold {version()}")
+        try:
+            print(f"newsfold {metadata.version('newsfold')}")
+        except metadata.PackageNotFoundError:
+            print("newsfold dev")
         return 0
     if not args.command:
         parser.print_help()
         return 2
     handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
-                "check": cmd_check, "repair": cmd_repair}
+                "check": cmd_check, "repair": cmd_repair, "export": cmd_export, "compact": cmd_compact}
     stop_signals = _stop_on_terminate()
     try:
         return handlers[args.command](args)

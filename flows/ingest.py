@@ -13,14 +13,18 @@ all cores; a one-batch drop runs in-process, as a process pool's start-up
 would cost more than it saves), or on a Dask cluster (`dask_address`). Workers
 only write staging files; planning and the commit happen once, here.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations`: a deployment's flow runs (`newsfold serve` with a
+# Prefect server) load this file by path and validate parameters against the annotations,
+# which as strings ("DedupParams") would not resolve there.
 import contextlib
+import logging
+import multiprocessing
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -37,6 +41,11 @@ from pipeline.drop import CleanParams, drop_row, plan_drop, stage_batch, stage_o
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500
+# Listeners for the flow's progress (the `newsfold ingest` terminal display). The flow
+# reports each step once, through `_report_progress`, to its Prefect progress artifact
+# (the UI) and to these.
+PROGRESS_LISTENERS: list[Callable[[dict], None]] = []
+THIRD_PARTY_WARNINGS = logging.getLogger("newsfold.warnings")
 STAGING = ".staging"  # under the warehouse: one folder per run, removed when the run ends
 
 
@@ -110,7 +119,25 @@ def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | 
 def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str,
                  known_chrome: str | None) -> dict:
     fault_point("in_batch")
-    return stage_batch(paths, params, clean_params, out_path, known_chrome)
+    if multiprocessing.parent_process() is None:
+        # in the flow's process (threads): warnings reach the caller's logging (the CLI
+        # routes them to its log file); catch_warnings is not thread-safe
+        return stage_batch(paths, params, clean_params, out_path, known_chrome)
+    # In a worker process, libraries' warnings (dateutil's UnknownTimezoneWarning on "EST",
+    # ...) go back with the receipt and the flow logs them, so a worker never writes them
+    # on the terminal.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        receipt = stage_batch(paths, params, clean_params, out_path, known_chrome)
+    receipt["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    return receipt
+
+
+def _report_progress(artifact_id, **event) -> None:
+    if artifact_id is not None and event.get("batches_total"):
+        update_progress_artifact(artifact_id, 100.0 * event["batches_done"] / event["batches_total"])
+    for listener in PROGRESS_LISTENERS:
+        listener(event)
 
 
 @task(name="plan-and-commit", cache_policy=NO_CACHE)
@@ -129,7 +156,8 @@ def commit_task(staging: list[str], warehouse: str, params: DedupParams, label: 
                                         version())
         wh.commit_drop(drop_id, plan.tables, relation_updates=plan.relation_updates, staged=plan.staged)
         timings["commit"] = time.perf_counter() - t1
-    return {"drop_id": drop_id, "label": label, **plan.counts, "stage_s": timings}
+        elapsed = wh.sql("SELECT elapsed_s FROM drops WHERE drop_id = ?", [drop_id]).fetchone()[0]
+    return {"drop_id": drop_id, "label": label, **plan.counts, "stage_s": timings, "elapsed_s": elapsed}
 
 
 def _summary_markdown(summary: dict) -> str:
@@ -176,6 +204,8 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             t0 = time.perf_counter()
             known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"), files)
             progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
+            done = {"files_total": len(files), "files_done": 0, "batches_total": len(batches), "batches_done": 0}
+            _report_progress(None, stage="process", **done)
             receipts = []
             runner = batch_runner(len(batches), workers, dask_address)
             with shared_prefect_api(), runner or contextlib.nullcontext():
@@ -191,7 +221,11 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                                        len(futures), type(exc).__name__, exc, len(batches[k - 1]))
                         receipts.extend(stage_one_by_one(batches[k - 1], params, clean_params,
                                                          run_dir / f"batch-{k - 1:06d}-retry", known_chrome))
-                    update_progress_artifact(progress, 100.0 * k / len(futures))
+                    for receipt in receipts:
+                        for w in receipt.pop("warnings", []):
+                            THIRD_PARTY_WARNINGS.info("batch %d: %s", k, w)
+                    done.update(files_done=done["files_done"] + len(batches[k - 1]), batches_done=k)
+                    _report_progress(progress, stage="process", **done)
                     logger.info("processed batch %d/%d (%d files)", k, len(futures), len(batches[k - 1]))
             stage_s["process"] = time.perf_counter() - t0
             cpu: dict[str, float] = {}
@@ -199,6 +233,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                 for k, v in r["timings"].items():
                     cpu[k] = cpu.get(k, 0.0) + v
             fault_point("before_plan")
+            _report_progress(None, stage="commit", **done)
             summary = commit_task([r["path"] for r in receipts], warehouse, params, label, inputs, started,
                                   len(all_files))
         finally:
@@ -207,7 +242,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                 staging_root.rmdir()  # only if empty
     summary["stage_s"] = {k: round(v, 2) for k, v in {**stage_s, **summary["stage_s"]}.items()}
     summary["process_cpu_s"] = {k: round(v, 2) for k, v in cpu.items()}
-    summary["elapsed_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 2)
+    # elapsed_s: flow start to commit, as stored in drops.elapsed_s (set by the commit)
     create_markdown_artifact(_summary_markdown(summary), key="newsfold-drop-summary",
                              description=f"newsfold drop {summary['drop_id']}")
     logger.info("drop %s committed: %s", summary["drop_id"], summary)

@@ -103,9 +103,7 @@ def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron:
         if not os.environ.get("PREFECT_API_URL"):
             raise ValueError("--scheduler prefect needs a Prefect server: start one with `prefect server start` "
                              "and set PREFECT_API_URL=http://127.0.0.1:4200/api")
-        ingest_flow.serve(name="newsfold-inbox", parameters=parameters,
-                          interval=None if cron else (interval or 60), cron=cron,
-                          description=f"Ingest new files from {parameters['paths'][0]}")
+        serve_deployment(parameters, interval, cron)
         return
     inbox_files = InboxFiles(inbox, settle_s)
     quarantine = Quarantine(Path(warehouse) / QUARANTINE_FILE)
@@ -277,9 +275,35 @@ def run_once(parameters: dict, inbox_files: InboxFiles, quarantine: Quarantine) 
     summary = {"drop_id": committed[-1]["drop_id"] if committed else None,
                "drop_ids": [s["drop_id"] for s in committed],
                "n_documents": sum(s.get("n_documents", 0) for s in committed),
+               "n_rejected": sum(s.get("n_rejected", 0) for s in committed),
                "n_new_articles": sum(s.get("n_new_articles", 0) for s in committed),
+               "elapsed_s": sum(s.get("elapsed_s", 0.0) for s in committed),
                "n_settling": len(changing), "n_quarantined": quarantine.count(),
                "newly_quarantined": newly_quarantined}
     if errors:
         summary["error"] = "; ".join(errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else "")
     return summary
+
+
+def serve_deployment(parameters: dict, interval: float | None, cron: str | None) -> None:
+    """Register the inbox ingest as the deployment newsfold-ingest/newsfold-inbox and run
+    its scheduled runs until stopped (Ctrl-C or SIGTERM).
+
+    One run at a time: runs write under one lock anyway, and with a schedule faster
+    than a run, Prefect would start a run process per tick that all wait on the lock.
+    SIGTERM stops it like Ctrl-C (Prefect 3.8's runner hangs on SIGTERM: its handler
+    waits on the event loop it interrupted).
+    """
+    import asyncio
+
+    from prefect.runner import Runner
+
+    class _Runner(Runner):
+        def handle_sigterm(self, *args, **kwargs):
+            raise KeyboardInterrupt
+
+    runner = _Runner(name="newsfold-inbox", limit=1)
+    runner.add_flow(ingest_flow, name="newsfold-inbox", parameters=parameters,
+                    interval=None if cron else (interval or 60), cron=cron,
+                    description=f"Ingest new files from {parameters['paths'][0]}")
+    asyncio.run(runner.start())

@@ -36,7 +36,8 @@ from .warehouse import StagedDrop, Warehouse, fault_point
 
 SPAN_TYPE = pa.struct([(f.name, f.type) for f in schema.TABLES["removed_spans"]
                        if f.name not in ("doc_id", "drop_id")])
-_DOC_FIELDS = [f for f in schema.TABLES["documents"] if f.name not in ("drop_id", "ingested_at")]
+# documents.clean_text is staged as `text` (the articles' text comes from the same column)
+_DOC_FIELDS = [f for f in schema.TABLES["documents"] if f.name not in ("drop_id", "ingested_at", "clean_text")]
 PROCESSED = pa.schema(_DOC_FIELDS + [
     ("text", pa.string()),
     ("word_count", pa.int32()),

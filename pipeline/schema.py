@@ -41,6 +41,7 @@ TABLES: dict[str, pa.Schema] = {
         ("n_shingles", pa.int32()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
         ("error", pa.string()),           # details of reject reasons unreadable / internal_error, etc.
+        ("clean_text", pa.string()),      # the text after cleaning and repeat collapse (accepted only)
     ]),
     # One row per story: the canonical copy's clean text and metadata.
     "articles": pa.schema([

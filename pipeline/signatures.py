@@ -529,3 +529,23 @@ def candidate_pairs(band_hashes: np.ndarray, max_bucket: int = 256) -> np.ndarra
         found.append(np.minimum(i, j) * n + np.maximum(i, j))
     codes = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
     return np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64)
+
+
+def to_lean_minhash(blob: bytes, seed: int = 1, num_perm: int | None = None):
+    """A stored signature (`signatures.minhash`: num_perm little-endian uint32) as a
+    `datasketch.LeanMinHash`, to reuse the warehouse's fingerprints with datasketch
+    (`MinHashLSH`, also with Redis storage, `MinHashLSHForest`, ...).
+
+    newsfold's permutations are affine maps mod 2**32 (datasketch's "affine32" scheme)
+    with their own parameters, so compare these only with each other, never with
+    signatures datasketch computed itself. `seed` is DedupParams.seed (drops.parameters):
+    datasketch refuses to compare sketches with different seeds, which keeps signatures
+    made with other parameters apart. `jaccard` between two of them is newsfold's
+    estimate: the share of equal slots.
+    """
+    from datasketch import LeanMinHash
+
+    values = np.frombuffer(blob, dtype="<u4")
+    if num_perm is not None and len(values) != num_perm:
+        raise ValueError(f"the signature has {len(values)} values, not num_perm={num_perm}")
+    return LeanMinHash(seed=seed, hashvalues=values.astype(np.uint32), scheme="affine32")

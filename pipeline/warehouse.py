@@ -28,7 +28,7 @@ import sqlite3
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -149,15 +149,18 @@ class Warehouse:
             self.con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in schema.TABLES:
                 self.con.execute(schema.create_table_sql(name))
-                self._add_missing_columns(name)
+            self._add_missing_columns()
 
-    def _add_missing_columns(self, name: str) -> None:
-        """Migrate a table an older newsfold created: add the columns it lacks."""
-        existing = {r[0] for r in self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
-            [LAKE, name]).fetchall()}
-        for statement in schema.add_columns_sql(name, existing):
-            self.con.execute(statement)
+    def _add_missing_columns(self) -> None:
+        """Columns newer newsfold versions appended to a table (schema.py) are added to
+        a warehouse made before them; older rows read them as NULL."""
+        have: dict[str, set[str]] = {}
+        for t, c in self.sql("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+                             [LAKE]).fetchall():
+            have.setdefault(t, set()).add(c)
+        for name in schema.TABLES:
+            for statement in schema.add_columns_sql(name, have.get(name, set())):
+                self.con.execute(statement)
 
     def close(self) -> None:
         self.con.close()
@@ -276,6 +279,8 @@ class Warehouse:
             if staged is not None:
                 self._insert_staged(staged)
             for name, rows in tables.items():
+                if name == "drops":
+                    rows = _stamp_finished(rows)
                 if rows.num_rows:
                     self.con.register("_rows", rows.select(schema.TABLES[name].names))
                     self.con.execute(f"INSERT INTO {name} SELECT * FROM _rows")
@@ -331,8 +336,8 @@ class Warehouse:
             fault_point(f"after_insert_{table}")
 
         same = lambda table, *but: {c: f's."{c}"' for c in schema.TABLES[table].names if c not in but}  # noqa: E731
-        insert("documents", {**same("documents", "drop_id", "ingested_at"), "drop_id": str(drop),
-                             "ingested_at": at[0]}, "_staged s", at[1])
+        insert("documents", {**same("documents", "drop_id", "ingested_at", "clean_text"), "drop_id": str(drop),
+                             "ingested_at": at[0], "clean_text": "s.text"}, "_staged s", at[1])
         article = {"canonical_doc_id": "s.doc_id", "title": "s.title", "byline": "s.byline",
                    "published_at": "s.published_at", "text": "s.text", "word_count": "s.word_count",
                    "clean_sha256": "s.clean_sha256", "updated_drop_id": str(drop)}
@@ -361,6 +366,38 @@ class Warehouse:
             self._update_articles("_switched")
         for name in ("_skip", "_new_articles", "_indexed", "_switches"):
             self.con.unregister(name)
+
+    # --- maintenance (`newsfold compact`) ---------------------------------
+
+    def parquet_files_on_disk(self) -> int:
+        """Parquet files in the warehouse's data folder (referenced or not)."""
+        return sum(1 for _ in (self.path / "data").rglob("*.parquet"))
+
+    def compact(self, older_than: timedelta | None = None) -> dict[str, int]:
+        """DuckLake's own maintenance: expire snapshots older than `older_than` (None:
+        keep every snapshot; the latest drop's snapshot is always kept), rewrite files
+        that are mostly deleted rows, merge small adjacent files, and delete the files no
+        kept snapshot references. Time travel to every kept drop still works (merged
+        files keep each row's snapshot range). Run it under the writer lock. A reader
+        that opened an older file list just before may fail once and can simply retry.
+        """
+        before = self.parquet_files_on_disk()
+        expired = 0
+        if older_than is not None:
+            latest_drop = max(self.drop_snapshots().values(), default=None)
+            if latest_drop is not None:
+                ids = [r[0] for r in self.sql(
+                    f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_id < ? AND snapshot_time < now() - ?",
+                    [latest_drop, older_than]).fetchall()]
+                if ids:
+                    # explicit versions: older_than alone would expire the latest snapshot too
+                    self.sql(f"CALL ducklake_expire_snapshots('{LAKE}', versions => ?)", [ids]).fetchall()
+                    expired = len(ids)
+        self.sql(f"CALL ducklake_rewrite_data_files('{LAKE}')").fetchall()
+        self.sql(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
+        deleted = len(self.sql(f"CALL ducklake_cleanup_old_files('{LAKE}', cleanup_all => true)").fetchall())
+        return {"files_before": before, "files_after": self.parquet_files_on_disk(), "snapshots_expired": expired,
+                "files_deleted": deleted}
 
     def drop_snapshots(self) -> dict[int, int]:
         """drop_id -> DuckLake snapshot id that committed it."""
@@ -840,6 +877,19 @@ def _rewind_catalog(path: Path, snapshot: int) -> None:
         raise
     finally:
         con.close()
+
+
+def _stamp_finished(drops: pa.Table) -> pa.Table:
+    """finished_at = now (the drop's rows are written, its commit is next), elapsed_s =
+    finished_at - started_at: the one elapsed figure of a drop (status, the ingest
+    summary and serve's run line all show this one)."""
+    now = datetime.now(timezone.utc)
+    started = drops.column("started_at").to_pylist()
+    elapsed = [None if t is None else round((now - t).total_seconds(), 3) for t in started]
+    drops = drops.set_column(drops.schema.get_field_index("finished_at"), "finished_at",
+                             pa.array([now] * drops.num_rows, drops.schema.field("finished_at").type))
+    return drops.set_column(drops.schema.get_field_index("elapsed_s"), "elapsed_s",
+                            pa.array(elapsed, pa.float64()))
 
 
 def _sql_list(paths: list[str]) -> str:

@@ -65,8 +65,8 @@ def test_as_of_drop_sees_the_older_snapshot(tmp_path, seeds_copy):
     shutil.copy(SEED["001"], tmp_path / "one")
     ingest_flow(paths=[str(tmp_path / "one")], warehouse=str(wh))
     ingest_flow(paths=[str(seeds_copy)], warehouse=str(wh))
-    now = run_cli("sql", "SELECT count(*) AS n FROM articles", "-w", wh, "-f", "csv")
-    then = run_cli("sql", "SELECT count(*) AS n FROM articles", "-w", wh, "-f", "csv", "--as-of-drop", 1)
+    now = run_cli("sql", "SELECT count(*) AS n FROM articles", "-w", wh, "--format", "csv")
+    then = run_cli("sql", "SELECT count(*) AS n FROM articles", "-w", wh, "--format", "csv", "--as-of-drop", 1)
     assert now.stdout.split() == ["n", "5"] and then.stdout.split() == ["n", "1"], (now.stderr, then.stderr)
     missing = run_cli("sql", "SELECT 1", "-w", wh, "--as-of-drop", 9)
     assert missing.returncode == 1 and "no drop 9" in missing.stderr
