@@ -49,7 +49,16 @@ _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 # Group 1 is the white space between the two sentences. (Written without look-behinds:
 # ~7x faster on long texts.)
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";")
+_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。”", "。」")
+
+
+# What the line rules may still remove from a page trafilatura extracted from HTML: it
+# already judged every block by the page's structure (links, markup, position), which
+# position rules without a DOM can only guess at, so only what is chrome wherever it
+# stands (share lines, prompts, widgets, a related-links block under its heading) and
+# the metadata lines go. Everything else trafilatura kept stays.
+AFTER_DOM = {"share_buttons", "newsletter_prompt", "navigation", "email_header", "metadata_byline",
+             "metadata_date", "metadata_title", "related_links"}
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -248,10 +257,23 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
     return len(previous_line) + 1 + len(first_word) > width
 
 
+# Chinese, Japanese and Korean script: written without spaces between words
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def count_words(text: str) -> int:
+    """Words in a unit: its space-separated tokens, and in CJK script (no spaces between
+    words) one word per two characters, about the average word length there."""
+    n = text.count(" ") + 1
+    if not text.isascii():
+        n += len(_CJK.findall(text)) // 2
+    return n
+
+
 def is_body(text: str) -> bool:
     if PROMO.match(text):
         return False
-    words = text.count(" ") + 1
+    words = count_words(text)
     return words >= 20 or (words >= 10 and _ends_sentence(text))
 
 
@@ -315,7 +337,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     tail = len(paragraphs)
     while tail > max(last_body, first_body) + 1 and headline_like(paragraphs[tail - 1].text):
         tail -= 1
-    if len(paragraphs) - tail < MIN_TRAILING_HEADLINES:
+    if len(paragraphs) - tail < MIN_TRAILING_HEADLINES or doc.fmt == "html":
         tail = len(paragraphs)
     keep: list[Unit] = []
     in_related = False
@@ -323,7 +345,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     for i, u in enumerate(paragraphs):
         text = u.text
         outside = i < first_body or i > last_body
-        words = text.count(" ") + 1
+        words = count_words(text)
         reason = None
         if in_related:
             if is_body(text) and not NEWSLETTER.search(text):
@@ -373,6 +395,8 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "top_chrome"
         if reason is None and i > last_body and words < 4 and not _ends_sentence(text):
             reason = "bottom_chrome"
+        if reason and doc.fmt == "html" and reason not in AFTER_DOM:
+            reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:
             doc.remove(u, "clean", reason)
         else:
@@ -396,7 +420,7 @@ def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     if not doc.accepted:
         return doc
     doc.units = strip_boilerplate(doc, doc.units or paragraphs(doc.raw_text))
-    if sum(u.text.count(" ") + 1 for u in doc.units) < min_words:
+    if sum(count_words(u.text) for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT
     return doc
 
