@@ -81,14 +81,15 @@ def flatten_html(html: str, one_line: bool = False) -> str:
                 if tag in _BLOCK:
                     parts.append("\n")
                 if el.text:
-                    parts.append(el.text)
+                    parts.append(" ".join(el.text.split()) + (" " if el.text[-1:].isspace() else ""))
         else:
             if tag in _INVISIBLE or not isinstance(el.tag, str):
                 skip -= 1
             elif not skip and tag in _BLOCK:
                 parts.append("\n")
-            if not skip and el.tail:
-                parts.append(el.tail)
+            if not skip and el.tail:  # a text node's own line breaks are spaces to a browser
+                parts.append((" " if el.tail[:1].isspace() else "") + " ".join(el.tail.split())
+                             + (" " if el.tail[-1:].isspace() else ""))
     lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
     return (" " if one_line else "\n").join(line for line in lines if line)
 
