@@ -41,10 +41,12 @@ MIN_ARTICLE_WORDS = 20
 LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it into sentences
 NO_ARTICLE_TEXT = "no_article_text"
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
-MENU_CAPITALS = 0.6     # share of capitalised words above which a long line without a sentence end is a menu
+MENU_CAPITALS = 0.5     # share of capitalised words above which a long line without a sentence end is a menu
+MENU_RUN_WORDS = 30     # words from which a line ending a sentence is still a menu if mostly capitalised
+BODY_COST = 8           # words a body paragraph needs to add to the main body block (one-sentence teasers add little)
 GAP_COST = 3            # words a non-body line costs the main body block beyond its own (main_block)
 MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence after it, need at least
-RUN_CAPITALS = 0.5      # capitalised share that separates a headline run from prose (split_headline_runs)
+RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
 RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
 TITLE_WINDOW = 12       # paragraphs above the main body block in which the headline is looked for
 
@@ -284,16 +286,15 @@ def count_words(text: str) -> int:
     return n
 
 
-def _capitalised_share(tokens: list[str]) -> float:
-    """Share of the tokens that start with a capital or a digit, among those that start
-    with a letter or digit: high in menus and lists of title-case headlines, low in prose."""
-    caps = lower = 0
-    for t in tokens:
-        c = t[:1]
-        if c.islower():
-            lower += 1
-        elif c.isupper() or c.isdigit():
-            caps += 1
+_CAPITAL_WORD = re.compile(r"(?<!\S)[A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
+_LOWER_WORD = re.compile(r"(?<!\S)[a-z\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f]")
+
+
+def _capitalised_share(text: str) -> float:
+    """Share of the words that start with a capital or a digit, among those that start
+    with a letter or digit (Latin, Greek, Cyrillic): high in menus and lists of title-case
+    headlines, low in prose (English ~0.15, German ~0.35)."""
+    caps, lower = len(_CAPITAL_WORD.findall(text)), len(_LOWER_WORD.findall(text))
     return caps / (caps + lower) if caps + lower else 0.0
 
 
@@ -304,7 +305,7 @@ def is_body(text: str) -> bool:
         return False
     words = count_words(text)
     if words >= 20 and not _ends_sentence(text):
-        return _capitalised_share(text.split()) <= MENU_CAPITALS
+        return _capitalised_share(text) <= MENU_CAPITALS
     return words >= 20 or (words >= 10 and _ends_sentence(text))
 
 
@@ -342,9 +343,14 @@ def body_weight(text: str) -> int:
     is article text, nothing if it is a short sentence, minus its words and GAP_COST if it
     is anything else (a label, a headline, a menu)."""
     words = count_words(text)
-    if is_body(text):
-        return words
-    if words >= 4 and _ends_sentence(text) and _capitalised_share(text.split()) <= MENU_CAPITALS:
+    if COPYRIGHT.search(text) or NEWSLETTER.search(text):
+        return -(words + GAP_COST)  # a legal footer or a plea: body-like, never the body
+    # a sentence rich in names is prose; a long run of capitalised items that ends in a
+    # sentence (menu and headlines glued to it on a flattened page) is not
+    menu = words >= MENU_RUN_WORDS and _capitalised_share(text) > MENU_CAPITALS
+    if is_body(text) and not menu:
+        return words - BODY_COST
+    if words >= 4 and _ends_sentence(text) and not menu:
         return 0
     return -(words + GAP_COST)
 
@@ -411,6 +417,22 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
     return None
 
 
+def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | None:
+    """A page without byline or date line: the headline is the nearest headline-like line
+    above the body that is not a photo caption (a line followed by a credit); when the
+    line right above it is headline-like too, shorter and of 4 words or more, that one is
+    the headline and this one its standfirst."""
+    for i in range(first_body - 1, top - 1, -1):
+        text = paragraphs[i].text
+        if not headline_like(text) or (i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+            continue
+        while i > top and headline_like(up := paragraphs[i - 1].text) and \
+                4 <= count_words(up) < count_words(paragraphs[i].text):
+            i -= 1
+        return i
+    return None
+
+
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
     body_idx = [i for i, u in enumerate(paragraphs) if is_body(u.text)]
@@ -427,11 +449,10 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         # before it (a headline ending in "Inc." looks like a sentence: one line past it too)
         top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
         title_at = headline_index(paragraphs[top:], first_body + 2 - top)
-        if title_at is None and block is not None:
-            title_at = next((i for i in range(first_body - 1, top - 1, -1) if headline_like(paragraphs[i].text)),
-                            None)
-        else:
-            title_at = title_at if title_at is None else title_at + top
+        if title_at is not None:
+            title_at += top
+        elif block is not None:
+            title_at = _headline_above(paragraphs, top, first_body)
     if title_at is not None and title_at >= first_body:
         later = [i for i in body_idx if i > title_at]
         first_body = later[0] if later else len(paragraphs)
