@@ -419,12 +419,14 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
 
 def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | None:
     """A page without byline or date line: the headline is the nearest headline-like line
-    above the body that is not a photo caption (a line followed by a credit); when the
+    above the body that is neither a byline the date is glued to ("By Ann Lee2015-01-01")
+    nor a photo caption (a line followed by a credit); when the
     line right above it is headline-like too, shorter and of 4 words or more, that one is
     the headline and this one its standfirst."""
     for i in range(first_body - 1, top - 1, -1):
         text = paragraphs[i].text
-        if not headline_like(text) or (i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+        if not headline_like(text) or BYLINE.match(text) or (
+                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
             continue
         while i > top and headline_like(up := paragraphs[i - 1].text) and \
                 4 <= count_words(up) < count_words(paragraphs[i].text):
