@@ -129,6 +129,20 @@ PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|head
 # A site's legal footer: "© 2024 Example Media", "Copyright 2014 X. All rights reserved."
 COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
                        r".{0,40}\bprivacy\b", re.IGNORECASE)
+# A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
+# over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+def legal_footer(text: str) -> bool:
+    low = text.lower()
+    return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
+            or "terms of" in low) and bool(COPYRIGHT.search(text))
+
+
+def plea(text: str) -> bool:
+    low = text.lower()
+    return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
+            or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
+
+
 # A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
 CALL_TO_ACTION = re.compile(
     r"^(?:please )?(?:sign (?:in|up)|log ?in|register|subscribe|click|tap|download|read more|continue reading"
@@ -281,7 +295,7 @@ def count_words(text: str) -> int:
     """Words in a unit: its space-separated tokens, and in CJK script (no spaces between
     words) one word per two characters, about the average word length there."""
     n = text.count(" ") + 1
-    if not text.isascii():
+    if len(text) > 10 * n and not text.isascii():  # long "words": perhaps CJK (Latin script averages ~6 chars)
         n += len(_CJK.findall(text)) // 2
     return n
 
@@ -338,24 +352,26 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     return out
 
 
-def body_weight(text: str) -> int:
+def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> int:
     """What a paragraph adds to the body block around it (see main_block): its words if it
     is article text, nothing if it is a short sentence, minus its words and GAP_COST if it
-    is anything else (a label, a headline, a menu)."""
+    is anything else (a label, a headline, a menu). sentence: cut from a flattened page;
+    body: is_body(text), if known."""
     words = count_words(text)
-    if COPYRIGHT.search(text) or NEWSLETTER.search(text):
+    body = is_body(text) if body is None else body
+    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text))):
         return -(words + GAP_COST)  # a legal footer or a plea: body-like, never the body
     # a sentence rich in names is prose; a long run of capitalised items that ends in a
     # sentence (menu and headlines glued to it on a flattened page) is not
-    menu = words >= MENU_RUN_WORDS and _capitalised_share(text) > MENU_CAPITALS
-    if is_body(text) and not menu:
+    menu = sentence and words >= MENU_RUN_WORDS and _capitalised_share(text) > MENU_CAPITALS
+    if body and not menu:
         return words - BODY_COST
     if words >= 4 and _ends_sentence(text) and not menu:
         return 0
     return -(words + GAP_COST)
 
 
-def main_block(paragraphs: list[Unit]) -> tuple[int, int] | None:
+def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[int, int] | None:
     """First and last paragraph of the page's main body block: the run of paragraphs with
     the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
     other line costs, so a subheading or a caption inside the article is crossed, but a
@@ -363,7 +379,7 @@ def main_block(paragraphs: list[Unit]) -> tuple[int, int] | None:
     it (teasers of other stories, a site blurb, a cookie notice) stays outside."""
     best, best_at, run, run_start = 0, None, 0, 0
     for i, u in enumerate(paragraphs):
-        w = body_weight(u.text)
+        w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if run <= 0:
             run, run_start = 0, i
         run += w
@@ -437,10 +453,11 @@ def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | 
 
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
-    body_idx = [i for i, u in enumerate(paragraphs) if is_body(u.text)]
+    body = [is_body(u.text) for u in paragraphs]
+    body_idx = [i for i, b in enumerate(body) if b]
     # Without a DOM (text input), the article is the main body block; what lies outside it
     # is page chrome however body-like (teasers, blurbs, notices). trafilatura did this for HTML.
-    block = main_block(paragraphs) if doc.fmt != "html" else None
+    block = main_block(paragraphs, body) if doc.fmt != "html" else None
     if block is not None:
         body_idx = [i for i in body_idx if block[0] <= i <= block[1]] or body_idx
     first_body = body_idx[0] if body_idx else len(paragraphs)
@@ -474,7 +491,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         words = count_words(text)
         reason = None
         if in_related:
-            if is_body(text) and not NEWSLETTER.search(text):
+            if is_body(text) and not plea(text):
                 in_related = False
             else:
                 reason = "related_links"
@@ -487,9 +504,9 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "share_buttons"
             elif words <= 25 and CREDIT.match(text):
                 reason = "photo_credit"
-            elif words <= 40 and (outside or words <= 15) and COPYRIGHT.search(text):
+            elif words <= 40 and (outside or words <= 15) and legal_footer(text):
                 reason = "copyright_footer"
-            elif words <= 40 and (outside or words <= 20) and NEWSLETTER.search(text):
+            elif words <= 40 and (outside or words <= 20) and plea(text):
                 reason = "newsletter_prompt"
             elif outside and words <= 20 and NEWSLETTER_SOURCE.match(text):
                 reason = "newsletter_prompt"
