@@ -126,6 +126,7 @@ class Page:
     truth: str | None
     must: list[str] = field(default_factory=list)
     must_not: list[str] = field(default_factory=list)
+    title: str | None = None
 
 
 def load_pages(real: Path, sets=SETS) -> list[Page]:
@@ -138,12 +139,12 @@ def load_pages(real: Path, sets=SETS) -> list[Page]:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             html, _ = sources.decode(gzip.decompress(html_path.read_bytes()))
             pages.append(Page(name, meta["id"], html, meta.get("text"), meta.get("must_contain") or [],
-                              meta.get("must_not_contain") or []))
+                              meta.get("must_not_contain") or [], meta.get("title")))
     return pages
 
 
-def _newsfold(files: dict[str, str], suffix: str, one_page: bool, tmp: Path) -> dict[str, str]:
-    """Clean text per key, newsfold run as the ingest does (process_batch over the files).
+def _newsfold(files: dict[str, str], suffix: str, one_page: bool, tmp: Path) -> dict[str, tuple[str, str]]:
+    """Clean text and title per key, newsfold run as the ingest does (process_batch over the files).
     Keys are "<set>/<id>"; a set is one folder (one source for text files, as a scraper's
     drop folder). one_page: every file in a folder of its own, processed alone."""
     params = dedup.DedupParams()
@@ -155,13 +156,14 @@ def _newsfold(files: dict[str, str], suffix: str, one_page: bool, tmp: Path) -> 
         path.write_text(text, encoding="utf-8")
         paths[key] = path
     by_path = {str(p): k for k, p in paths.items()}
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     batches = [[p] for p in paths.values()] if one_page else [
         [p for k, p in paths.items() if k.startswith(s + "/")] for s in {k.split("/")[0] for k in paths}]
     for batch in batches:
         table = drop.process_batch(batch, params)
-        for path, text in zip(table.column("source_path").to_pylist(), table.column("text").to_pylist()):
-            out[by_path[path]] = text or ""
+        for path, text, title in zip(table.column("source_path").to_pylist(), table.column("text").to_pylist(),
+                                     table.column("title").to_pylist()):
+            out[by_path[path]] = (text or "", title or "")
     return out
 
 
@@ -177,7 +179,8 @@ SYSTEMS = ("newsfold html, drop", "newsfold html, one page", "trafilatura html",
 
 
 def evaluate(real: Path = DEFAULT_REAL, sets=SETS) -> tuple[list[Page], dict[str, dict[str, str]]]:
-    """The pages and, per system, the text it extracted per page ("<set>/<id>")."""
+    """The pages and, per system, the text it extracted per page ("<set>/<id>"); newsfold's
+    titles under "<system> title"."""
     pages = load_pages(real, sets)
     html = {f"{p.set}/{p.id}": p.html for p in pages}
     lines = {k: flatten_html(h) for k, h in html.items()}
@@ -188,12 +191,22 @@ def evaluate(real: Path = DEFAULT_REAL, sets=SETS) -> tuple[list[Page], dict[str
                                  ("one line", one_line, ".txt")):
         for mode, one_page in (("drop", False), ("one page", True)):
             with tempfile.TemporaryDirectory(prefix="newsfold-extraction-") as tmp:
-                out[f"newsfold {label}, {mode}"] = _newsfold(files, suffix, one_page, Path(tmp))
+                got = _newsfold(files, suffix, one_page, Path(tmp))
+            out[f"newsfold {label}, {mode}"] = {k: text for k, (text, _) in got.items()}
+            out[f"newsfold {label}, {mode} title"] = {k: title for k, (_, title) in got.items()}
     return pages, out
 
 
+def title_match(predicted: str, truth: str) -> bool:
+    """The same title, ignoring case and spacing, or one holding the other (a site name
+    after the headline, a kicker before it)."""
+    a, b = _squash(predicted).casefold(), _squash(truth).casefold()
+    return bool(a and b) and (a in b or b in a)
+
+
 def score(pages: list[Page], texts: dict[str, dict[str, str]]) -> dict[str, dict[str, dict]]:
-    """set -> system -> {"p", "r", "f1" (means), "pass" (snippet pass rate), "pages": {id: f1 or pass}}."""
+    """set -> system -> {"p", "r", "f1" (means), "pass" (snippet pass rate), "title" (share of
+    pages with the right title, newsfold only), "pages": {id: f1 or pass}}."""
     result: dict[str, dict[str, dict]] = {}
     for s in sorted({p.set for p in pages}, key=SETS.index):
         here = [p for p in pages if p.set == s]
@@ -214,8 +227,16 @@ def score(pages: list[Page], texts: dict[str, dict[str, str]]) -> dict[str, dict
                                                           for m in p.must_not) for p in here)
                 row["pass"] = statistics.mean(passed)
                 row["pages"] = {p.id: float(x) for p, x in zip(here, passed)}
+            titles = texts.get(f"{system} title")
+            with_title = [p for p in here if p.title]
+            if titles is not None and with_title:
+                row["title"] = statistics.mean(title_match(titles[f"{p.set}/{p.id}"], p.title) for p in with_title)
             result[s][system] = row
     return result
+
+
+def _title(row: dict) -> str:
+    return f"{row['title']:.3f}" if "title" in row else "–"
 
 
 def format_tables(scores: dict[str, dict[str, dict]], pages: list[Page] | None = None,
@@ -225,15 +246,16 @@ def format_tables(scores: dict[str, dict[str, dict]], pages: list[Page] | None =
         n = len(next(iter(rows.values()))["pages"])
         lines.append(f"\n{s} ({n} pages)")
         if "f1" in next(iter(rows.values())):
-            lines.append(f"| {'system':<28} | precision | recall | F1 |")
-            lines.append("|---|---:|---:|---:|")
+            lines.append(f"| {'system':<28} | precision | recall | F1 | title right |")
+            lines.append("|---|---:|---:|---:|---:|")
             for system, row in rows.items():
-                lines.append(f"| {system:<28} | {row['p']:.3f} | {row['r']:.3f} | {row['f1']:.3f} |")
+                lines.append(f"| {system:<28} | {row['p']:.3f} | {row['r']:.3f} | {row['f1']:.3f} | {_title(row)} |")
         else:
-            lines.append(f"| {'system':<28} | snippets passed | all must-contain | no must-not-contain |")
-            lines.append("|---|---:|---:|---:|")
+            lines.append(f"| {'system':<28} | snippets passed | all must-contain | no must-not-contain | title right |")
+            lines.append("|---|---:|---:|---:|---:|")
             for system, row in rows.items():
-                lines.append(f"| {system:<28} | {row['pass']:.3f} | {row['must']:.3f} | {row['must_not']:.3f} |")
+                lines.append(f"| {system:<28} | {row['pass']:.3f} | {row['must']:.3f} | {row['must_not']:.3f} "
+                             f"| {_title(row)} |")
     if worst:
         for s, rows in scores.items():
             for system in ("newsfold html, drop", "newsfold lines, one page", "newsfold one line, one page"):
