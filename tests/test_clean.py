@@ -1,9 +1,11 @@
+import gzip
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from conftest import SEED
-from pipeline import clean, repeats, sources
+from pipeline import chrome, clean, repeats, sources
 
 CHROME = ["Skip to main content", "Thumbnail", "Share this post", "Comment this post", "Tyler Durden's Photo",
           "Related articles", "Subscribe to our evening newsletter", "is the news editor of Antiwar.com"]
@@ -149,7 +151,101 @@ def test_headlines_closing_the_page_are_a_related_block_and_the_bio_above_them_g
     assert all(reasons[h] == "related_links" for h in related)
     assert reasons["Ann Lee is a senior reporter at the Gazette covering local politics."] == "author_bio"
     assert doc.text.endswith("spring floods.")
-    # two headline-like lines at the end are not enough to call them a related block
+    # two headline-like lines at the end are not enough to call them a related block, but
+    # they stand past the main body block, so a text page loses them all the same
     doc = clean.clean_document(_doc_from("\n\n".join(["Council approves bridge budget", "By Ann Lee", body,
                                                       body, *related[:2]]), tmp_path))
-    assert doc.text.endswith(related[1])
+    reasons = {r.text: r.reason for r in doc.removed}
+    assert doc.text.endswith("spring floods.") and reasons[related[1]] == "bottom_chrome"
+
+
+# Real pages (tests/fixtures/real_pages/README.md): flattened to visible text as a scraper keeps
+# it, or HTML, each cleaned alone, as a one-file drop from a site never seen before.
+REAL = Path(__file__).parent / "fixtures" / "real_pages"
+
+
+def _alone(name):
+    doc = sources.read_document(REAL / name)
+    chrome.strip_batch([doc])
+    return clean.clean_document(doc)
+
+
+def _reasons(doc):
+    return {r.text.strip(): r.reason for r in doc.removed}
+
+
+def test_flattened_page_loses_its_headline_block_and_keeps_its_body():
+    # liberation.fr, one block per line: ~70 menu lines above the article, a live ticker of
+    # ~20 time-stamped headlines and the site's footer links below it
+    doc = _alone("liberation-1.lines.txt")
+    assert doc.text.startswith("Un troisième Français a été tué dans le tremblement de terre")
+    assert doc.text.endswith("Des dizaines de milliers de personnes sont sans abri.")
+    reasons = _reasons(doc)
+    for headline in ("14:32 Un artiste arrêté pour avoir coloré un geyser",
+                     "13:08 Les calories bientôt affichées sur les bouteilles d'alcool"):
+        assert headline not in doc.text and reasons[headline] == "bottom_chrome"
+    assert reasons["La bibliothèque"] == "top_chrome"
+    assert len(doc.text.split()) < 400  # the page holds ~1,700 words
+
+
+def test_headline_runs_glued_into_one_long_line_are_cut_off():
+    # graziadaily.co.uk flattened onto one line: menus, "You May Also Like" and "Latest
+    # Stories" headline runs and a comments notice around a four-paragraph article
+    doc = _alone("graziadaily.co.uk1.one_line.txt")
+    assert doc.text.startswith("Gaga's no stranger to the world of beauty")
+    for chrome_text in ("You May Also Like", "Latest Stories", "Disqus allows you", "Fashion Trends"):
+        assert chrome_text not in doc.text
+    assert all(r.reason in ("top_chrome", "bottom_chrome", "copyright_footer") for r in doc.removed)
+
+
+def test_a_header_prompt_is_not_the_title(tmp_path):
+    # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
+    assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
+    body = " ".join([BODY] * 3)
+    doc = _doc_from("\n".join(["Home", "World", "Sign in to read more", "Harbour bridge to reopen in May", body,
+                               "Storm leaves thousands without power", "Cup final moved to Sunday"]), tmp_path)
+    assert doc.title == "Harbour bridge to reopen in May"
+    assert _reasons(doc)["Sign in to read more"] == "top_chrome"
+
+
+def test_one_page_from_an_unknown_site_loses_header_share_line_and_footer():
+    # mashable.com, one file, no other page of the site, nothing learnt in a warehouse
+    doc = _alone("mashable.com1.lines.txt")
+    assert doc.title == "I'm Feeling Lucky: Google's New Year Surprise"
+    assert doc.text.startswith("Google doesn't just have a new logo today")
+    assert doc.text.endswith("a subtle reminder to visit Google.com once in awhile?")
+    reasons = set(_reasons(doc).values())
+    assert {"top_chrome", "share_buttons", "copyright_footer"} <= reasons
+    for chrome_text in ("Mashable Australia", "Tweet", "©", "Load Comments"):
+        assert chrome_text not in doc.text
+
+
+def _html_page(name, tmp_path):
+    path = tmp_path / name.removesuffix(".gz")
+    path.write_bytes(gzip.decompress((REAL / name).read_bytes()))
+    return path
+
+
+def test_html_keeps_every_body_paragraph_trafilatura_kept(tmp_path):
+    # glamour.com: the line rules used to drop a body sentence above the first long
+    # paragraph as top chrome; on HTML only metadata and chrome-wherever-it-stands lines go
+    path = _html_page("glamour.com1.html.gz", tmp_path)
+    doc = sources.read_document(path)
+    extracted = [line.strip() for line in doc.raw_text.splitlines() if line.strip()]
+    doc = _alone_doc(doc)
+    assert "Oh, RiRi. You truly are an icon." in doc.text
+    kept = doc.text
+    lost = [r for r in doc.removed if r.reason not in ("metadata_title", "metadata_byline", "metadata_date")]
+    assert not lost
+    assert all(line in kept or line == doc.title for line in extracted)
+
+
+def _alone_doc(doc):
+    chrome.strip_batch([doc])
+    return clean.clean_document(doc)
+
+
+def test_html_takes_the_fuller_extraction_when_the_precise_one_is_a_fragment(tmp_path):
+    # bhg.com: favor_precision keeps 7 words of a 1,100-word article, favor_recall all of it
+    doc = _alone_doc(sources.read_document(_html_page("bhg.com1.html.gz", tmp_path)))
+    assert doc.accepted and len(doc.text.split()) > 500

@@ -140,8 +140,9 @@ def test_an_exception_in_the_chrome_stage_rejects_one_document_and_the_batch_sti
 def test_an_exception_in_a_later_stage_rejects_only_its_document(tmp_path, monkeypatch, stage):
     for name in ("000", "001", "002"):
         (tmp_path / SEED[name].name).write_bytes(SEED[name].read_bytes())
-    (tmp_path / "bad.txt").write_text(SEED["003"].read_text(encoding="utf-8") + "\n\nEXPLODE is a word in a long "
-                                      "closing paragraph: the council will meet again next week to decide.")
+    # the marker inside the body (a paragraph after the page's related links would be cut as chrome)
+    (tmp_path / "bad.txt").write_text(SEED["003"].read_text(encoding="utf-8").replace(
+        "The Russian defense establishment", "EXPLODE. The Russian defense establishment", 1))
     if stage == "clean":
         real = clean.clean_document
         monkeypatch.setattr(clean, "clean_document", lambda d, *a: (_ for _ in ()).throw(ValueError("bad unit"))
