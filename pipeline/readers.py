@@ -28,7 +28,7 @@ import json
 import os
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -196,7 +196,8 @@ def _id_value(record: dict, fields: FieldMap) -> str | None:
 
 # --- JSON Lines ------------------------------------------------------------------------------
 
-def read_jsonl(part: Part, fields: FieldMap, max_bytes: int) -> Iterator[Doc]:
+def read_jsonl(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
+               ) -> Iterator[Doc | None]:
     """One document per non-blank line; a bad line is rejected with its line number."""
     with _open_binary(part.path) as fh:
         if part.start:
@@ -217,12 +218,13 @@ def read_jsonl(part: Part, fields: FieldMap, max_bytes: int) -> Iterator[Doc]:
                 doc.reject_reason = f"{sources.TOO_LARGE}: line {line_no}"
                 yield doc
             elif line.strip():
-                yield _jsonl_doc(part.path, line_no, line.rstrip(b"\r\n"), fields)
+                yield _jsonl_doc(part.path, line_no, line.rstrip(b"\r\n"), fields, skip_ids)
             pos += length
             line_no += 1
 
 
-def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap) -> Doc:
+def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap, skip_ids: Container[str] = ()
+               ) -> Doc | None:
     where = f"line {line_no}"
     try:
         record = json.loads(raw)
@@ -235,6 +237,8 @@ def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap) -> Doc:
         doc.reject_reason = f"{NOT_AN_OBJECT}: {where}"
         return doc
     doc = new_record_doc(path, f"L{line_no}", raw, "jsonl", _id_value(record, fields))
+    if doc.doc_id in skip_ids:
+        return None
     doc.encoding = "utf-8"
     fill_from_record(doc, record, fields, where)
     return doc
@@ -270,7 +274,8 @@ def _raise_field_limit(max_bytes: int) -> None:
         csv.field_size_limit(min(max_bytes, sys.maxsize))
 
 
-def read_csv(part: Part, fields: FieldMap, max_bytes: int, delimiter: str = ",") -> Iterator[Doc]:
+def read_csv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = (),
+             delimiter: str = ",") -> Iterator[Doc | None]:
     """One document per data row of a CSV with a header row; quoted fields may hold newlines.
 
     The locator is the line the row starts on (1 = the header). A row the csv module
@@ -305,6 +310,9 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, delimiter: str = ",")
             raw_row = json.dumps(row, ensure_ascii=False).encode()
             record = dict(zip(header, row))
             doc = new_record_doc(part.path, f"L{line_no}", raw_row, "csv", _id_value(record, fields))
+            if doc.doc_id in skip_ids:
+                yield None
+                continue
             doc.encoding = "utf-8"
             if len(raw_row) > max_bytes:
                 doc.reject_reason = f"{sources.TOO_LARGE}: line {line_no}"
@@ -316,8 +324,9 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, delimiter: str = ",")
             yield doc
 
 
-def read_tsv(part: Part, fields: FieldMap, max_bytes: int) -> Iterator[Doc]:
-    return read_csv(part, fields, max_bytes, delimiter="\t")
+def read_tsv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
+             ) -> Iterator[Doc | None]:
+    return read_csv(part, fields, max_bytes, skip_ids, delimiter="\t")
 
 
 # --- WARC ----------------------------------------------------------------------------------
@@ -331,7 +340,8 @@ PAGE_RECORDS = ("response", "resource", "conversion")  # records that carry a pa
 SKIPPED_RECORDS = ("warcinfo", "request", "metadata")   # crawl bookkeeping: not documents
 
 
-def read_warc(part: Part, fields: FieldMap, max_bytes: int) -> Iterator[Doc]:
+def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
+              ) -> Iterator[Doc | None]:
     """One document per response (or resource) record: HTML pages extracted like HTML
     files, the target URI and WARC-Date kept. Requests, metadata and warcinfo records are
     not documents. Non-HTML payloads, redirects and error pages, revisits and truncated
@@ -359,24 +369,25 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int) -> Iterator[Doc]:
             if record.rec_type in SKIPPED_RECORDS:
                 continue
             try:
-                doc = _warc_doc(part.path, record, max_bytes)
+                doc = _warc_doc(part.path, record, max_bytes, skip_ids)
             except (OSError, EOFError, zlib.error, ValueError) as exc:  # a payload that fails to decode
                 doc = new_record_doc(part.path, _warc_id(record), str(exc).encode(), "warc")
                 doc.reject_reason = f"{TRUNCATED}: {str(exc)[:120]}"
-            if doc is not None:
-                yield doc
+            yield doc
 
 
 def _warc_id(record) -> str:
     return (record.rec_headers.get_header("WARC-Record-ID") or "").strip() or "no-record-id"
 
 
-def _warc_doc(path: str, record, max_bytes: int) -> Doc | None:
+def _warc_doc(path: str, record, max_bytes: int, skip_ids: Container[str] = ()) -> Doc | None:
     headers = record.rec_headers
     rec_id = _warc_id(record)
     stream = record.content_stream()
     payload = stream.read(max_bytes + 1)
     doc = new_record_doc(path, rec_id, payload, "warc")
+    if doc.doc_id in skip_ids:
+        return None
     doc.url = (headers.get_header("WARC-Target-URI") or "").strip() or None
     doc.fetched_at = _parse_timestamp(headers.get_header("WARC-Date"))
     if doc.url:
@@ -482,7 +493,9 @@ def _record_starts_at(path: str, offset: int) -> bool:
 
 # --- registry ------------------------------------------------------------------------------
 
-Reader = Callable[[Part, FieldMap, int], Iterator[Doc]]
+# A reader yields the documents of a part in order, None for a record whose doc_id is in
+# skip_ids (checked before any extraction work).
+Reader = Callable[[Part, FieldMap, int, Container[str]], Iterator[Doc | None]]
 READERS: dict[str, Reader] = {
     ".jsonl": read_jsonl,
     ".ndjson": read_jsonl,
@@ -513,23 +526,28 @@ def split_parts(path: str, part_bytes: int = DEFAULT_PART_BYTES) -> list[Part]:
         return [Part(path)]
 
 
-def read_part(part: Part, fields: FieldMap = FieldMap(), max_bytes: int = sources.DEFAULT_MAX_BYTES
-              ) -> Iterator[Doc]:
-    """The documents of one part: the records of a container, or the one file otherwise."""
-    for doc in _read_part(part, fields, max_bytes):
+def read_part(part: Part, fields: FieldMap = FieldMap(), max_bytes: int = sources.DEFAULT_MAX_BYTES,
+              skip_ids: Container[str] = ()) -> Iterator[Doc | None]:
+    """The documents of one part: the records of a container, or the one file otherwise.
+    A record whose doc_id is in `skip_ids` (the warehouse holds it) yields None instead,
+    before any decoding or extraction."""
+    for doc in _read_part(part, fields, max_bytes, skip_ids):
+        if doc is None:
+            yield None
+            continue
         # the page's own canonical URL (an HTML page or record) wins over the URL it was fetched at
         doc.url = doc.url or doc.canonical_url
         doc.canonical_url = canonical_url(doc.canonical_url or doc.url)
         yield doc
 
 
-def _read_part(part: Part, fields: FieldMap, max_bytes: int) -> Iterator[Doc]:
+def _read_part(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str]) -> Iterator[Doc | None]:
     suffix = container_suffix(part.path)
     if suffix is None:
         yield read_single(part.path, max_bytes)
         return
     try:
-        yield from READERS[suffix](part, fields, max_bytes)
+        yield from READERS[suffix](part, fields, max_bytes, skip_ids)
     except (OSError, EOFError, zlib.error) as exc:  # e.g. a gzip file cut short: what was read stands
         doc = new_record_doc(part.path, f"offset={part.start}", str(exc).encode(), suffix.lstrip("."))
         doc.reject_reason = f"{sources.UNREADABLE}: {str(exc)[:120]}"

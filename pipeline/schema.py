@@ -26,7 +26,7 @@ TABLES: dict[str, pa.Schema] = {
         ("drop_id", pa.int64()),          # the drop that first saw this document
         ("source_path", pa.string()),
         ("source_name", pa.string()),     # site / folder the document came from
-        ("format", pa.string()),          # text | html
+        ("format", pa.string()),          # text | html | jsonl | csv | warc
         ("content_sha256", pa.string()),  # of the raw bytes
         ("size_bytes", pa.int64()),
         ("encoding", pa.string()),
@@ -40,6 +40,11 @@ TABLES: dict[str, pa.Schema] = {
         ("clean_sha256", pa.string()),    # of the clean text; equal = exact duplicate
         ("n_shingles", pa.int32()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
+        # --- records of containers (pipeline/readers.py) ---
+        ("source_uri", pa.string()),      # source_path, plus "#L<line>" (JSONL, CSV) or "#<WARC-Record-ID>"
+        ("url", pa.string()),             # the URL the record or page carried
+        ("canonical_url", pa.string()),   # normalised canonical URL: a strong duplicate signal
+        ("fetched_at", pa.timestamp("us", tz="UTC")),  # crawl time (WARC-Date, news-please date_download)
     ]),
     # One row per story: the canonical copy's clean text and metadata.
     "articles": pa.schema([
@@ -142,6 +147,10 @@ _DUCKDB_TYPES = {
     pa.binary(): "BLOB",
     pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
 }
+
+
+def duckdb_type(t: pa.DataType) -> str:
+    return _DUCKDB_TYPES[t]
 
 
 def create_table_sql(name: str, qualifier: str = "") -> str:

@@ -135,6 +135,20 @@ class Warehouse:
             self.con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in schema.TABLES:
                 self.con.execute(schema.create_table_sql(name))
+            self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """A warehouse made by an older newsfold lacks the columns added since (always at
+        the end of a table): add them, empty for the old rows."""
+        have: dict[str, set[str]] = {}
+        for table, column in self.sql("SELECT table_name, column_name FROM duckdb_columns() "
+                                      "WHERE database_name = ?", [LAKE]).fetchall():
+            have.setdefault(table, set()).add(column)
+        for name, table_schema in schema.TABLES.items():
+            for f in table_schema:
+                if f.name not in have.get(name, set()):
+                    self.con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{f.name}" '
+                                     f"{schema.duckdb_type(f.type)}")
 
     def close(self) -> None:
         self.con.close()
@@ -160,6 +174,30 @@ class Warehouse:
             return {r[0] for r in self.sql("SELECT d.doc_id FROM documents d JOIN _ids USING (doc_id)").fetchall()}
         finally:
             self.con.unregister("_ids")
+
+    def url_matches(self, keys: pa.Table) -> pa.Table:
+        """(query, article_id) pairs: articles holding a document whose canonical URL equals
+        the query's (keys: columns query, canonical_url)."""
+        self.con.register("_urls", keys)
+        try:
+            return self.sql("""
+                SELECT DISTINCT u.query, p.article_id
+                FROM _urls u JOIN documents d ON d.canonical_url = u.canonical_url
+                JOIN provenance p USING (doc_id)""").arrow().read_all()
+        finally:
+            self.con.unregister("_urls")
+
+    def write_known_records(self, path: str | os.PathLike, source_paths: list[str]) -> int:
+        """Write the doc_ids the warehouse holds for records of these container files to a
+        Parquet file (source_path, doc_id), so batch workers skip them before any work."""
+        self.con.register("_paths", pa.table({"source_path": pa.array(source_paths, pa.string())}))
+        try:
+            path = str(path).replace("'", "''")
+            self.con.execute(f"""COPY (SELECT d.source_path, d.doc_id FROM documents d SEMI JOIN _paths USING (source_path))
+                                 TO '{path}' (FORMAT parquet)""")
+            return self.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+        finally:
+            self.con.unregister("_paths")
 
     def write_chrome_keys(self, path: str | os.PathLike, sources: Collection[str] | None = None) -> int:
         """Write the chrome learnt so far (source_name, key) for `sources` (None: all) to a
