@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="if another ingest is writing, wait this long for it instead of failing at once")
     _add_execution_options(ing)
+    _add_field_options(ing)
     _add_dedup_options(ing)
 
     q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="documents per processing batch (default: %(default)s)")
     _add_execution_options(sv)
     _add_warehouse(sv)
+    _add_field_options(sv)
     _add_dedup_options(sv)
 
     ev = sub.add_parser("eval", help="measure dedup quality on a labelled corpus",
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--worst", type=int, default=5, metavar="N",
                     help="list this many worst false merges and missed copies (default: %(default)s)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+    _add_field_options(ev)
     _add_dedup_options(ev)
 
     st = sub.add_parser("status", help="table counts and the last drops",
@@ -126,6 +129,34 @@ def _check_execution_options(args: argparse.Namespace) -> None:
             import prefect_dask  # noqa: F401
         except ImportError:
             raise ValueError("--dask needs prefect-dask: pip install 'newsfold[dask]'") from None
+
+
+def _add_field_options(p: argparse.ArgumentParser) -> None:
+    from pipeline.readers import FieldMap
+
+    f = FieldMap()
+    g = p.add_argument_group("record fields (JSONL and CSV/TSV files; defaults read news-please exports)")
+    for name, what in (("text", "the article text"),
+                       ("html", "the page's HTML, extracted like an HTML file when a record has no text"),
+                       ("title", "the headline"), ("url", "the article's URL"),
+                       ("date", "the publication date"), ("byline", "the author(s): a string or a list"),
+                       ("source", "the site (chrome is learnt per site)")):
+        g.add_argument(f"--{name}-field", default=getattr(f, name), metavar="NAME",
+                       help=f"field holding {what} (default: %(default)s)")
+    g.add_argument("--id-field", default=None, metavar="NAME",
+                   help="field holding a stable record id: a record is then known by its file and id instead of "
+                        "its line number (default: none)")
+
+
+def clean_params(args: argparse.Namespace):
+    from pipeline.drop import CleanParams
+    from pipeline.readers import FieldMap
+
+    fields = FieldMap(text=args.text_field, html=args.html_field, title=args.title_field, url=args.url_field,
+                      date=args.date_field, byline=args.byline_field, source=args.source_field, id=args.id_field)
+    if not all([fields.text, fields.html, fields.title, fields.url, fields.date, fields.byline, fields.source]):
+        raise ValueError("a --*-field option needs a field name")
+    return CleanParams(fields=fields)
 
 
 def _add_dedup_options(p: argparse.ArgumentParser) -> None:
@@ -159,6 +190,9 @@ def _add_dedup_options(p: argparse.ArgumentParser) -> None:
                    help="rows per lead band (default: %(default)s)")
     g.add_argument("--lead-shingles", type=int, default=d.lead_shingles, metavar="N",
                    help="how many first shingles the lead bands cover (default: %(default)s)")
+    g.add_argument("--url-jaccard", type=float, default=d.url_jaccard_threshold, metavar="J",
+                   help="documents with the same canonical URL fold from this estimated Jaccard on, below "
+                        "--jaccard (default: %(default)s)")
 
 
 def dedup_params(args: argparse.Namespace):
@@ -167,7 +201,8 @@ def dedup_params(args: argparse.Namespace):
     return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
                        jaccard_threshold=args.jaccard, containment_threshold=args.containment,
                        teaser_ratio=args.teaser_ratio, update_ratio=args.update_ratio, lead_bands=args.lead_bands,
-                       lead_rows=args.lead_rows, lead_shingles=args.lead_shingles)
+                       lead_rows=args.lead_rows, lead_shingles=args.lead_shingles,
+                       url_jaccard_threshold=args.url_jaccard)
 
 
 def _jsonable(v):
@@ -217,7 +252,8 @@ def cmd_ingest(args) -> int:
     t0 = time.perf_counter()
     with writer_lock(args.warehouse, args.wait):
         s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask)
+                        params=params, clean_params=clean_params(args), wait_s=args.wait, workers=args.workers,
+                        dask_address=args.dask)
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -252,7 +288,7 @@ def cmd_eval(args) -> int:
     from pipeline.evaluate import format_report
 
     results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
-                                baseline=not args.no_baseline, worst=args.worst)
+                                baseline=not args.no_baseline, worst=args.worst, clean_params=clean_params(args))
     if args.json:
         json.dump(results, sys.stdout, default=_jsonable, indent=1)
         sys.stdout.write("\n")
@@ -288,7 +324,7 @@ def cmd_serve(args) -> int:
     print(f"serving inbox {args.inbox} -> {args.warehouse} "
           f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
     serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
-                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
+                params=dedup_params(args), clean_params=clean_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
                 workers=args.workers, dask_address=args.dask)
     return 0
 
