@@ -359,12 +359,14 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
             except StopIteration:
                 return
             except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as exc:
-                offset = part.start + records.offset if hasattr(records, "offset") else part.start
+                offset = records.offset
                 doc = new_record_doc(part.path, f"offset={offset}", str(exc).encode(), "warc")
                 doc.reject_reason = f"{sources.UNREADABLE}: WARC at byte {offset}: {str(exc)[:120]}"
                 yield doc
                 return
-            if part.end is not None and part.start + records.get_record_offset() >= part.end:
+            # records.offset: where the current record starts in the file (get_record_offset()
+            # would read the record to its end first)
+            if part.end is not None and records.offset >= part.end:
                 return
             if record.rec_type in SKIPPED_RECORDS:
                 continue
