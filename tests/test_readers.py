@@ -312,3 +312,47 @@ def test_old_warehouse_gets_the_new_document_columns(tmp_path, monkeypatch):
         cols = [r[0] for r in wh.sql("SELECT column_name FROM duckdb_columns() WHERE table_name = 'documents' "
                                      "AND database_name = 'lake' ORDER BY column_index").fetchall()]
     assert cols == schema.TABLES["documents"].names
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_one_article_arriving_as_text_jsonl_and_warc(tmp_path):
+    from flows.ingest import ingest_flow
+    from pipeline.warehouse import Warehouse
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "story.txt").write_text(BODY, encoding="utf-8")
+    write_jsonl(drop / "feed.jsonl", [news_please(1), {"title": "Russia Warns Pentagon", "text": BODY,
+                                                       "url": "https://example.com/russia?utm_source=x"}])
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(drop / "crawl.warc.gz", "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record("https://example.com/russia", "response",
+                                                      payload=io.BytesIO(page_html("Russia Warns Pentagon")),
+                                                      http_headers=http))
+    wh = tmp_path / "wh"
+    first = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1)
+    assert first["n_files"] == 4 and first["n_accepted"] == 4
+    with Warehouse(wh, read_only=True) as w:
+        rows = w.sql("""SELECT d.format, d.source_uri, p.relation, p.article_id FROM provenance p
+                        JOIN documents d USING (doc_id) WHERE d.title LIKE 'Russia%' OR d.format = 'text'
+                        ORDER BY d.format""").fetchall()
+    assert [r[0] for r in rows] == ["jsonl", "text", "warc"] and len({r[3] for r in rows}) == 1
+    assert rows[0][1].endswith("feed.jsonl#L2") and "crawl.warc.gz#<urn:uuid:" in rows[2][1]
+
+    # the export grows by one line: only that line is new; the rest is seen before, record by record
+    with open(drop / "feed.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(news_please(3)) + "\n")
+    second = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1)
+    assert (second["n_files"], second["n_seen_before"], second["n_documents"]) == (5, 4, 1)
+    with Warehouse(wh, read_only=True) as w:
+        assert w.sql("SELECT source_uri FROM documents WHERE drop_id = 2").fetchall() == [
+            (f"{drop / 'feed.jsonl'}#L3",)]
+    # nothing new: the inbox schedule records no drop
+    third = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1, only_new=True)
+    assert third["drop_id"] is None and third["n_seen_before"] == 5
