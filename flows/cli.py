@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="if another ingest is writing, wait this long for it instead of failing at once")
     _add_execution_options(ing)
+    _add_read_options(ing)
     _add_field_options(ing)
     _add_dedup_options(ing)
 
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--batch-size", type=int, default=500, metavar="N",
                     help="documents per processing batch (default: %(default)s)")
     _add_execution_options(sv)
+    _add_read_options(sv)
     _add_warehouse(sv)
     _add_field_options(sv)
     _add_dedup_options(sv)
@@ -121,6 +123,14 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
                         "reachable at the same path from every worker (see README, Performance)")
 
 
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="read files that symlinks inside the folders point to outside the given paths "
+                        "(default: such links are recorded as rejected, reason symlink_outside_inputs)")
+
+
+
+
 def _check_execution_options(args: argparse.Namespace) -> None:
     if args.workers is not None and args.workers < 1:
         raise ValueError("--workers must be at least 1")
@@ -148,7 +158,7 @@ def _add_field_options(p: argparse.ArgumentParser) -> None:
                         "its line number (default: none)")
 
 
-def clean_params(args: argparse.Namespace):
+def _clean_params(args: argparse.Namespace):
     from pipeline.drop import CleanParams
     from pipeline.readers import FieldMap
 
@@ -156,7 +166,7 @@ def clean_params(args: argparse.Namespace):
                       date=args.date_field, byline=args.byline_field, source=args.source_field, id=args.id_field)
     if not all([fields.text, fields.html, fields.title, fields.url, fields.date, fields.byline, fields.source]):
         raise ValueError("a --*-field option needs a field name")
-    return CleanParams(fields=fields)
+    return CleanParams(follow_symlinks=getattr(args, "follow_symlinks", False), fields=fields)
 
 
 def _add_dedup_options(p: argparse.ArgumentParser) -> None:
@@ -252,8 +262,8 @@ def cmd_ingest(args) -> int:
     t0 = time.perf_counter()
     with writer_lock(args.warehouse, args.wait):
         s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, clean_params=clean_params(args), wait_s=args.wait, workers=args.workers,
-                        dask_address=args.dask)
+                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask,
+                        clean_params=_clean_params(args))
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -288,7 +298,7 @@ def cmd_eval(args) -> int:
     from pipeline.evaluate import format_report
 
     results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
-                                baseline=not args.no_baseline, worst=args.worst, clean_params=clean_params(args))
+                                baseline=not args.no_baseline, worst=args.worst, clean_params=_clean_params(args))
     if args.json:
         json.dump(results, sys.stdout, default=_jsonable, indent=1)
         sys.stdout.write("\n")
@@ -324,8 +334,8 @@ def cmd_serve(args) -> int:
     print(f"serving inbox {args.inbox} -> {args.warehouse} "
           f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
     serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
-                params=dedup_params(args), clean_params=clean_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
-                workers=args.workers, dask_address=args.dask)
+                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
+                workers=args.workers, dask_address=args.dask, clean_params=_clean_params(args))
     return 0
 
 

@@ -35,7 +35,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from pipeline import readers, sources
 from pipeline.dedup import DedupParams
-from pipeline.drop import CleanParams, drop_row, plan_drop, stage_batch
+from pipeline.drop import CleanParams, drop_row, plan_drop, stage_batch, stage_one_by_one
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500
@@ -83,8 +83,8 @@ def version() -> str:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(paths: list[str]) -> list[str]:
-    return [str(p) for p in sources.discover(paths)]
+def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
+    return [str(p) for p in sources.discover(paths, follow_symlinks)]
 
 
 @task(name="skip-known-files", cache_policy=NO_CACHE)
@@ -208,7 +208,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
     stage_s: dict[str, float] = {}
     with writer_lock(warehouse, wait_s):
         t0 = time.perf_counter()
-        all_files = discover_task(inputs)
+        all_files = discover_task(inputs, clean_params.follow_symlinks)
         files = skip_known_task(all_files, warehouse, clean_params.max_bytes)
         stage_s["discover"] = time.perf_counter() - t0
         if only_new and not files:
@@ -235,7 +235,13 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                                   known_records=known_records, chunk_docs=batch_size)
                            for k, b in enumerate(batches)]
                 for k, fut in enumerate(futures, 1):
-                    receipts.append(fut.result())
+                    try:
+                        receipts.append(fut.result())
+                    except Exception as exc:  # e.g. its worker died: retry its files one by one
+                        logger.warning("batch %d/%d failed (%s: %s); retrying its %d files one by one", k,
+                                       len(futures), type(exc).__name__, exc, len(batches[k - 1]))
+                        receipts.extend(stage_one_by_one(batches[k - 1], params, clean_params,
+                                                         run_dir / f"batch-{k - 1:06d}-retry", known_chrome))
                     update_progress_artifact(progress, 100.0 * k / len(futures))
                     logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
             stage_s["process"] = time.perf_counter() - t0

@@ -13,7 +13,19 @@ Normalisation choices (documented in the README):
   typography (curly quotes, dashes, "²"); the MinHash stage folds these for
   matching, so copies that differ only in typography still match.
 - Every Unicode space (NBSP, thin space, ...) becomes a plain space, zero-width
-  characters are dropped, and runs of white space collapse to one.
+  characters and soft hyphens (U+00AD) are dropped, and runs of white space collapse
+  to one. NUL and the other control characters are dropped too, and recorded as
+  removed spans (reason "control_chars").
+- HTML entities are decoded once (scraped text keeps "&amp;"); text that still reads
+  "&amp;" after that was escaped twice at the source and is left so.
+
+Length in every script: lengths are counted in words, where a character of a script
+written without spaces (Chinese, Japanese, Thai, ...) counts as a fraction of a word
+(`word_count`), so a Chinese article is not one "word" per paragraph.
+
+Degenerate text (`degenerate`): a document whose text is one token (or a handful)
+repeated, has no sentence at all, or is mostly base64/hex blobs is rejected as
+"degenerate_text", not stored as an article.
 
 Boilerplate rules are general patterns plus position: navigation and category
 lines only count as chrome before the first body paragraph or after the last;
@@ -28,28 +40,44 @@ lines ("Fwd: ..."), whose text is the title only when the page shows no headline
 """
 from __future__ import annotations
 
+import bisect
 import html
+import itertools
 import re
 import unicodedata
 from datetime import date
 
 import ftfy
 
-from .model import Doc, Unit
+from . import signatures
+from .model import Doc, RemovedSpan, Unit
 
-MIN_ARTICLE_WORDS = 20
+MIN_ARTICLE_WORDS = 20  # in word_count() words
+DEGENERATE_TEXT = "degenerate_text"
 LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it into sentences
 NO_ARTICLE_TEXT = "no_article_text"
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
 
 _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
-_ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+_ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
 # A sentence ends at . ! ? or … (optionally followed by a closing quote or
 # bracket) when white space and a capital, digit or opening quote follow.
 # Group 1 is the white space between the two sentences. (Written without look-behinds:
 # ~7x faster on long texts.)
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";")
+_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。」", "。”")
+# Full stops of scripts written without spaces end a sentence with no space after them
+# (group 2: the empty gap); used with SENTENCE_END to cut a flattened page into units.
+_UNIT_END = re.compile(f"(?:{SENTENCE_END.pattern})|[。！？][」』”’）]*()")
+
+# Characters of scripts written without spaces (signatures.UNSPACED) and how many of
+# them make about one word: a Chinese or Japanese word is 1-2 characters, a Thai,
+# Lao, Khmer or Myanmar word 3-5 code points (with its vowel and tone marks).
+_CJK_CHARS = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+                        "\U00020000-\U0003134f]")
+_SEA_CHARS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+CJK_CHARS_PER_WORD = 2
+SEA_CHARS_PER_WORD = 4
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -145,6 +173,7 @@ _MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_RUN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
 
 
 def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
@@ -157,11 +186,14 @@ def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
         unescaped = html.unescape(text)  # scraped text keeps entities like &amp; &#8217; (as ftfy would fix)
         doc_has_odd_chars = doc_has_odd_chars or unescaped != text  # an entity may stand for one
         text = unescaped
+    if doc_has_odd_chars:
+        text = _CONTROL.sub("", text)  # also in ASCII text: a NUL must never reach the article
     if not text.isascii():
         if doc_has_odd_chars and _MOJIBAKE_HINT.search(text):
             text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
+            text = _CONTROL.sub("", text)
         else:
-            text = unicodedata.normalize("NFC", _CONTROL.sub("", text) if doc_has_odd_chars else text)
+            text = unicodedata.normalize("NFC", text)
         if doc_has_odd_chars:
             text = _ZERO_WIDTH.sub("", text)
     # str.split() splits on exactly the characters _SPACES matches (every str.isspace()
@@ -186,8 +218,9 @@ def split_units(raw: str) -> list[Unit]:
         body = line.rstrip("\r\n")
         if len(body) > LONG_LINE:
             start = 0
-            for m in SENTENCE_END.finditer(body):
-                units.append(Unit(pos + start, pos + m.start(1), body[start : m.start(1)], sentence=True))
+            for m in _UNIT_END.finditer(body):
+                gap = 1 if m.group(1) is not None else 2
+                units.append(Unit(pos + start, pos + m.start(gap), body[start : m.start(gap)], sentence=True))
                 start = m.end()
             units.append(Unit(pos + start, pos + len(body), body[start:], sentence=True))
         else:
@@ -195,7 +228,8 @@ def split_units(raw: str) -> list[Unit]:
         pos += len(line)
     # One search over the document instead of three regexes per unit: most documents hold
     # none of these characters, and a unit can only hold what its document holds.
-    odd = not raw.isascii() and bool(_MOJIBAKE_HINT.search(raw) or _CONTROL.search(raw) or _ZERO_WIDTH.search(raw))
+    odd = bool(_CONTROL.search(raw)) or (not raw.isascii() and bool(_MOJIBAKE_HINT.search(raw)
+                                                                    or _ZERO_WIDTH.search(raw)))
     for u in units:
         if u.text:
             u.text = normalise(u.text, odd)
@@ -248,10 +282,20 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
     return len(previous_line) + 1 + len(first_word) > width
 
 
+def word_count(text: str) -> int:
+    """Words of a normalised text: space-separated tokens, where each run of characters of a
+    script written without spaces counts as its length / characters per word (see above)."""
+    words = text.count(" ") + 1 if text else 0
+    if text.isascii():
+        return words
+    cjk, sea = len(_CJK_CHARS.findall(text)), len(_SEA_CHARS.findall(text))
+    return words + cjk // CJK_CHARS_PER_WORD + sea // SEA_CHARS_PER_WORD if cjk or sea else words
+
+
 def is_body(text: str) -> bool:
     if PROMO.match(text):
         return False
-    words = text.count(" ") + 1
+    words = word_count(text)
     return words >= 20 or (words >= 10 and _ends_sentence(text))
 
 
@@ -323,7 +367,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     for i, u in enumerate(paragraphs):
         text = u.text
         outside = i < first_body or i > last_body
-        words = text.count(" ") + 1
+        words = word_count(text)
         reason = None
         if in_related:
             if is_body(text) and not NEWSLETTER.search(text):
@@ -395,10 +439,63 @@ def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     """
     if not doc.accepted:
         return doc
+    # metadata from HTML (trafilatura) is normalised like the text: no soft hyphen or NUL in a title
+    doc.title = normalise(doc.title) or None if doc.title else None
+    doc.byline = normalise(doc.byline) or None if doc.byline else None
     doc.units = strip_boilerplate(doc, doc.units or paragraphs(doc.raw_text))
-    if sum(u.text.count(" ") + 1 for u in doc.units) < min_words:
+    _record_control_chars(doc)
+    if sum(word_count(u.text) for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT
+    elif problem := degenerate(doc.text):
+        doc.reject_reason = DEGENERATE_TEXT
+        doc.error = problem
     return doc
+
+
+def _record_control_chars(doc: Doc) -> None:
+    """Record the runs of control characters normalisation dropped (NUL, escape codes, ...),
+    except inside spans already removed for another reason."""
+    raw = doc.raw_text
+    if not _CONTROL.search(raw):
+        return
+    removed = sorted((r.start, r.end) for r in doc.removed)
+    starts = [a for a, _ in removed]
+    reach = list(itertools.accumulate((b for _, b in removed), max))  # furthest end among spans so far
+    for m in _CONTROL_RUN.finditer(raw):
+        i = bisect.bisect_right(starts, m.start()) - 1
+        if i < 0 or reach[i] < m.end():
+            doc.removed.append(RemovedSpan(m.start(), m.end(), "clean", "control_chars", m.group()))
+
+
+# Sentence-ending punctuation of many scripts (Latin, CJK, Arabic, Devanagari, Myanmar,
+# Ethiopic, Armenian). Thai, Lao and Khmer end sentences with a space, so a text in them
+# is never judged by it.
+_SENTENCE_MARK = re.compile(r"[.!?…。！？؟۔।॥။።։]")
+_BLOB = re.compile(r"[A-Za-z0-9+/=_-]{40,}")  # base64 / hex runs
+_BLOB_DIGIT = re.compile(r"\d")
+MAX_DISTINCT_SHARE = 0.01  # a text whose distinct tokens are fewer than this share of them is degenerate
+MIN_DISTINCT = 4
+# a teaser of one sentence may lack its full stop; this many words without one are no prose
+NO_SENTENCE_MIN_WORDS = 50
+
+
+def degenerate(text: str) -> str | None:
+    """Why a clean text is no article, or None: one token (or a handful) repeated, no sentence
+    at all, or mostly base64/hex blobs. Tokens are the space-separated words and, in scripts
+    written without spaces, the characters."""
+    tokens = text.split()
+    if not text.isascii() and (_CJK_CHARS.search(text) or _SEA_CHARS.search(text)):
+        tokens = signatures.split_unspaced(text).split()
+    distinct = len(set(tokens))
+    if len(tokens) >= MIN_ARTICLE_WORDS and distinct <= max(MIN_DISTINCT, MAX_DISTINCT_SHARE * len(tokens)):
+        return f"{distinct} distinct tokens repeated to {len(tokens)}"
+    if len(tokens) >= NO_SENTENCE_MIN_WORDS and not _SENTENCE_MARK.search(text) and not _SEA_CHARS.search(text):
+        return "no sentence punctuation at all"
+    if _BLOB.search(text):
+        blob = sum(len(m.group()) for m in _BLOB.finditer(text) if _BLOB_DIGIT.search(m.group()))
+        if blob > 0.5 * (len(text) - text.count(" ")):
+            return "mostly base64/hex data"
+    return None
 
 
 def clean_batch(docs: list[Doc], min_words: int = MIN_ARTICLE_WORDS) -> list[Doc]:

@@ -79,15 +79,18 @@ class DedupParams:
 
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
-                         "–": "-", "—": "-", "‐": "-", "‑": "-"})
+                         "–": "-", "—": "-", "‐": "-", "‑": "-",
+                         # invisible: a soft hyphen or zero-width space inside a word must not split it
+                         "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
 _QUOTE_PAIRS = [(chr(k), v) for k, v in _QUOTES.items()]
 
 
 def matching_text(text: str) -> str:
-    """The text as the matcher sees it: NFKC, case-folded, typography folded.
+    """The text as the matcher sees it: NFKC, case-folded, typography folded, soft hyphens
+    and zero-width characters dropped.
 
-    Copies that differ only in quote style, dashes, ligatures or case must
-    produce the same shingles.
+    Copies that differ only in quote style, dashes, ligatures, case or invisible
+    characters must produce the same shingles.
     """
     if text.isascii():  # NFKC and the typography folding change nothing in ASCII
         return text.lower()

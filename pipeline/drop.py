@@ -17,10 +17,12 @@ the commit straight from the staging files.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +34,7 @@ import pyarrow.parquet as pq
 
 from . import chrome, clean, dedup, readers, repeats, schema, sources
 from .model import Doc
-from .warehouse import StagedDrop, Warehouse
+from .warehouse import StagedDrop, Warehouse, fault_point
 
 SPAN_TYPE = pa.struct([(f.name, f.type) for f in schema.TABLES["removed_spans"]
                        if f.name not in ("doc_id", "drop_id")])
@@ -57,6 +59,7 @@ DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stag
 class CleanParams:
     max_bytes: int = sources.DEFAULT_MAX_BYTES
     min_words: int = clean.MIN_ARTICLE_WORDS
+    follow_symlinks: bool = False  # follow symlinks that lead outside the given paths (sources.discover)
     fields: readers.FieldMap = readers.FieldMap()  # which JSONL/CSV fields hold text, title, url, ...
 
 
@@ -79,6 +82,7 @@ def _doc_row(doc: Doc) -> dict:
                    "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
                   for r in doc.removed],
         "n_spans": len(doc.removed),
+        "error": doc.error,
         "source_uri": doc.source_uri or doc.source_path, "url": doc.url, "canonical_url": doc.canonical_url,
         "fetched_at": doc.fetched_at,
     }
@@ -106,6 +110,130 @@ def chrome_dict(table: pa.Table) -> dict[str, np.ndarray]:
     return {str(names[a]): keys[a:b] for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(names)])))}
 
 
+INTERNAL_ERROR = "internal_error"
+log = logging.getLogger("newsfold.drop")
+
+
+def _reject_internal(doc: Doc, stage: str, exc: BaseException) -> None:
+    """An error while processing one document rejects that document only (logged, and kept in
+    `documents.error`); the rest of the batch goes on."""
+    log.warning("%s failed on %s: %s: %s", stage, doc.source_path, type(exc).__name__, exc, exc_info=exc)
+    doc.reject_reason = INTERNAL_ERROR
+    doc.error = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
+    doc.units = []
+
+
+def failed_doc(path: Path, stage: str, exc: BaseException, max_bytes: int) -> Doc:
+    """The record of a path whose processing raised: its identity, reason internal_error."""
+    spath = sources.display_path(path)
+    try:
+        digest = sources.content_digest(path, max_bytes)
+    except Exception:
+        digest = hashlib.sha256(spath.encode()).hexdigest()
+    doc = Doc(sources.doc_id_for(spath, digest), spath, sources.display_path(path.parent.name), digest, 0)
+    _reject_internal(doc, stage, exc)
+    return doc
+
+
+def _read_one(path: Path, max_bytes: int) -> Doc:
+    fault_point(f"read:{path.name}")  # test hook: a document that kills its worker
+    try:
+        return sources.read_document(path, max_bytes)
+    except Exception as exc:  # read_document rejects what is wrong on disk; this is a bug in it
+        return failed_doc(path, "read", exc, max_bytes)
+
+
+def _snapshot(doc: Doc) -> tuple:
+    return (doc.reject_reason, list(doc.units), len(doc.removed), doc.title, doc.byline, doc.published_at)
+
+
+def _restore(doc: Doc, state: tuple) -> None:
+    doc.reject_reason, units, n_removed, doc.title, doc.byline, doc.published_at = state
+    doc.units = list(units)
+    del doc.removed[n_removed:]
+
+
+def _each(docs: list[Doc], stage: str, run: Callable[[Doc], object]) -> None:
+    """Run a per-document stage on each accepted document; one that raises is rejected as it
+    was before the stage, with the error."""
+    for d in docs:
+        if d.accepted:
+            state = _snapshot(d)
+            try:
+                run(d)
+            except Exception as exc:
+                _restore(d, state)
+                _reject_internal(d, stage, exc)
+
+
+def _strip_chrome(docs: list[Doc], known: dict | None) -> dict[str, np.ndarray]:
+    """chrome.strip_batch, isolated per document. The chrome stage learns across the batch,
+    so when it raises, each document is tried alone to find the ones it fails on; those are
+    rejected and the batch runs again without them (alone, a document still gets the known
+    chrome cut, but learns nothing)."""
+    states = [_snapshot(d) for d in docs]
+    try:
+        return chrome.strip_batch(docs, known)
+    except Exception as exc:
+        log.warning("chrome stage failed on the batch (%s: %s); retrying document by document",
+                    type(exc).__name__, exc)
+    for d, state in zip(docs, states):
+        _restore(d, state)
+    _each(docs, "chrome", lambda d: chrome.strip_batch([d], known))
+    good = [(d, state) for d, state in zip(docs, states) if d.reject_reason != INTERNAL_ERROR]
+    for d, state in good:
+        _restore(d, state)
+    try:
+        return chrome.strip_batch([d for d, _ in good], known)
+    except Exception:  # failing together but not alone: each keeps what it gets alone
+        for d, state in good:
+            _restore(d, state)
+        _each([d for d, _ in good], "chrome", lambda d: chrome.strip_batch([d], known))
+        return {}
+
+
+def _fingerprint(docs: list[Doc], params: dedup.DedupParams) -> dict[int, tuple]:
+    """index in docs -> (n_shingles, minhash bytes, bands) of each accepted document; one that
+    fails alone is rejected."""
+    accepted = [i for i, d in enumerate(docs) if d.accepted]
+
+    def run(idx: list[int]) -> dict[int, tuple]:
+        sizes, sigs, bands = dedup.fingerprint([docs[i].text for i in idx], params)
+        return {i: (int(sizes[k]), dedup.sig_to_bytes(sigs[k]), bands[k]) for k, i in enumerate(idx)}
+
+    if not accepted:
+        return {}
+    try:
+        return run(accepted)
+    except Exception as exc:
+        log.warning("fingerprint failed on the batch (%s: %s); retrying document by document",
+                    type(exc).__name__, exc)
+    out: dict[int, tuple] = {}
+    for i in accepted:
+        try:
+            out.update(run([i]))
+        except Exception as exc:
+            _reject_internal(docs[i], "fingerprint", exc)
+    return out
+
+
+def _table(rows: list[dict]) -> pa.Table:
+    try:
+        return pa.Table.from_pylist(rows, schema=PROCESSED)
+    except Exception as exc:  # a value Arrow cannot hold: find the row and keep only its identity
+        log.warning("batch rows do not convert (%s: %s); converting row by row", type(exc).__name__, exc)
+    tables = []
+    for r in rows:
+        try:
+            tables.append(pa.Table.from_pylist([r], schema=PROCESSED))
+        except Exception as exc:
+            keep = ("doc_id", "source_path", "source_name", "format", "content_sha256", "size_bytes")
+            row = {k: r[k] for k in keep} | {"status": schema.REJECTED, "reject_reason": INTERNAL_ERROR,
+                                              "error": f"rows: {type(exc).__name__}: {exc}"[:2000], "n_spans": 0}
+            tables.append(pa.Table.from_pylist([row], schema=PROCESSED))
+    return pa.concat_tables(tables)
+
+
 def as_part(item: str | Path | readers.Part) -> readers.Part:
     return item if isinstance(item, readers.Part) else readers.Part(str(item))
 
@@ -115,11 +243,20 @@ def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanPa
     """The documents of a batch's parts, streamed; records whose doc_id is in `skip_ids` (the
     warehouse has them) are left out and counted in skipped[0]."""
     for part in map(as_part, parts):
-        for doc in readers.read_part(part, clean_params.fields, clean_params.max_bytes, skip_ids or ()):
-            if doc is None:
-                if skipped is not None:
-                    skipped[0] += 1
-                continue
+        if not readers.is_container(part.path) and not readers.is_gzipped(part.path):
+            yield _read_one(Path(part.path), clean_params.max_bytes)
+            continue
+        fault_point(f"read:{Path(part.path).name}")  # test hook: a document that kills its worker
+        try:
+            for doc in readers.read_part(part, clean_params.fields, clean_params.max_bytes, skip_ids or ()):
+                if doc is None:
+                    if skipped is not None:
+                        skipped[0] += 1
+                    continue
+                yield doc
+        except Exception as exc:  # a bug in a reader: the records read so far stand, the rest is one rejection
+            doc = readers.part_failure(part, INTERNAL_ERROR)
+            _reject_internal(doc, "read", exc)
             yield doc
 
 
@@ -156,26 +293,28 @@ def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: Clean
         names = sorted({d.source_name for d in docs})
         known = chrome_dict(pq.read_table(known_chrome, filters=[("source_name", "in", names)]) if names
                             else CHROME_KEYS.empty_table())
-    learnt = chrome.strip_batch(docs, known)
+    learnt = _strip_chrome(docs, known)
     if learnt_chrome is not None:
         learnt_chrome.update(learnt)
     lap("chrome")
-    docs = clean.clean_batch(docs, clean_params.min_words)
+    _each(docs, "clean", lambda d: clean.clean_document(d, clean_params.min_words))
     lap("clean")
-    docs = repeats.collapse_batch(docs)
+    _each(docs, "repeats", repeats.collapse_repeats)
     lap("repeats")
-    rows = [_doc_row(d) for d in docs]
-    del docs
-    lap("rows")
-    accepted = [i for i, r in enumerate(rows) if r["status"] == schema.ACCEPTED]
-    if accepted:
-        sizes, sigs, bands = dedup.fingerprint([rows[i]["text"] for i in accepted], params)
-        for k, i in enumerate(accepted):
-            rows[i]["n_shingles"] = int(sizes[k])
-            rows[i]["minhash"] = dedup.sig_to_bytes(sigs[k])
-            rows[i]["bands"] = bands[k]
+    prints = _fingerprint(docs, params)
     lap("fingerprint")
-    table = pa.Table.from_pylist(rows, schema=PROCESSED)
+    rows = []
+    for d in docs:
+        try:
+            rows.append(_doc_row(d))
+        except Exception as exc:
+            _reject_internal(d, "rows", exc)
+            rows.append(_doc_row(d))
+    for i, (n_shingles, minhash, bands) in prints.items():
+        if docs[i].accepted:
+            rows[i].update(n_shingles=n_shingles, minhash=minhash, bands=bands)
+    del docs
+    table = _table(rows)
     lap("rows")
     return table
 
@@ -195,7 +334,7 @@ def chrome_path(staging_file: str | Path) -> Path:
 def known_record_ids(known_records: str | Path | None, parts: Sequence[str | Path | readers.Part]) -> set[str]:
     """The doc_ids the warehouse holds for the records of these parts' container files
     (from the Parquet file the flow staged, see Warehouse.write_known_records)."""
-    paths = sorted({p.path for p in map(as_part, parts) if readers.is_container(p.path)})
+    paths = sorted({sources.display_path(p.path) for p in map(as_part, parts) if readers.is_container(p.path)})
     if known_records is None or not paths:
         return set()
     return set(pq.read_table(known_records, columns=["doc_id"],
@@ -250,6 +389,53 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
         _write_atomically(PROCESSED.empty_table(), out_path)
         written.append(str(out_path))
     return {"path": written[0], "paths": written, "rows": rows, "skipped": skipped[0], "timings": timings}
+
+
+def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
+                     out_stem: str | Path, known_chrome: str | Path | None = None) -> list[dict]:
+    """Retry a batch that failed as a whole (its worker died, ...) one document at a time.
+
+    Each document runs in a worker process of its own pool, so one that kills its process
+    costs only itself: it is recorded as `internal_error` (so is one that fails alone for
+    any other reason) and the pool is replaced for the rest. Returns one receipt per
+    document, like stage_batch's; staging files are named `<out_stem>-<n>.parquet`.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    receipts = []
+    pool = None
+    try:
+        for n, path in enumerate(paths):
+            out_path = Path(f"{out_stem}-{n:06d}.parquet")
+            if pool is None:
+                pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            try:
+                receipts.append(pool.submit(stage_batch, [path], params, clean_params, out_path,
+                                            known_chrome).result())
+                continue
+            except BrokenProcessPool as exc:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
+                error: BaseException = RuntimeError(f"the worker process died ({exc})")
+            except Exception as exc:
+                error = exc
+            part = as_part(path)
+            if readers.is_container(part.path):  # a part of a container: one rejection for the part
+                doc = readers.part_failure(part, INTERNAL_ERROR)
+                _reject_internal(doc, "worker", error)
+            else:
+                doc = failed_doc(Path(part.path), "worker", error, clean_params.max_bytes)
+            table = _table([_doc_row(doc)])
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(table, out_path)
+            receipts.append({"path": str(out_path), "paths": [str(out_path)], "rows": 1, "skipped": 0,
+                             "timings": {}})
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return receipts
 
 
 def read_plan_columns(staging: Sequence[str | Path]) -> pa.Table:

@@ -49,6 +49,7 @@ class Doc:
     published_at: date | None = None
     units: list[Unit] = field(default_factory=list)
     removed: list[RemovedSpan] = field(default_factory=list)
+    error: str | None = None  # what went wrong, for reject reasons "unreadable" and "internal_error"
     # where the document came from inside its file (pipeline/readers.py): the file plus
     # "#L<line>" or "#<WARC-Record-ID>"; None for a plain file (its source_path)
     source_uri: str | None = None

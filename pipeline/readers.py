@@ -100,7 +100,14 @@ def record_doc_id(path: str, locator: str, content_sha256: str) -> str:
     return sources.doc_id_for(f"{path}#{locator}", content_sha256)
 
 
+def reject(doc: Doc, reason: str, detail: str | None = None) -> None:
+    """Reject a record: the reason code in reject_reason, where and what exactly in error."""
+    doc.reject_reason = reason
+    doc.error = detail
+
+
 def new_record_doc(path: str, locator: str, raw: bytes, fmt: str, id_value: str | None = None) -> Doc:
+    path = sources.display_path(path)  # stored names are valid UTF-8 (see sources)
     digest = hashlib.sha256(raw).hexdigest()
     doc_id = record_doc_id(path, f"id={id_value}" if id_value is not None else locator, digest)
     doc = Doc(doc_id, path, Path(path).parent.name, digest, len(raw))
@@ -109,8 +116,39 @@ def new_record_doc(path: str, locator: str, raw: bytes, fmt: str, id_value: str 
     return doc
 
 
+class NotOpened(Exception):
+    """A container path that is not opened (sources' rules for paths): reason and detail."""
+
+    def __init__(self, reason: str, error: str | None):
+        super().__init__(reason)
+        self.reason, self.error = reason, error
+
+
+def open_regular(path: str) -> IO[bytes]:
+    """Open a container file under the same rules as sources.read_document: only a regular
+    file, never through a symlink (discover already replaced links it may follow), never
+    blocking on a FIFO; a path swapped after the check is caught by fstat. Raises NotOpened."""
+    import stat as st
+
+    try:
+        info = os.lstat(path)
+        if st.S_ISLNK(info.st_mode):
+            raise sources._link_problem(Path(path))
+        if not st.S_ISREG(info.st_mode):
+            raise sources._Unread(sources.NOT_REGULAR, "not a regular file")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except sources._Unread as unread:
+        raise NotOpened(unread.reason, unread.error) from None
+    except OSError as exc:
+        raise NotOpened(sources.UNREADABLE, exc.strerror or str(exc)) from None
+    if not st.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotOpened(sources.NOT_REGULAR, "not a regular file when opened")
+    return open(fd, "rb")
+
+
 def _open_binary(path: str) -> IO[bytes]:
-    fh = open(path, "rb")
+    fh = open_regular(path)
     return gzip.GzipFile(fileobj=fh, mode="rb") if is_gzipped(path) else fh
 
 
@@ -146,24 +184,24 @@ def fill_from_record(doc: Doc, record: dict, fields: FieldMap, where: str) -> No
     """
     text, html = record.get(fields.text), record.get(fields.html)
     if text is not None and not isinstance(text, str):
-        doc.reject_reason = f"{WRONG_TYPE}: {where}: {fields.text!r} is {type(text).__name__}, not a string"
+        reject(doc, WRONG_TYPE, f"{where}: {fields.text!r} is {type(text).__name__}, not a string")
         return
     if text is None and html is not None and not isinstance(html, str):
-        doc.reject_reason = f"{WRONG_TYPE}: {where}: {fields.html!r} is {type(html).__name__}, not a string"
+        reject(doc, WRONG_TYPE, f"{where}: {fields.html!r} is {type(html).__name__}, not a string")
         return
     if text is None and html is None:
-        doc.reject_reason = f"{NO_TEXT_FIELD}: {where}: no {fields.text!r} or {fields.html!r} field"
+        reject(doc, NO_TEXT_FIELD, f"{where}: no {fields.text!r} or {fields.html!r} field")
         return
     url = _text_value(record.get(fields.url))
     doc.url = url
     if text is not None:
         if not text.strip():
-            doc.reject_reason = f"{EMPTY_RECORD}: {where}"
+            reject(doc, EMPTY_RECORD, where)
             return
         doc.raw_text = text
     else:
         if not html.strip():
-            doc.reject_reason = f"{EMPTY_RECORD}: {where}"
+            reject(doc, EMPTY_RECORD, where)
             return
         fmt = doc.fmt
         sources._extract_html(doc, html)  # sets title/byline/date/site from the page
@@ -215,7 +253,7 @@ def read_jsonl(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container
                         break
                 doc = new_record_doc(part.path, f"L{line_no}", line[:max_bytes], "jsonl")
                 doc.size_bytes = length
-                doc.reject_reason = f"{sources.TOO_LARGE}: line {line_no}"
+                reject(doc, sources.TOO_LARGE, f"line {line_no}")
                 yield doc
             elif line.strip():
                 yield _jsonl_doc(part.path, line_no, line.rstrip(b"\r\n"), fields, skip_ids)
@@ -230,11 +268,11 @@ def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap, skip_ids: 
         record = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         doc = new_record_doc(path, f"L{line_no}", raw, "jsonl")
-        doc.reject_reason = f"{INVALID_JSON}: {where}: {str(exc)[:120]}"
+        reject(doc, INVALID_JSON, f"{where}: {str(exc)[:120]}")
         return doc
     if not isinstance(record, dict):
         doc = new_record_doc(path, f"L{line_no}", raw, "jsonl")
-        doc.reject_reason = f"{NOT_AN_OBJECT}: {where}"
+        reject(doc, NOT_AN_OBJECT, f"{where}")
         return doc
     doc = new_record_doc(path, f"L{line_no}", raw, "jsonl", _id_value(record, fields))
     if doc.doc_id in skip_ids:
@@ -291,7 +329,7 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[s
             return
         except csv.Error as exc:
             doc = new_record_doc(part.path, "L1", b"", "csv")
-            doc.reject_reason = f"{BAD_CSV_ROW}: line 1 (header): {exc}"
+            reject(doc, BAD_CSV_ROW, f"line 1 (header): {exc}")
             yield doc
             return
         while True:
@@ -302,7 +340,7 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[s
                 return
             except csv.Error as exc:
                 doc = new_record_doc(part.path, f"L{line_no}", str(exc).encode(), "csv")
-                doc.reject_reason = f"{BAD_CSV_ROW}: line {line_no}: {exc}"
+                reject(doc, BAD_CSV_ROW, f"line {line_no}: {exc}")
                 yield doc
                 continue
             if not any(row):
@@ -315,9 +353,9 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[s
                 continue
             doc.encoding = "utf-8"
             if len(raw_row) > max_bytes:
-                doc.reject_reason = f"{sources.TOO_LARGE}: line {line_no}"
+                reject(doc, sources.TOO_LARGE, f"line {line_no}")
             elif len(row) != len(header):
-                doc.reject_reason = f"{BAD_CSV_ROW}: line {line_no}: {len(row)} fields, header has {len(header)}"
+                reject(doc, BAD_CSV_ROW, f"line {line_no}: {len(row)} fields, header has {len(header)}")
             else:
                 fill_from_record(doc, {k: (v if v != "" else None) for k, v in record.items()}, fields,
                                  f"line {line_no}")
@@ -350,7 +388,7 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    with open(part.path, "rb") as fh:
+    with open_regular(part.path) as fh:
         fh.seek(part.start)
         records = ArchiveIterator(fh, no_record_parse=False)
         while True:
@@ -361,7 +399,7 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
             except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as exc:
                 offset = records.offset
                 doc = new_record_doc(part.path, f"offset={offset}", str(exc).encode(), "warc")
-                doc.reject_reason = f"{sources.UNREADABLE}: WARC at byte {offset}: {str(exc)[:120]}"
+                reject(doc, sources.UNREADABLE, f"WARC at byte {offset}: {str(exc)[:120]}")
                 yield doc
                 return
             # records.offset: where the current record starts in the file (get_record_offset()
@@ -374,7 +412,7 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
                 doc = _warc_doc(part.path, record, max_bytes, skip_ids)
             except (OSError, EOFError, zlib.error, ValueError) as exc:  # a payload that fails to decode
                 doc = new_record_doc(part.path, _warc_id(record), str(exc).encode(), "warc")
-                doc.reject_reason = f"{TRUNCATED}: {str(exc)[:120]}"
+                reject(doc, TRUNCATED, f"{str(exc)[:120]}")
             yield doc
 
 
@@ -400,7 +438,7 @@ def _warc_doc(path: str, record, max_bytes: int, skip_ids: Container[str] = ()) 
         doc.reject_reason = WARC_REVISIT
         return doc
     if record.rec_type not in PAGE_RECORDS:
-        doc.reject_reason = f"{NOT_HTML}: {record.rec_type} record"
+        reject(doc, NOT_HTML, f"{record.rec_type} record")
         return doc
     if len(payload) > max_bytes:
         doc.reject_reason = sources.TOO_LARGE
@@ -408,13 +446,13 @@ def _warc_doc(path: str, record, max_bytes: int, skip_ids: Container[str] = ()) 
     # warcio reads a record through a reader limited to its Content-Length: bytes left
     # unread there after the payload mean the file ended inside the record
     if getattr(record.raw_stream, "limit", 0) > 0 or headers.get_header("WARC-Truncated"):
-        doc.reject_reason = f"{TRUNCATED}: {headers.get_header('WARC-Truncated') or 'file ends inside the record'}"
+        reject(doc, TRUNCATED, f"{headers.get_header('WARC-Truncated') or 'file ends inside the record'}")
         return doc
     content_type = charset = None
     if record.http_headers is not None:
         status = record.http_headers.get_statuscode()
         if status and not status.startswith("2"):
-            doc.reject_reason = f"{HTTP_STATUS}: {status}"
+            reject(doc, HTTP_STATUS, f"{status}")
             return doc
         content_type = record.http_headers.get_header("Content-Type")
     content_type = content_type or headers.get_header("Content-Type") or ""
@@ -426,7 +464,7 @@ def _warc_doc(path: str, record, max_bytes: int, skip_ids: Container[str] = ()) 
         doc.reject_reason = EMPTY_RECORD
         return doc
     if mime and mime not in HTML_TYPES + TEXT_TYPES:
-        doc.reject_reason = f"{NOT_HTML}: {mime}"
+        reject(doc, NOT_HTML, f"{mime}")
         return doc
     if sources.looks_binary(payload):
         doc.reject_reason = sources.BINARY
@@ -516,11 +554,14 @@ def split_parts(path: str, part_bytes: int = DEFAULT_PART_BYTES) -> list[Part]:
     """The parts of one input file: several for a big splittable container, else one."""
     suffix = container_suffix(path)
     splitter = SPLITTERS.get(suffix) if suffix else None
+    import stat as st
+
     try:
-        size = os.path.getsize(path)
+        info = os.lstat(path)  # never through a link: the reader will refuse it anyway (open_regular)
     except OSError:
         return [Part(path)]
-    if splitter is None or size <= part_bytes or (suffix != ".warc" and is_gzipped(path)):
+    size = info.st_size
+    if not st.S_ISREG(info.st_mode) or splitter is None or size <= part_bytes or (suffix != ".warc" and is_gzipped(path)):
         return [Part(path)]
     try:
         return splitter(path, part_bytes)
@@ -550,26 +591,45 @@ def _read_part(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container
         return
     try:
         yield from READERS[suffix](part, fields, max_bytes, skip_ids)
-    except (OSError, EOFError, zlib.error) as exc:  # e.g. a gzip file cut short: what was read stands
-        doc = new_record_doc(part.path, f"offset={part.start}", str(exc).encode(), suffix.lstrip("."))
-        doc.reject_reason = f"{sources.UNREADABLE}: {str(exc)[:120]}"
+    except NotOpened as exc:
+        doc = part_failure(part, exc.reason)
+        doc.error = exc.error
         yield doc
+    except (OSError, EOFError, zlib.error) as exc:  # e.g. a gzip file cut short: what was read stands
+        doc = part_failure(part, sources.UNREADABLE)
+        doc.error = f"{type(exc).__name__}: {exc}"[:2000]
+        yield doc
+
+
+def part_failure(part: Part, reason: str) -> Doc:
+    """The document recording that (the rest of) a part could not be read."""
+    suffix = container_suffix(part.path) or ""
+    doc = new_record_doc(sources.display_path(part.path), f"offset={part.start}", reason.encode(),
+                         suffix.lstrip(".") or "text")
+    doc.reject_reason = reason
+    return doc
 
 
 def read_single(path: str, max_bytes: int) -> Doc:
     """A plain file (one document); a gzipped one is decompressed first (up to max_bytes)."""
     if not is_gzipped(path):
         return sources.read_document(Path(path), max_bytes)
+    spath = sources.display_path(path)
     inner = path[: -len(GZIP_SUFFIX)]
     try:
-        with gzip.open(path, "rb") as fh:
+        with _open_binary(path) as fh:
             data = fh.read(max_bytes + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        digest = hashlib.sha256(path.encode()).hexdigest()
-        return Doc(sources.doc_id_for(path, digest), path, Path(path).parent.name, digest, 0,
-                   reject_reason=f"{sources.UNREADABLE}: {str(exc)[:120]}")
+    except (NotOpened, OSError, EOFError, zlib.error) as exc:
+        digest = hashlib.sha256(spath.encode()).hexdigest()
+        doc = Doc(sources.doc_id_for(spath, digest), spath, sources.display_path(Path(path).parent.name), digest, 0)
+        if isinstance(exc, NotOpened):
+            reject(doc, exc.reason, exc.error)
+        else:
+            reject(doc, sources.UNREADABLE, f"{type(exc).__name__}: {exc}"[:2000])
+        return doc
     digest = hashlib.sha256(data).hexdigest()
-    doc = Doc(sources.doc_id_for(path, digest), path, Path(path).parent.name, digest, len(data))
+    doc = Doc(sources.doc_id_for(spath, digest), spath, sources.display_path(Path(path).parent.name), digest,
+              len(data))
     suffix = Path(inner).suffix.lower()
     if len(data) > max_bytes:
         doc.reject_reason = sources.TOO_LARGE

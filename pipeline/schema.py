@@ -40,6 +40,7 @@ TABLES: dict[str, pa.Schema] = {
         ("clean_sha256", pa.string()),    # of the clean text; equal = exact duplicate
         ("n_shingles", pa.int32()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
+        ("error", pa.string()),           # details of reject reasons unreadable / internal_error, etc.
         # --- records of containers (pipeline/readers.py) ---
         ("source_uri", pa.string()),      # source_path, plus "#L<line>" (JSONL, CSV) or "#<WARC-Record-ID>"
         ("url", pa.string()),             # the URL the record or page carried
@@ -149,13 +150,16 @@ _DUCKDB_TYPES = {
 }
 
 
-def duckdb_type(t: pa.DataType) -> str:
-    return _DUCKDB_TYPES[t]
-
-
 def create_table_sql(name: str, qualifier: str = "") -> str:
     cols = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in TABLES[name])
     return f"CREATE TABLE IF NOT EXISTS {qualifier}{name} ({cols})"
+
+
+def add_columns_sql(name: str, existing: set[str], qualifier: str = "") -> list[str]:
+    """ALTER statements adding the columns a table made by an older version lacks (new
+    columns are only ever appended, so older warehouses migrate by adding them)."""
+    return [f'ALTER TABLE {qualifier}{name} ADD COLUMN "{f.name}" {_DUCKDB_TYPES[f.type]}'
+            for f in TABLES[name] if f.name not in existing]
 
 
 def empty(name: str) -> pa.Table:

@@ -13,6 +13,15 @@ Tokenisation (``words``)
     table; each non-ASCII character by decoding its code point and looking it
     up in a table of word characters), giving exactly the tokens of ``words()``.
 
+Scripts written without spaces (``UNSPACED``)
+    Chinese, Japanese, Thai, Lao, Khmer and Myanmar text does not separate its words
+    with spaces, so a ``\\w`` run there is a whole clause and word shingles would
+    never match between copies. Every character of these scripts is therefore a word
+    of its own (a space is put around each before scanning), which makes their
+    shingles character k-grams; Thai-family combining marks are not ``\\w`` and drop
+    out, like punctuation. Text without such characters is scanned exactly as before
+    (ALGORITHM_VERSION 1 and 2 give it the same hashes).
+
 Shingles (``shingle_hashes``)
     The word k-grams of a document (k=5 by default). A document with 1..k-1
     words has one shingle made of all its words; an empty document has none.
@@ -49,7 +58,7 @@ from functools import lru_cache
 import numpy as np
 import xxhash
 
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2  # 2: characters of unspaced scripts are words
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)  # every slot of an empty document's signature
 
@@ -65,6 +74,19 @@ _TEXT_BATCH_DOCS = 128
 _LONG_WORD = 64
 
 _WORD_RE = re.compile(r"\w+")  # the reference tokeniser; the fast path does not use it
+
+# Scripts written without spaces between words (see module docstring): Thai, Lao, Myanmar,
+# Khmer, kana, CJK ideographs (with extensions and compatibility forms), halfwidth kana.
+UNSPACED = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+            "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f")
+_UNSPACED_CHAR = re.compile(f"([{UNSPACED}])")
+
+
+def split_unspaced(text: str) -> str:
+    """The text with a space around every character of an unspaced script (unchanged without any)."""
+    if text.isascii() or not _UNSPACED_CHAR.search(text):
+        return text
+    return _UNSPACED_CHAR.sub(r" \1 ", text)
 
 _M64 = (1 << 64) - 1
 _FMIX_C1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -150,7 +172,7 @@ def _ranks_within_groups(counts: np.ndarray) -> np.ndarray:
 def words(text: str) -> list[str]:
     """Reference tokenisation (see module docstring); slow, for tests and tools."""
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
+        text = split_unspaced(unicodedata.normalize("NFKC", text))
     return _WORD_RE.findall(text.lower())
 
 
@@ -160,6 +182,7 @@ def _to_scan_bytes(text: str) -> bytes:
     # The quick check is ~40x cheaper than normalising text that is already NFKC.
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
+    text = split_unspaced(text)
     # surrogatepass: a lone surrogate (not a word character) must not abort the batch.
     return text.lower().encode("utf-8", "surrogatepass")
 

@@ -135,20 +135,15 @@ class Warehouse:
             self.con.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             for name in schema.TABLES:
                 self.con.execute(schema.create_table_sql(name))
-            self._add_new_columns()
+                self._add_missing_columns(name)
 
-    def _add_new_columns(self) -> None:
-        """A warehouse made by an older newsfold lacks the columns added since (always at
-        the end of a table): add them, empty for the old rows."""
-        have: dict[str, set[str]] = {}
-        for table, column in self.sql("SELECT table_name, column_name FROM duckdb_columns() "
-                                      "WHERE database_name = ?", [LAKE]).fetchall():
-            have.setdefault(table, set()).add(column)
-        for name, table_schema in schema.TABLES.items():
-            for f in table_schema:
-                if f.name not in have.get(name, set()):
-                    self.con.execute(f'ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "{f.name}" '
-                                     f"{schema.duckdb_type(f.type)}")
+    def _add_missing_columns(self, name: str) -> None:
+        """Migrate a table an older newsfold created: add the columns it lacks."""
+        existing = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
+            [LAKE, name]).fetchall()}
+        for statement in schema.add_columns_sql(name, existing):
+            self.con.execute(statement)
 
     def close(self) -> None:
         self.con.close()

@@ -75,3 +75,104 @@ def test_html_goes_through_trafilatura(tmp_path):
     # a page of links only: trafilatura finds nothing, or so little that cleaning rejects it
     empty = clean.clean_document(sources.read_document(tmp_path / "empty.html"))
     assert empty.reject_reason in (sources.HTML_NO_TEXT, clean.NO_ARTICLE_TEXT)
+
+
+# --- hostile paths: every one becomes a record with a reason, none raises or blocks ---
+
+def _hostile_folder(tmp_path):
+    """A drop folder with one good file and a path of every awkward kind, plus a file outside it."""
+    import os
+
+    drop, outside = tmp_path / "drop", tmp_path / "outside"
+    drop.mkdir()
+    outside.mkdir()
+    (outside / "private.txt").write_text("private text that must stay private")
+    (drop / "good.txt").write_text("good text")
+    os.mkfifo(drop / "pipe.txt")
+    (drop / "a.txt").symlink_to("b.txt")
+    (drop / "b.txt").symlink_to("a.txt")
+    (drop / "broken.txt").symlink_to("missing.txt")
+    (drop / "leak.txt").symlink_to(outside / "private.txt")
+    (drop / "outdir").symlink_to(outside)
+    (drop / "inner.txt").symlink_to("good.txt")
+    (drop / "zero.txt").symlink_to("/dev/zero")
+    (tmp_path / "drop" / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 named file")
+    return drop
+
+
+def test_hostile_paths_get_reasons_without_opening_them(tmp_path):
+    drop = _hostile_folder(tmp_path)
+    docs = {d.source_path.rsplit("/", 1)[1]: d for d in map(sources.read_document, sources.discover([drop]))}
+    assert docs["good.txt"].accepted
+    assert docs["pipe.txt"].reject_reason == sources.NOT_REGULAR  # a FIFO: opening it would block
+    assert docs["a.txt"].reject_reason == docs["b.txt"].reject_reason == sources.UNREADABLE
+    assert docs["a.txt"].error == "symlink loop"
+    assert docs["broken.txt"].reject_reason == sources.UNREADABLE and "broken symlink" in docs["broken.txt"].error
+    assert docs["leak.txt"].reject_reason == sources.SYMLINK_OUTSIDE and not docs["leak.txt"].raw_text
+    assert docs["outdir"].reject_reason == sources.SYMLINK_OUTSIDE
+    assert docs["zero.txt"].reject_reason == sources.SYMLINK_OUTSIDE
+    assert "inner.txt" not in docs  # a link inside the inputs is its target, read once
+    # the undecodable name is stored as valid UTF-8 with the bad byte escaped, and read
+    assert docs["caf\\xe9.txt"].accepted and docs["caf\\xe9.txt"].raw_text == "latin-1 named file"
+    assert all(d.source_path.encode("utf-8") and d.doc_id for d in docs.values())
+    for path in sources.discover([drop]):  # identify gives read_document's id, without blocking either
+        assert sources.identify(path) == sources.read_document(path).doc_id
+
+
+def test_follow_symlinks_reads_outside_targets_but_never_a_device(tmp_path):
+    drop = _hostile_folder(tmp_path)
+    docs = {d.source_path: d for d in map(sources.read_document, sources.discover([drop], follow_symlinks=True))}
+    private = str((tmp_path / "outside" / "private.txt").resolve())
+    assert docs[private].accepted and "private text" in docs[private].raw_text
+    assert docs["/dev/zero"].reject_reason == sources.NOT_REGULAR  # an endless stream, never read
+    assert docs[str(drop.resolve() / "a.txt")].reject_reason == sources.UNREADABLE
+
+
+def test_a_named_fifo_is_recorded_not_read(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")
+    assert sources.discover([tmp_path / "pipe.txt"]) == [(tmp_path / "pipe.txt").resolve()]
+    assert sources.read_document(tmp_path / "pipe.txt").reject_reason == sources.NOT_REGULAR
+
+
+def test_size_limit_is_enforced_while_reading(tmp_path, monkeypatch):
+    import os
+
+    p = tmp_path / "grows.txt"
+    p.write_bytes(b"word " * 100)
+    real_lstat = os.lstat
+    # the file looks small when checked, then turns out longer when read (it grew)
+    monkeypatch.setattr(sources.os, "lstat", lambda path: os.stat_result(
+        (*real_lstat(path)[:6], 10, *real_lstat(path)[7:])) if str(path) == str(p) else real_lstat(path))
+    reads = []
+    real_open = open
+
+    def spy_open(fd, *args, **kwargs):
+        f = real_open(fd, *args, **kwargs)
+        read = f.read
+        f.read = lambda n=-1: reads.append(n) or read(n)
+        return f
+
+    monkeypatch.setattr("builtins.open", spy_open)
+    doc = sources.read_document(p, max_bytes=100)
+    assert doc.reject_reason == sources.TOO_LARGE
+    assert reads == [101]  # never more than the limit + 1
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_decoded(tmp_path, codec):
+    text = "Grüße aus Köln: the council met on Tuesday and voted on the budget.\n" * 5
+    p = tmp_path / "doc.txt"
+    p.write_bytes(text.encode(codec))
+    doc = sources.read_document(p)
+    assert doc.accepted and doc.encoding == codec and doc.raw_text == text
+
+
+def test_binary_with_nul_bytes_is_still_binary(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    p = tmp_path / "blob.txt"
+    p.write_bytes(bytes(rng.randrange(256) for _ in range(4000)))
+    assert sources.read_document(p).reject_reason == sources.BINARY
