@@ -48,6 +48,7 @@ HTTP_STATUS = "http_status"          # a WARC response that is a redirect or an 
 WARC_REVISIT = "warc_revisit"        # a revisit record carries no payload, only a pointer to an earlier one
 TRUNCATED = "truncated_record"       # fewer payload bytes than the record declares (a clipped crawl)
 EMPTY_RECORD = "empty_record"
+DUPLICATE_ID = "duplicate_record_id"  # with --id-field: the same id and bytes earlier in the file
 
 GZIP_SUFFIX = ".gz"
 
@@ -232,6 +233,21 @@ def _id_value(record: dict, fields: FieldMap) -> str | None:
     return None if value is None else str(value)
 
 
+def _keyed_record_doc(path: str, locator: str, raw: bytes, fmt: str, record: dict, fields: FieldMap,
+                      seen: set[str]) -> Doc:
+    """A record's Doc, known by its id field when one is set. A record repeating an earlier
+    one's id and bytes would repeat its doc_id: it is known by its line instead, and rejected."""
+    id_value = _id_value(record, fields)
+    doc = new_record_doc(path, locator, raw, fmt, id_value)
+    if id_value is None:
+        return doc
+    if doc.doc_id in seen:
+        doc = new_record_doc(path, locator, raw, fmt)
+        reject(doc, DUPLICATE_ID, f"line {locator.lstrip('L')}: {fields.id} {id_value!r} repeats an earlier record")
+    seen.add(doc.doc_id)
+    return doc
+
+
 # --- JSON Lines ------------------------------------------------------------------------------
 
 def read_jsonl(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
@@ -241,6 +257,7 @@ def read_jsonl(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container
         if part.start:
             fh.seek(part.start)
         pos, line_no = part.start, part.first_line
+        seen: set[str] = set()
         while part.end is None or pos < part.end:
             line = fh.readline(max_bytes + 1)
             if not line:
@@ -256,13 +273,13 @@ def read_jsonl(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container
                 reject(doc, sources.TOO_LARGE, f"line {line_no}")
                 yield doc
             elif line.strip():
-                yield _jsonl_doc(part.path, line_no, line.rstrip(b"\r\n"), fields, skip_ids)
+                yield _jsonl_doc(part.path, line_no, line.rstrip(b"\r\n"), fields, skip_ids, seen)
             pos += length
             line_no += 1
 
 
-def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap, skip_ids: Container[str] = ()
-               ) -> Doc | None:
+def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap, skip_ids: Container[str] = (),
+               seen: set[str] | None = None) -> Doc | None:
     where = f"line {line_no}"
     try:
         record = json.loads(raw)
@@ -274,9 +291,11 @@ def _jsonl_doc(path: str, line_no: int, raw: bytes, fields: FieldMap, skip_ids: 
         doc = new_record_doc(path, f"L{line_no}", raw, "jsonl")
         reject(doc, NOT_AN_OBJECT, f"{where}")
         return doc
-    doc = new_record_doc(path, f"L{line_no}", raw, "jsonl", _id_value(record, fields))
+    doc = _keyed_record_doc(path, f"L{line_no}", raw, "jsonl", record, fields, set() if seen is None else seen)
     if doc.doc_id in skip_ids:
         return None
+    if doc.reject_reason:
+        return doc
     doc.encoding = "utf-8"
     fill_from_record(doc, record, fields, where)
     return doc
@@ -323,6 +342,7 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[s
     with _open_binary(part.path) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
         reader = csv.reader(text, delimiter=delimiter)
+        seen: set[str] = set()
         try:
             header = next(reader)
         except StopIteration:
@@ -347,12 +367,14 @@ def read_csv(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[s
                 continue
             raw_row = json.dumps(row, ensure_ascii=False).encode()
             record = dict(zip(header, row))
-            doc = new_record_doc(part.path, f"L{line_no}", raw_row, "csv", _id_value(record, fields))
+            doc = _keyed_record_doc(part.path, f"L{line_no}", raw_row, "csv", record, fields, seen)
             if doc.doc_id in skip_ids:
                 yield None
                 continue
             doc.encoding = "utf-8"
-            if len(raw_row) > max_bytes:
+            if doc.reject_reason:
+                pass
+            elif len(raw_row) > max_bytes:
                 reject(doc, sources.TOO_LARGE, f"line {line_no}")
             elif len(row) != len(header):
                 reject(doc, BAD_CSV_ROW, f"line {line_no}: {len(row)} fields, header has {len(header)}")

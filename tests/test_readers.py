@@ -82,6 +82,9 @@ def test_field_options_map_other_exports(tmp_path):
                                   fields) if d.title]
     assert moved.doc_id == doc.doc_id and moved.source_uri.endswith("#L2")
     assert read_all(tmp_path / "other.ndjson")[0].reject_reason == "no_text_field"  # default fields
+    # the same id and bytes again: a line of its own, rejected (a doc_id never repeats)
+    docs = read_all(write_jsonl(tmp_path / "dup.jsonl", [rec, rec]), fields)
+    assert [d.reject_reason for d in docs] == [None, "duplicate_record_id"] and len({d.doc_id for d in docs}) == 2
 
 
 def test_record_metadata_wins_over_what_cleaning_guesses(tmp_path):
