@@ -205,9 +205,10 @@ def is_update(n_a: int, n_b: int, contained: float, title: str | None, article_t
 
 
 def url_key_is_specific(key: str | None) -> bool:
-    """A canonical URL names one article only if it has a path: many sites declare their
-    home page as every page's og:url, and such a key would fold a whole site."""
-    return bool(key) and "/" in key.strip("/")
+    """A canonical URL names one article only if it has a path or a query (`site?p=123`):
+    many sites declare their home page as every page's og:url, and such a key would fold a
+    whole site."""
+    return bool(key) and ("/" in key.strip("/") or "?" in key)
 
 
 def same_url_match(doc_url: str | None, article_urls: Collection[str], from_warehouse: bool, j: float,

@@ -267,6 +267,7 @@ def test_canonical_url_drops_tracking_and_folds_scheme_and_www():
     assert key("https://example.com/a?page=2") != key("https://example.com/a?page=3")
     assert key(None) is None and key("not a url") is None
     assert not dedup.url_key_is_specific(key("https://www.example.com/"))  # a home page names no article
+    assert dedup.url_key_is_specific(key("https://www.japantimes.co.jp/?post_type=news&p=1352777"))
 
 
 def _docs_table(texts, urls, titles=None):
