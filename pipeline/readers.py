@@ -4,7 +4,8 @@ A crawler export or a web archive holds many articles; each record becomes one
 document with its own provenance (`source_uri` = the file plus `#L<line>` or
 `#<WARC-Record-ID>`), its own doc_id and its own reject reason: a bad line is
 rejected on its own and the rest of the file lands. Plain `.txt`/`.html` files
-(also gzipped) stay one document each and are read by `pipeline.sources`.
+(also gzipped) stay one document each and are read by `pipeline.sources`; a `.zip`
+of a drop folder gives one document per text or HTML member.
 
 One reader per format, registered by suffix in `READERS` (a new format is one
 function and one registry line). Readers stream: they hold one record at a
@@ -553,18 +554,8 @@ def _record_starts_at(path: str, offset: int) -> bool:
         return False
 
 
-# --- registry ------------------------------------------------------------------------------
+# --- parts of big files ---------------------------------------------------------------------
 
-# A reader yields the documents of a part in order, None for a record whose doc_id is in
-# skip_ids (checked before any extraction work).
-Reader = Callable[[Part, FieldMap, int, Container[str]], Iterator[Doc | None]]
-READERS: dict[str, Reader] = {
-    ".jsonl": read_jsonl,
-    ".ndjson": read_jsonl,
-    ".csv": read_csv,
-    ".tsv": read_tsv,
-    ".warc": read_warc,
-}
 # Formats whose big files are cut into parts read by different workers (plain files only
 # for JSONL: a gzip stream cannot be entered in the middle).
 SPLITTERS: dict[str, Callable[[str, int], list[Part]]] = {".jsonl": split_jsonl, ".ndjson": split_jsonl,
@@ -652,9 +643,16 @@ def read_single(path: str, max_bytes: int) -> Doc:
     digest = hashlib.sha256(data).hexdigest()
     doc = Doc(sources.doc_id_for(spath, digest), spath, sources.display_path(Path(path).parent.name), digest,
               len(data))
-    suffix = Path(inner).suffix.lower()
+    _fill_plain(doc, data, Path(inner).suffix.lower(), max_bytes)
+    return doc
+
+
+def _fill_plain(doc: Doc, data: bytes, suffix: str, max_bytes: int) -> None:
+    """The bytes of a plain text or HTML file (decompressed, or a zip member) into `doc`."""
     if len(data) > max_bytes:
         doc.reject_reason = sources.TOO_LARGE
+    elif suffix in READERS:
+        reject(doc, sources.UNSUPPORTED, f"a {suffix} file inside an archive: unpack it, or gzip it on its own")
     elif suffix not in sources.SUPPORTED_SUFFIXES:
         doc.reject_reason = sources.UNSUPPORTED
     elif not data.strip():
@@ -667,8 +665,65 @@ def read_single(path: str, max_bytes: int) -> Doc:
             sources._extract_html(doc, text)
         else:
             doc.raw_text = text
-    return doc
 
+
+# --- ZIP of a drop folder ---------------------------------------------------------------------
+
+def read_zip(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
+             ) -> Iterator[Doc | None]:
+    """A zipped drop folder: one document per text or HTML member (`source_uri` = the zip's
+    path + "#" + the member's name), read like the files it holds. Members are read up to
+    max_bytes whatever their headers claim (a zip bomb costs max_bytes); hidden members and
+    macOS resource forks are skipped like hidden files; JSONL/CSV/WARC members are rejected
+    (unpack the zip, or gzip them one by one)."""
+    import zipfile
+
+    with open_regular(part.path) as fh:
+        try:
+            archive = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, OSError) as exc:
+            doc = part_failure(part, sources.UNREADABLE)
+            doc.error = f"not a readable zip file: {exc}"
+            yield doc
+            return
+        for info in archive.infolist():
+            name = info.filename
+            if info.is_dir() or any(seg.startswith(".") or seg == "__MACOSX" for seg in name.split("/")):
+                continue
+            suffix = Path(name).suffix.lower()
+            fmt = "html" if suffix in sources.HTML_SUFFIXES else "text"
+            try:
+                with archive.open(info) as member:
+                    data = member.read(max_bytes + 1)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, NotImplementedError) as exc:
+                doc = new_record_doc(part.path, name, name.encode(), fmt)
+                reject(doc, sources.UNREADABLE, f"{type(exc).__name__}: {exc}"[:2000])  # e.g. encrypted
+                yield doc
+                continue
+            doc = new_record_doc(part.path, name, data, fmt)
+            if doc.doc_id in skip_ids:
+                yield None
+                continue
+            doc.source_name = sources.display_path(Path(name).parent.name) or doc.source_name
+            _fill_plain(doc, data, suffix, max_bytes)
+            if doc.fmt == "html" and suffix not in sources.HTML_SUFFIXES:
+                doc.fmt = fmt
+            yield doc
+
+
+# --- registry ------------------------------------------------------------------------------
+
+# A reader yields the documents of a part in order, None for a record whose doc_id is in
+# skip_ids (checked before any extraction work).
+Reader = Callable[[Part, FieldMap, int, Container[str]], Iterator[Doc | None]]
+READERS: dict[str, Reader] = {
+    ".jsonl": read_jsonl,
+    ".ndjson": read_jsonl,
+    ".csv": read_csv,
+    ".tsv": read_tsv,
+    ".warc": read_warc,
+    ".zip": read_zip,
+}
 
 # --- URLs ----------------------------------------------------------------------------------
 

@@ -217,6 +217,24 @@ def test_real_clipped_warc_record_is_rejected_as_truncated():
     assert doc.reject_reason == "truncated_record" and doc.url.startswith("http://www.houstonpress.com/")
 
 
+def test_zip_of_a_drop_folder(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "drop.zip", "w") as z:
+        z.writestr("gazette/story.txt", BODY)
+        z.writestr("gazette/page.html", page_html("A story"))
+        z.writestr("gazette/.DS_Store", b"\x00\x01")
+        z.writestr("__MACOSX/gazette/._story.txt", b"\x00")
+        z.writestr("inner.jsonl", json.dumps(news_please(1)))
+    docs = {d.source_uri.rsplit("#", 1)[1]: d for d in read_all(tmp_path / "drop.zip")}
+    assert sorted(docs) == ["gazette/page.html", "gazette/story.txt", "inner.jsonl"]
+    assert docs["gazette/story.txt"].raw_text == BODY and docs["gazette/story.txt"].source_name == "gazette"
+    assert docs["gazette/page.html"].fmt == "html" and docs["gazette/page.html"].reject_reason is None
+    assert docs["inner.jsonl"].reject_reason == "unsupported_format"
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    assert [d.reject_reason for d in read_all(tmp_path / "bad.zip")] == ["unreadable"]
+
+
 # --- parts of big files ------------------------------------------------------------------------
 
 def test_split_jsonl_parts_read_like_the_whole_file(tmp_path):
