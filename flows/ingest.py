@@ -91,26 +91,26 @@ def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
 def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[str]:
     """Drop files whose path+bytes the warehouse already holds, before any real work.
 
-    Container files (JSONL, CSV, WARC) are always kept: their records are skipped one by
-    one (a grown export adds its new records), see known_records_task.
+    Container files (JSONL, CSV, WARC, zip) and gzipped files are always kept: their records
+    are skipped one by one (a grown export adds its new records), see known_records_task.
     """
     if not (Path(warehouse) / "catalog.sqlite").exists():
         return files
-    ids = {f: sources.identify(Path(f), max_bytes) for f in files if not readers.is_container(f)}
+    ids = {f: sources.identify(Path(f), max_bytes) for f in files if not readers.known_by_record(f)}
     with Warehouse(warehouse, read_only=True) as wh:
         known = wh.known_doc_ids([i for i in ids.values() if i])
-    return [f for f in files if readers.is_container(f) or ids[f] not in known]
+    return [f for f in files if readers.known_by_record(f) or ids[f] not in known]
 
 
 @task(name="load-known-records", cache_policy=NO_CACHE)
 def known_records_task(warehouse: str, out_path: str, files: list[str]) -> str | None:
     """Stage the doc_ids the warehouse holds for records of the drop's container files."""
-    containers = [f for f in files if readers.is_container(f)]
+    containers = [f for f in files if readers.known_by_record(f)]
     if not containers or not (Path(warehouse) / "catalog.sqlite").exists():
         return None
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     with Warehouse(warehouse, read_only=True) as wh:
-        return out_path if wh.write_known_records(out_path, containers) else None
+        return out_path if wh.write_known_records(out_path, [sources.display_path(f) for f in containers]) else None
 
 
 def make_batches(files: list[str], batch_size: int, part_bytes: int = readers.DEFAULT_PART_BYTES

@@ -334,7 +334,7 @@ def chrome_path(staging_file: str | Path) -> Path:
 def known_record_ids(known_records: str | Path | None, parts: Sequence[str | Path | readers.Part]) -> set[str]:
     """The doc_ids the warehouse holds for the records of these parts' container files
     (from the Parquet file the flow staged, see Warehouse.write_known_records)."""
-    paths = sorted({sources.display_path(p.path) for p in map(as_part, parts) if readers.is_container(p.path)})
+    paths = sorted({sources.display_path(p.path) for p in map(as_part, parts) if readers.known_by_record(p.path)})
     if known_records is None or not paths:
         return set()
     return set(pq.read_table(known_records, columns=["doc_id"],

@@ -97,6 +97,13 @@ def is_gzipped(path: str | Path) -> bool:
     return str(path).lower().endswith(GZIP_SUFFIX)
 
 
+def known_by_record(path: str | Path) -> bool:
+    """Whether the warehouse knows this file's documents by record ids that only reading it
+    gives (containers, and gzipped files, whose id is of the bytes inside): such files are
+    always read, and their known records skipped (see drop.known_record_ids)."""
+    return is_container(path) or is_gzipped(path)
+
+
 def record_doc_id(path: str, locator: str, content_sha256: str) -> str:
     """A record is its file, its place in the file and its bytes (see module docstring)."""
     return sources.doc_id_for(f"{path}#{locator}", content_sha256)
@@ -600,7 +607,7 @@ def read_part(part: Part, fields: FieldMap = FieldMap(), max_bytes: int = source
 def _read_part(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str]) -> Iterator[Doc | None]:
     suffix = container_suffix(part.path)
     if suffix is None:
-        yield read_single(part.path, max_bytes)
+        yield read_single(part.path, max_bytes, skip_ids)
         return
     try:
         yield from READERS[suffix](part, fields, max_bytes, skip_ids)
@@ -623,7 +630,7 @@ def part_failure(part: Part, reason: str) -> Doc:
     return doc
 
 
-def read_single(path: str, max_bytes: int) -> Doc:
+def read_single(path: str, max_bytes: int, skip_ids: Container[str] = ()) -> Doc | None:
     """A plain file (one document); a gzipped one is decompressed first (up to max_bytes)."""
     if not is_gzipped(path):
         return sources.read_document(Path(path), max_bytes)
@@ -643,6 +650,8 @@ def read_single(path: str, max_bytes: int) -> Doc:
     digest = hashlib.sha256(data).hexdigest()
     doc = Doc(sources.doc_id_for(spath, digest), spath, sources.display_path(Path(path).parent.name), digest,
               len(data))
+    if doc.doc_id in skip_ids:
+        return None
     _fill_plain(doc, data, Path(inner).suffix.lower(), max_bytes)
     return doc
 

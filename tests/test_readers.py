@@ -119,6 +119,7 @@ def test_gzipped_jsonl_and_text(tmp_path):
     (tmp_path / "c.txt.gz").write_bytes(gzip.compress(BODY.encode()))
     doc, = read_all(tmp_path / "c.txt.gz")
     assert doc.fmt == "text" and doc.raw_text == BODY and doc.reject_reason is None
+    assert list(readers.read_part(Part(str(tmp_path / "c.txt.gz")), skip_ids={doc.doc_id})) == [None]
     whole = write_jsonl(tmp_path / "d.jsonl.gz", [news_please(i, text=words(400, i)) for i in range(300)])
     whole.write_bytes(whole.read_bytes()[:-100])  # a download cut short
     docs = read_all(tmp_path / "d.jsonl.gz")
