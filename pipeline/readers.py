@@ -228,7 +228,7 @@ def fill_from_record(doc: Doc, record: dict, fields: FieldMap, where: str) -> No
     source = _text_value(record.get(fields.source))
     if source:
         doc.source_name = source
-    elif url and doc.fmt != "html":
+    elif url and text is not None:  # a page's own site name (trafilatura's) beats the URL's host
         from urllib.parse import urlsplit
 
         doc.source_name = urlsplit(url).hostname or doc.source_name
