@@ -379,3 +379,33 @@ def test_one_article_arriving_as_text_jsonl_and_warc(tmp_path):
     # nothing new: the inbox schedule records no drop
     third = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1, only_new=True)
     assert third["drop_id"] is None and third["n_seen_before"] == 5
+
+
+def test_canonical_url_signal_reaches_the_warehouse(tmp_path):
+    import pyarrow as pa
+
+    from pipeline.warehouse import Warehouse
+
+    original = " ".join(PARAGRAPHS)
+    corrected = ". ".join(s if k % 2 else f"Correction {k}: {words(len(s.split()), k)}"
+                          for k, s in enumerate(original.split(". ")))
+    first = _docs_table([original], ["example.com/news/a"])
+    with Warehouse(tmp_path / "wh") as wh:
+        wh.commit_drop(1, {
+            "documents": schema.table("documents", [{"doc_id": "d0", "drop_id": 1, "status": "accepted",
+                                                     "canonical_url": "example.com/news/a"}]),
+            "provenance": schema.table("provenance", [{"doc_id": "d0", "article_id": "a_1", "drop_id": 1,
+                                                       "relation": "canonical"}])})
+        found = wh.url_matches(pa.table({"query": ["q1", "q2"],
+                                         "canonical_url": ["example.com/news/a", "example.com/news/b"]}))
+    assert found.to_pylist() == [{"query": "q1", "article_id": "a_1"}]
+    # the second drop's copy: only the URL pair links it to the stored article
+    second = _docs_table([corrected], ["example.com/news/a"]).set_column(0, "doc_id", pa.array(["q1"]))
+    stored = pa.table({"article_id": ["a_1"], "canonical_doc_id": ["d0"], "n_shingles": first["n_shingles"],
+                       "minhash": first["minhash"], "titles": pa.array([None], pa.list_(pa.string()))})
+    rows = dedup.assign(second, P, drop_id=2, warehouse_candidates=found, warehouse_articles=stored,
+                        warehouse_url_candidates=found).provenance.to_pylist()
+    assert [(r["article_id"], r["relation"]) for r in rows] == [("a_1", "near_duplicate")]
+    rows = dedup.assign(second, P, drop_id=2, warehouse_candidates=found, warehouse_articles=stored
+                        ).provenance.to_pylist()
+    assert rows[0]["relation"] == "canonical"  # without the URL signal: a new article
