@@ -89,8 +89,8 @@ TABLES: dict[str, pa.Schema] = {
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
         ("inputs", pa.string()),          # the paths given, as JSON
-        ("n_files", pa.int64()),          # files found in the inputs
-        ("n_seen_before", pa.int64()),    # identical path+content already in the warehouse
+        ("n_files", pa.int64()),          # files found in the inputs (a JSONL/CSV/WARC/zip file: its records)
+        ("n_seen_before", pa.int64()),    # identical path+content (or record) already in the warehouse
         ("n_documents", pa.int64()),      # new documents recorded by this drop
         ("n_accepted", pa.int64()),
         ("n_rejected", pa.int64()),
