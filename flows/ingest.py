@@ -149,8 +149,8 @@ def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | 
     if not (Path(warehouse) / "catalog.sqlite").exists():
         return None
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    # records name their own sites (source_domain, the URL): all chrome when a container is in the drop
-    names = None if any(map(readers.is_container, files)) else sources.source_names(files)
+    # records name their own sites (source_domain, the URL): all chrome when a container (or a .gz) is in the drop
+    names = None if any(map(readers.known_by_record, files)) else sources.source_names(files)
     with Warehouse(warehouse, read_only=True) as wh:
         return out_path if wh.write_chrome_keys(out_path, names) else None
 
