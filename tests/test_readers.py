@@ -409,3 +409,16 @@ def test_canonical_url_signal_reaches_the_warehouse(tmp_path):
     rows = dedup.assign(second, P, drop_id=2, warehouse_candidates=found, warehouse_articles=stored
                         ).provenance.to_pylist()
     assert rows[0]["relation"] == "canonical"  # without the URL signal: a new article
+
+
+def test_big_files_become_several_batches(tmp_path):
+    from flows.ingest import make_batches
+
+    big = write_jsonl(tmp_path / "big.jsonl", [news_please(i) for i in range(1, 41)])
+    small = [tmp_path / f"s{i}.txt" for i in range(5)]
+    for p in small:
+        p.write_text(words(20))
+    batches = make_batches([str(big)] + [str(p) for p in small], batch_size=3, part_bytes=4000)
+    big_parts = [b for b in batches if b[0].path == str(big)]
+    assert len(big_parts) > 2 and all(len(b) == 1 for b in big_parts)  # one part per batch: spread over workers
+    assert [len(b) for b in batches if b[0].path != str(big)] == [3, 2]
