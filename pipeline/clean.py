@@ -189,13 +189,15 @@ def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
     if doc_has_odd_chars:
         text = _CONTROL.sub("", text)  # also in ASCII text: a NUL must never reach the article
     if not text.isascii():
+        if doc_has_odd_chars:
+            # before ftfy, which must see the text as it will be kept (a soft hyphen inside
+            # mojibake hides it from ftfy)
+            text = _ZERO_WIDTH.sub("", text)
         if doc_has_odd_chars and _MOJIBAKE_HINT.search(text):
             text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
-            text = _CONTROL.sub("", text)
+            text = _ZERO_WIDTH.sub("", _CONTROL.sub("", text))  # a repaired character may be one of them
         else:
             text = unicodedata.normalize("NFC", text)
-        if doc_has_odd_chars:
-            text = _ZERO_WIDTH.sub("", text)
     # str.split() splits on exactly the characters _SPACES matches (every str.isspace()
     # character), several times faster than the regex
     return " ".join(text.split())

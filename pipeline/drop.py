@@ -76,7 +76,7 @@ def _doc_row(doc: Doc) -> dict:
         "clean_chars": len(text) if text is not None else None,
         "clean_sha256": dedup.clean_sha256(text) if text is not None else None,
         "text": text,
-        "word_count": len(text.split()) if text is not None else None,
+        "word_count": sum(clean.word_count(u.text) for u in doc.units) if text is not None else None,
         "n_metadata": sum(x is not None for x in (doc.title, doc.byline, doc.published_at)),
         "spans": [{"stage": r.stage, "reason": r.reason, "start": r.start, "end": r.end, "text": r.text,
                    "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
