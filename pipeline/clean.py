@@ -76,6 +76,7 @@ _UNIT_END = re.compile(f"(?:{SENTENCE_END.pattern})|[。！？][」』”’）]
 _CJK_CHARS = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
                         "\U00020000-\U0003134f]")
 _SEA_CHARS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+_UNSPACED_CHAR = re.compile(f"[{signatures.UNSPACED}]")  # either of the two
 CJK_CHARS_PER_WORD = 2
 SEA_CHARS_PER_WORD = 4
 
@@ -288,10 +289,10 @@ def word_count(text: str) -> int:
     """Words of a normalised text: space-separated tokens, where each run of characters of a
     script written without spaces counts as its length / characters per word (see above)."""
     words = text.count(" ") + 1 if text else 0
-    if text.isascii():
+    if text.isascii() or not _UNSPACED_CHAR.search(text):
         return words
     cjk, sea = len(_CJK_CHARS.findall(text)), len(_SEA_CHARS.findall(text))
-    return words + cjk // CJK_CHARS_PER_WORD + sea // SEA_CHARS_PER_WORD if cjk or sea else words
+    return words + cjk // CJK_CHARS_PER_WORD + sea // SEA_CHARS_PER_WORD
 
 
 def is_body(text: str) -> bool:
@@ -473,29 +474,40 @@ def _record_control_chars(doc: Doc) -> None:
 # Ethiopic, Armenian). Thai, Lao and Khmer end sentences with a space, so a text in them
 # is never judged by it.
 _SENTENCE_MARK = re.compile(r"[.!?…。！？؟۔।॥။።։]")
-_BLOB = re.compile(r"[A-Za-z0-9+/=_-]{40,}")  # base64 / hex runs
+_BLOB = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{40,}")  # base64 / hex runs (whole runs: linear time)
 _BLOB_DIGIT = re.compile(r"\d")
 MAX_DISTINCT_SHARE = 0.01  # a text whose distinct tokens are fewer than this share of them is degenerate
 MIN_DISTINCT = 4
 # a teaser of one sentence may lack its full stop; this many words without one are no prose
 NO_SENTENCE_MIN_WORDS = 50
+MIN_BLOB_MEAN = 8  # mean characters per token above which a text is searched for blobs
 
 
 def degenerate(text: str) -> str | None:
     """Why a clean text is no article, or None: one token (or a handful) repeated, no sentence
     at all, or mostly base64/hex blobs. Tokens are the space-separated words and, in scripts
-    written without spaces, the characters."""
-    tokens = text.split()
-    if not text.isascii() and (_CJK_CHARS.search(text) or _SEA_CHARS.search(text)):
-        tokens = signatures.split_unspaced(text).split()
-    distinct = len(set(tokens))
-    if len(tokens) >= MIN_ARTICLE_WORDS and distinct <= max(MIN_DISTINCT, MAX_DISTINCT_SHARE * len(tokens)):
-        return f"{distinct} distinct tokens repeated to {len(tokens)}"
-    if len(tokens) >= NO_SENTENCE_MIN_WORDS and not _SENTENCE_MARK.search(text) and not _SEA_CHARS.search(text):
+    written without spaces, the characters.
+
+    Most texts are prose and are cleared by cheap tests first (the distinct tokens of the
+    first 1,000 characters, a sentence mark, the mean token length), so the full checks
+    run only on suspects.
+    """
+    if not text.isascii() and _UNSPACED_CHAR.search(text):
+        text = signatures.split_unspaced(text)
+    n_max = text.count(" ") + text.count("\n") + 1  # at least the number of tokens
+    limit = max(MIN_DISTINCT, MAX_DISTINCT_SHARE * n_max)
+    if len(set(text[:1000].split())) <= limit:  # a prefix with that few distinct tokens: count them all
+        tokens = text.split()
+        distinct = len(set(tokens))
+        if len(tokens) >= MIN_ARTICLE_WORDS and distinct <= max(MIN_DISTINCT, MAX_DISTINCT_SHARE * len(tokens)):
+            return f"{distinct} distinct tokens repeated to {len(tokens)}"
+    if not _SENTENCE_MARK.search(text) and not _SEA_CHARS.search(text) and len(text.split()) >= NO_SENTENCE_MIN_WORDS:
         return "no sentence punctuation at all"
-    if _BLOB.search(text):
+    non_space = len(text) - n_max + 1
+    # blobs of 40+ characters that make half the text lift the mean token length well above prose's 5-6
+    if non_space > MIN_BLOB_MEAN * n_max and _BLOB.search(text):
         blob = sum(len(m.group()) for m in _BLOB.finditer(text) if _BLOB_DIGIT.search(m.group()))
-        if blob > 0.5 * (len(text) - text.count(" ")):
+        if blob > 0.5 * non_space:
             return "mostly base64/hex data"
     return None
 
