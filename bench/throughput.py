@@ -21,6 +21,11 @@ word characters only, joined by single spaces), so the baselines' whitespace
 split and newsfold's tokeniser give the same shingles and pair agreement is
 meaningful. Stage 3 reads the raw files.
 
+With --one-file jsonl|warc the end-to-end corpus is one big file instead of many
+small ones (a crawler's export, a web archive): it is cut into parts that the
+workers read as streams, so peak RSS must not grow with the file's size (compare
+two --docs). Stages 1-2 are skipped then.
+
 Printed: docs/s of each, the ratios 2/1 and 3/1, peak RSS (the end-to-end
 figure is the whole process tree: flow, worker processes, Prefect's local
 server), time per stage, pair agreement between 1 and 2, and the CPU that
@@ -79,6 +84,39 @@ def write_corpus(folder: Path, n: int, seed: int, keep: int) -> list[str]:
     return kept
 
 
+def write_one_file(folder: Path, n: int, seed: int, fmt: str) -> Path:
+    """The corpus as one JSONL file or one gzipped WARC of HTML responses (reused when complete)."""
+    path = folder / f"corpus-{n}-{seed}.{'jsonl' if fmt == 'jsonl' else 'warc.gz'}"
+    marker = folder / f".complete-{path.name}"
+    if marker.exists():
+        return path
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    corpus = load_corpus_module()
+    docs = corpus.iter_documents(n, seed=seed)
+    if fmt == "jsonl":
+        with open(path, "w", encoding="utf-8") as fh:
+            for doc_id, text, _cluster, _kind in docs:
+                fh.write(json.dumps({"id": doc_id, "text": text, "url": f"https://bench.example/{doc_id}"}) + "\n")
+    else:
+        import html
+        import io
+
+        from warcio.statusandheaders import StatusAndHeaders
+        from warcio.warcwriter import WARCWriter
+
+        with open(path, "wb") as fh:
+            writer = WARCWriter(fh, gzip=True)
+            for doc_id, text, _cluster, _kind in docs:
+                body = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n") if p.strip())
+                page = f"<html><head><title>{doc_id}</title></head><body><article>{body}</article></body></html>"
+                http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+                writer.write_record(writer.create_warc_record(f"https://bench.example/{doc_id}", "response",
+                                                              payload=io.BytesIO(page.encode()), http_headers=http))
+    marker.touch()
+    return path
+
+
 def _exact_jaccard(texts: list[str], i: int, j: int) -> float:
     a, b = baselines.shingle_strings(texts[i], SHINGLE), baselines.shingle_strings(texts[j], SHINGLE)
     return len(a & b) / len(a | b) if a or b else 1.0
@@ -106,6 +144,7 @@ class TreeRSS:
         self.proc = psutil.Process(pid)
         self.peak = 0
         self.peak_main = 0
+        self.peak_child = 0  # the largest single descendant (a batch worker)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
         self._thread.start()
@@ -119,7 +158,9 @@ class TreeRSS:
                 total = main
                 for child in self.proc.children(recursive=True):
                     try:
-                        total += child.memory_info().rss
+                        rss = child.memory_info().rss
+                        total += rss
+                        self.peak_child = max(self.peak_child, rss)
                     except psutil.Error:
                         pass
             except psutil.Error:
@@ -192,7 +233,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="with --skip-baselines: update_batch docs/s measured earlier, for the 3/1 ratio")
     ap.add_argument("--workdir", type=Path, help="corpus and warehouse go here (default: a temp dir, removed)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--one-file", choices=["jsonl", "warc"],
+                    help="end to end only, on the corpus written as one big JSONL or WARC file")
     args = ap.parse_args(argv)
+    if args.one_file:
+        args.skip_baselines = True
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsfold-throughput-"))
     corpus_dir, warehouse = workdir / "corpus", workdir / "warehouse"
@@ -201,8 +246,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"newsfold throughput  {datetime.now():%Y-%m-%d %H:%M}  {platform.python_version()}  "
           f"{os.cpu_count()} cores  ({load_now()})")
     t0 = time.perf_counter()
-    raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
-    print(f"corpus: {args.docs} documents ready in {time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
+    if args.one_file:
+        corpus_dir = write_one_file(workdir / f"one-{args.one_file}", args.docs, args.seed, args.one_file)
+        raw = []
+        print(f"corpus: {args.docs} documents in one file of {corpus_dir.stat().st_size / 2 ** 20:.0f} MiB, ready in "
+              f"{time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
+    else:
+        raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
+        print(f"corpus: {args.docs} documents ready in {time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
 
     rows: list[dict] = []
     results: dict = {"date": f"{datetime.now():%Y-%m-%d}", "docs": args.docs, "baseline_docs": n_base,
@@ -268,7 +319,8 @@ def main(argv: list[str] | None = None) -> None:
                  "seconds": wall, "docs_per_s": summary["n_files"] / wall, "other_cpus": None, "stages": "",
                  "peak_rss_mib": rss.peak / 2 ** 20})
     results["end_to_end"] = {"summary": summary, "wall_s": wall, "peak_rss_tree_mib": rss.peak / 2 ** 20,
-                             "peak_rss_main_mib": rss.peak_main / 2 ** 20}
+                             "peak_rss_main_mib": rss.peak_main / 2 ** 20,
+                             "peak_rss_largest_child_mib": rss.peak_child / 2 ** 20}
 
     print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | time per stage (s) |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
@@ -289,7 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     e2e = summary
     print(f"\nend to end: {e2e['n_accepted']} accepted, {e2e['n_new_articles']} articles, "
           f"{e2e['n_exact_duplicates'] + e2e['n_near_duplicates'] + e2e['n_contained']} copies folded; "
-          f"peak RSS of the ingest's main process {rss.peak_main / 2 ** 20:.0f} MiB")
+          f"peak RSS of the ingest's main process {rss.peak_main / 2 ** 20:.0f} MiB, of its largest child process "
+          f"{rss.peak_child / 2 ** 20:.0f} MiB")
     if "process_cpu_s" in e2e:
         print("  seconds summed over batches: " + ", ".join(f"{k} {v:.1f}" for k, v in e2e["process_cpu_s"].items()))
     if "cpu_s" in e2e:

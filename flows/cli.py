@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="if another ingest is writing, wait this long for it instead of failing at once")
     _add_execution_options(ing)
     _add_read_options(ing)
+    _add_field_options(ing)
     _add_dedup_options(ing)
     _add_output_options(ing)
 
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution_options(sv)
     _add_read_options(sv)
     _add_warehouse(sv)
+    _add_field_options(sv)
     _add_dedup_options(sv)
     _add_output_options(sv)
 
@@ -145,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--worst", type=int, default=5, metavar="N",
                     help="list this many worst false merges and missed copies (default: %(default)s)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+    _add_field_options(ev)
     _add_dedup_options(ev)
 
     st = sub.add_parser("status", help="table counts and the last drops",
@@ -191,10 +194,6 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
                         "(default: such links are recorded as rejected, reason symlink_outside_inputs)")
 
 
-def _clean_params(args: argparse.Namespace):
-    from pipeline.drop import CleanParams
-
-    return CleanParams(follow_symlinks=args.follow_symlinks)
 
 
 def _check_execution_options(args: argparse.Namespace) -> None:
@@ -205,6 +204,35 @@ def _check_execution_options(args: argparse.Namespace) -> None:
             import prefect_dask  # noqa: F401
         except ImportError:
             raise ValueError("--dask needs prefect-dask: pip install 'newsfold[dask]'") from None
+
+
+def _add_field_options(p: argparse.ArgumentParser) -> None:
+    from pipeline.readers import FieldMap
+
+    f = FieldMap()
+    g = p.add_argument_group("record fields (JSONL and CSV/TSV files; defaults read news-please exports)")
+    for name, what in (("text", "the article text"),
+                       ("html", "the page's HTML, extracted like an HTML file when a record has no text"),
+                       ("title", "the headline"), ("url", "the article's URL"),
+                       ("date", "the publication date"), ("byline", "the author(s): a string or a list"),
+                       ("source", "the site (chrome is learnt per site)")):
+        g.add_argument(f"--{name}-field", default=getattr(f, name), metavar="NAME",
+                       help=f"field holding {what} (default: %(default)s)")
+    g.add_argument("--id-field", default=None, metavar="NAME",
+                   help="field holding a stable record id: a record is then known by its file and id instead of "
+                        "its line number (default: none)")
+
+
+def _clean_params(args: argparse.Namespace):
+    from pipeline.drop import CleanParams
+    from pipeline.readers import FieldMap
+
+    fields = FieldMap(text=args.text_field, html=args.html_field, title=args.title_field, url=args.url_field,
+                      date=args.date_field, byline=args.byline_field, source=args.source_field, id=args.id_field)
+    if not all([fields.text, fields.html, fields.title, fields.url, fields.date, fields.byline, fields.source]):
+        raise ValueError("a --*-field option needs a field name")
+    return CleanParams(follow_symlinks=getattr(args, "follow_symlinks", False), fields=fields)
+
 
 
 class _DedupDefault:
@@ -257,6 +285,9 @@ def _add_dedup_options(p: argparse.ArgumentParser) -> None:
                    help="rows per lead band (default: %(default)s)")
     g.add_argument("--lead-shingles", type=int, default=d.lead_shingles, metavar="N",
                    help="how many first shingles the lead bands cover (default: %(default)s)")
+    g.add_argument("--url-jaccard", type=float, default=d.url_jaccard_threshold, metavar="J",
+                   help="documents with the same canonical URL fold from this estimated Jaccard on, below "
+                        "--jaccard (default: %(default)s)")
 
 
 def dedup_params(args: argparse.Namespace):
@@ -268,7 +299,8 @@ def dedup_params(args: argparse.Namespace):
     return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
                        jaccard_threshold=args.jaccard, containment_threshold=args.containment,
                        teaser_ratio=args.teaser_ratio, update_ratio=args.update_ratio, lead_bands=args.lead_bands,
-                       lead_rows=args.lead_rows, lead_shingles=args.lead_shingles)
+                       lead_rows=args.lead_rows, lead_shingles=args.lead_shingles,
+                       url_jaccard_threshold=args.url_jaccard)
 
 
 OUTPUT_FORMATS = ("table", "line", "csv", "json", "jsonl")
@@ -533,7 +565,7 @@ def cmd_eval(args) -> int:
     from pipeline.evaluate import format_report
 
     results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
-                                baseline=not args.no_baseline, worst=args.worst)
+                                baseline=not args.no_baseline, worst=args.worst, clean_params=_clean_params(args))
     if args.json:
         json.dump(results, sys.stdout, default=_jsonable, indent=1)
         sys.stdout.write("\n")

@@ -1,6 +1,8 @@
 """The ingest flow: thin Prefect orchestration over the pipeline stages.
 
-discover files -> stage the site chrome earlier drops learnt -> process
+discover files -> stage the site chrome earlier drops learnt (and the ids of
+records of JSONL/CSV/WARC files the warehouse holds) -> cut big container
+files into parts (byte ranges) and group files and parts into batches -> process
 batches in parallel (read, chrome, clean, repeats, fingerprint), each batch
 writing its rows (and the chrome it learnt) to staging Parquet files under the
 warehouse -> under the writer lock: plan the drop against the warehouse
@@ -35,7 +37,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from pipeline import sources
+from pipeline import readers, sources
 from pipeline.dedup import DedupParams
 from pipeline.drop import CleanParams, drop_row, plan_drop, stage_batch, stage_one_by_one
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
@@ -96,13 +98,58 @@ def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
 
 @task(name="skip-known-files", cache_policy=NO_CACHE)
 def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[str]:
-    """Drop files whose path+bytes the warehouse already holds, before any real work."""
+    """Drop files whose path+bytes the warehouse already holds, before any real work.
+
+    Container files (JSONL, CSV, WARC, zip) and gzipped files are always kept: their records
+    are skipped one by one (a grown export adds its new records), see known_records_task.
+    """
     if not (Path(warehouse) / "catalog.sqlite").exists():
         return files
-    ids = {f: sources.identify(Path(f), max_bytes) for f in files}
+    ids = {f: sources.identify(Path(f), max_bytes) for f in files if not readers.known_by_record(f)}
     with Warehouse(warehouse, read_only=True) as wh:
         known = wh.known_doc_ids([i for i in ids.values() if i])
-    return [f for f in files if ids[f] not in known]
+    return [f for f in files if readers.known_by_record(f) or ids[f] not in known]
+
+
+@task(name="load-known-records", cache_policy=NO_CACHE)
+def known_records_task(warehouse: str, out_path: str, files: list[str]) -> str | None:
+    """Stage the doc_ids the warehouse holds for records of the drop's container files."""
+    containers = [f for f in files if readers.known_by_record(f)]
+    if not containers or not (Path(warehouse) / "catalog.sqlite").exists():
+        return None
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    with Warehouse(warehouse, read_only=True) as wh:
+        return out_path if wh.write_known_records(out_path, [sources.display_path(f) for f in containers]) else None
+
+
+def make_batches(files: list[str], batch_size: int, part_bytes: int = readers.DEFAULT_PART_BYTES
+                 ) -> list[list[readers.Part]]:
+    """Files and parts of big files, grouped into batches of at most `batch_size` files and
+    about `part_bytes` bytes: a big JSONL or WARC file is cut into parts that different
+    workers read (readers.split_parts), so one 2 GB export does not go to one task."""
+    batches: list[list[readers.Part]] = []
+    current: list[readers.Part] = []
+    current_bytes = 0
+    for f in files:
+        for part in readers.split_parts(f, part_bytes):
+            size = part_size(part)
+            if current and (len(current) >= batch_size or current_bytes + size > part_bytes):
+                batches.append(current)
+                current, current_bytes = [], 0
+            current.append(part)
+            current_bytes += size
+    if current:
+        batches.append(current)
+    return batches or [[]]
+
+
+def part_size(part: readers.Part) -> int:
+    if part.end is not None:
+        return part.end - part.start
+    try:
+        return os.path.getsize(part.path) - part.start
+    except OSError:
+        return 0
 
 
 @task(name="load-known-chrome", cache_policy=NO_CACHE)
@@ -111,24 +158,27 @@ def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | 
     if not (Path(warehouse) / "catalog.sqlite").exists():
         return None
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    # records name their own sites (source_domain, the URL): all chrome when a container (or a .gz) is in the drop
+    names = None if any(map(readers.known_by_record, files)) else sources.source_names(files)
     with Warehouse(warehouse, read_only=True) as wh:
-        return out_path if wh.write_chrome_keys(out_path, sources.source_names(files)) else None
+        return out_path if wh.write_chrome_keys(out_path, names) else None
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str,
-                 known_chrome: str | None) -> dict:
+def process_task(paths: list[readers.Part], params: DedupParams, clean_params: CleanParams, out_path: str,
+                 known_chrome: str | None, known_records: str | None = None,
+                 chunk_docs: int = DEFAULT_BATCH_SIZE) -> dict:
     fault_point("in_batch")
     if multiprocessing.parent_process() is None:
         # in the flow's process (threads): warnings reach the caller's logging (the CLI
         # routes them to its log file); catch_warnings is not thread-safe
-        return stage_batch(paths, params, clean_params, out_path, known_chrome)
+        return stage_batch(paths, params, clean_params, out_path, known_chrome, known_records, chunk_docs)
     # In a worker process, libraries' warnings (dateutil's UnknownTimezoneWarning on "EST",
     # ...) go back with the receipt and the flow logs them, so a worker never writes them
     # on the terminal.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
-        receipt = stage_batch(paths, params, clean_params, out_path, known_chrome)
+        receipt = stage_batch(paths, params, clean_params, out_path, known_chrome, known_records, chunk_docs)
     receipt["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     return receipt
 
@@ -193,7 +243,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
         if only_new and not files:
             logger.info("nothing new in %s", ", ".join(inputs))
             return {"drop_id": None, "label": label, "n_files": len(all_files), "n_seen_before": len(all_files)}
-        batches = [files[i:i + batch_size] for i in range(0, len(files), batch_size)] or [[]]
+        batches = make_batches(files, batch_size)
         logger.info("drop: %d files (%d seen before) in %d batches", len(all_files), len(all_files) - len(files),
                     len(batches))
         # We hold the writer lock, so staging left in the warehouse is from a run that died.
@@ -203,6 +253,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
         try:
             t0 = time.perf_counter()
             known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"), files)
+            known_records = known_records_task(warehouse, str(run_dir / "known-records.parquet"), files)
             progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
             done = {"files_total": len(files), "files_done": 0, "batches_total": len(batches), "batches_done": 0}
             _report_progress(None, stage="process", **done)
@@ -211,7 +262,8 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             with shared_prefect_api(), runner or contextlib.nullcontext():
                 submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
                 futures = [submit(paths=b, params=params, clean_params=clean_params,
-                                  out_path=str(run_dir / f"batch-{k:06d}.parquet"), known_chrome=known_chrome)
+                                  out_path=str(run_dir / f"batch-{k:06d}.parquet"), known_chrome=known_chrome,
+                                  known_records=known_records, chunk_docs=batch_size)
                            for k, b in enumerate(batches)]
                 for k, fut in enumerate(futures, 1):
                     try:
@@ -226,7 +278,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                             THIRD_PARTY_WARNINGS.info("batch %d: %s", k, w)
                     done.update(files_done=done["files_done"] + len(batches[k - 1]), batches_done=k)
                     _report_progress(progress, stage="process", **done)
-                    logger.info("processed batch %d/%d (%d files)", k, len(futures), len(batches[k - 1]))
+                    logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
             stage_s["process"] = time.perf_counter() - t0
             cpu: dict[str, float] = {}
             for r in receipts:
@@ -234,8 +286,14 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                     cpu[k] = cpu.get(k, 0.0) + v
             fault_point("before_plan")
             _report_progress(None, stage="commit", **done)
-            summary = commit_task([r["path"] for r in receipts], warehouse, params, label, inputs, started,
-                                  len(all_files))
+            # documents found: files skipped whole + records skipped by the workers + rows staged
+            n_found = (len(all_files) - len(files) + sum(r["skipped"] for r in receipts)
+                       + sum(r["rows"] for r in receipts))
+            if only_new and not any(r["rows"] for r in receipts):
+                logger.info("nothing new in %s", ", ".join(inputs))
+                return {"drop_id": None, "label": label, "n_files": n_found, "n_seen_before": n_found}
+            summary = commit_task([p for r in receipts for p in r["paths"]], warehouse, params, label, inputs,
+                                  started, n_found)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
             with contextlib.suppress(OSError):

@@ -61,6 +61,10 @@ class DedupParams:
     teaser_ratio: float = 0.3
     update_ratio: float = 0.7
     seed: int = 1
+    # Two documents with the same canonical URL (see readers.canonical_url) are one article
+    # when their texts are at least this similar, even under jaccard_threshold: a corrected
+    # or re-edited article republished at its URL. See same_url_match.
+    url_jaccard_threshold: float = 0.2
 
     def __post_init__(self):
         if self.bands * self.rows != self.num_perm:
@@ -200,6 +204,36 @@ def is_update(n_a: int, n_b: int, contained: float, title: str | None, article_t
             and title is not None and bool(article_titles) and title not in article_titles)
 
 
+def url_key_is_specific(key: str | None) -> bool:
+    """A canonical URL names one article only if it has a path or a query (`site?p=123`):
+    many sites declare their home page as every page's og:url, and such a key would fold a
+    whole site."""
+    return bool(key) and ("/" in key.strip("/") or "?" in key)
+
+
+def same_url_match(doc_url: str | None, article_urls: Collection[str], from_warehouse: bool, j: float,
+                   params: DedupParams) -> bool:
+    """The canonical URL signal: the document shares a specific canonical URL with a copy of
+    the article (in this drop: `article_urls`; in the warehouse: `from_warehouse`, found by
+    Warehouse.url_matches) and their texts are at least url_jaccard_threshold alike."""
+    same = from_warehouse or (url_key_is_specific(doc_url) and doc_url in article_urls)
+    return same and j >= params.url_jaccard_threshold
+
+
+def same_url_pairs(url_keys: list[str | None]) -> list[tuple[int, int]]:
+    """In-drop candidate pairs: documents with the same specific canonical URL (each paired
+    with the first one of its URL)."""
+    first: dict[str, int] = {}
+    pairs = []
+    for i, key in enumerate(url_keys):
+        if url_key_is_specific(key):
+            if key in first:
+                pairs.append((first[key], i))
+            else:
+                first[key] = i
+    return pairs
+
+
 @dataclass
 class _Article:
     article_id: str
@@ -208,6 +242,7 @@ class _Article:
     signature: np.ndarray
     existing: bool            # already in the warehouse
     titles: set[str] = field(default_factory=set)  # title keys of its copies
+    urls: set[str] = field(default_factory=set)    # canonical URLs of its copies in this drop
 
 
 @dataclass
@@ -230,7 +265,8 @@ class Assignment:
 def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
            exact: dict[str, tuple[str, str]] | None = None,
            warehouse_candidates: pa.Table | None = None,
-           warehouse_articles: pa.Table | None = None) -> Assignment:
+           warehouse_articles: pa.Table | None = None,
+           warehouse_url_candidates: pa.Table | None = None) -> Assignment:
     """Cluster a drop's accepted documents into articles.
 
     docs: columns doc_id, title, clean_sha256, n_shingles, n_metadata, minhash (uint32 [num_perm] as
@@ -239,6 +275,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     warehouse_candidates: (query doc_id, article_id) pairs from the band index.
     warehouse_articles: article_id, canonical_doc_id, n_shingles, minhash of those articles, and titles
           (the headlines of their copies).
+    warehouse_url_candidates: (query doc_id, article_id) pairs sharing a canonical URL (also in
+          warehouse_candidates); docs may carry a canonical_url column for the in-drop signal.
     """
     exact = exact or {}
     ids = docs.column("doc_id").to_pylist()
@@ -248,6 +286,10 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     sigs = sig_matrix(docs.column("minhash"), params.num_perm)
     bands = band_matrix(docs.column("bands"), params)
     titles = [title_key(t) for t in docs.column("title").to_pylist()]
+    urls = (docs.column("canonical_url").to_pylist() if "canonical_url" in docs.column_names
+            else [None] * len(ids))
+    wh_url_pairs = set() if warehouse_url_candidates is None else set(zip(
+        warehouse_url_candidates.column("query").to_pylist(), warehouse_url_candidates.column("article_id").to_pylist()))
 
     articles: dict[str, _Article] = {}
     if warehouse_articles is not None:
@@ -263,7 +305,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
 
     # in-drop candidates: index -> other indices sharing a band
     drop_cands: dict[int, set[int]] = {}
-    for i, j in signatures.candidate_pairs(bands):
+    for i, j in [*signatures.candidate_pairs(bands), *same_url_pairs(urls)]:
         drop_cands.setdefault(int(i), set()).add(int(j))
         drop_cands.setdefault(int(j), set()).add(int(i))
 
@@ -292,7 +334,9 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             art = articles[art_id]
             j, doc_in_canon, canon_in_doc = compare(sigs[i], art.signature)
             shorter_in_longer = doc_in_canon if sizes[i] <= art.n_shingles else canon_in_doc
-            if is_update(sizes[i], art.n_shingles, shorter_in_longer, titles[i], art.titles, params):
+            same_url = same_url_match(urls[i], art.urls, (ids[i], art_id) in wh_url_pairs, j, params)
+            if not same_url and is_update(sizes[i], art.n_shingles, shorter_in_longer, titles[i], art.titles,
+                                          params):
                 continue
             if (art.existing and canon_in_doc >= params.containment_threshold
                     and sizes[i] >= params.switch_ratio * art.n_shingles):
@@ -301,6 +345,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
                 verdict = schema.NEAR_DUPLICATE
             elif doc_in_canon >= params.containment_threshold:
                 verdict = schema.CONTAINED
+            elif same_url:
+                verdict = schema.NEAR_DUPLICATE
             else:
                 continue
             key = (j, doc_in_canon)
@@ -315,7 +361,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         if best is None:
             art_id = article_id_for(hashes[i])
             articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False,
-                                        titles={titles[i]} if titles[i] else set())
+                                        titles={titles[i]} if titles[i] else set(),
+                                        urls={urls[i]} if urls[i] else set())
             new_articles[art_id] = ids[i]
             article_of[i] = art_id
             seen_hash[hashes[i]] = (ids[i], art_id)
@@ -326,6 +373,8 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
         seen_hash[hashes[i]] = (ids[i], art.article_id)
         if titles[i]:
             art.titles.add(titles[i])
+        if urls[i]:
+            art.urls.add(urls[i])
         if verdict == "takes_over":
             switches.append(Switch(art.article_id, art.canonical, ids[i], round(j, 4), round(canon_in_doc, 4)))
             art.canonical, art.n_shingles, art.signature = ids[i], sizes[i], sigs[i]

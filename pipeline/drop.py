@@ -1,10 +1,12 @@
 """Compose the stages for one drop: per-batch processing and the drop's commit plan.
 
 `process_batch` runs read -> clean -> repeats -> fingerprint on a batch of
-paths and returns one Arrow table (one row per file). It is pure and
-independent of other batches, so the flow can run batches in parallel;
-`stage_batch` writes that table to a staging Parquet file, so no process ever
-holds the texts of a whole drop.
+paths and returns one Arrow table (one row per document: a file, or a record
+of a JSONL/CSV/WARC file). It is pure and independent of other batches, so
+the flow can run batches in parallel; `stage_batch` streams a batch's parts
+(whole files, or byte ranges of a big container) and writes its rows to
+staging Parquet files, one per `chunk_docs` documents, so no process ever
+holds the texts of a whole drop, nor of a whole 2 GB export.
 
 `plan_drop` reads only the small columns of a drop's staging files (ids,
 hashes, signatures, band hashes), looks up what the warehouse already knows
@@ -20,7 +22,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import chrome, clean, dedup, repeats, schema, sources
+from . import chrome, clean, dedup, readers, repeats, schema, sources
 from .model import Doc
 from .warehouse import StagedDrop, Warehouse, fault_point
 
@@ -50,7 +52,8 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
 # What planning reads from the staging files: no texts, no spans.
 # title: dedup.assign tells an update from a teaser by comparing headlines
 PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
-                "n_spans"]
+                "n_spans", "canonical_url"]
+DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class CleanParams:
     max_bytes: int = sources.DEFAULT_MAX_BYTES
     min_words: int = clean.MIN_ARTICLE_WORDS
     follow_symlinks: bool = False  # follow symlinks that lead outside the given paths (sources.discover)
+    fields: readers.FieldMap = readers.FieldMap()  # which JSONL/CSV fields hold text, title, url, ...
 
 
 def _doc_row(doc: Doc) -> dict:
@@ -80,6 +84,8 @@ def _doc_row(doc: Doc) -> dict:
                   for r in doc.removed],
         "n_spans": len(doc.removed),
         "error": doc.error,
+        "source_uri": doc.source_uri or doc.source_path, "url": doc.url, "canonical_url": doc.canonical_url,
+        "fetched_at": doc.fetched_at,
     }
 
 
@@ -229,20 +235,52 @@ def _table(rows: list[dict]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-def process_batch(paths: list[str | Path], params: dedup.DedupParams,
+def as_part(item: str | Path | readers.Part) -> readers.Part:
+    return item if isinstance(item, readers.Part) else readers.Part(str(item))
+
+
+def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanParams = CleanParams(),
+               skip_ids: set[str] | None = None, skipped: list[int] | None = None) -> Iterator[Doc]:
+    """The documents of a batch's parts, streamed; records whose doc_id is in `skip_ids` (the
+    warehouse has them) are left out and counted in skipped[0]."""
+    for part in map(as_part, parts):
+        if not readers.is_container(part.path) and not readers.is_gzipped(part.path):
+            yield _read_one(Path(part.path), clean_params.max_bytes)
+            continue
+        fault_point(f"read:{Path(part.path).name}")  # test hook: a document that kills its worker
+        try:
+            for doc in readers.read_part(part, clean_params.fields, clean_params.max_bytes, skip_ids or ()):
+                if doc is None:
+                    if skipped is not None:
+                        skipped[0] += 1
+                    continue
+                yield doc
+        except Exception as exc:  # a bug in a reader: the records read so far stand, the rest is one rejection
+            doc = readers.part_failure(part, INTERNAL_ERROR)
+            _reject_internal(doc, "read", exc)
+            yield doc
+
+
+def process_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParams,
                   clean_params: CleanParams = CleanParams(), timings: dict[str, float] | None = None,
                   known_chrome: str | Path | None = None, learnt_chrome: dict | None = None) -> pa.Table:
-    """The batch's rows: one per path, whatever happens to it.
-
-    An exception while processing one document (in any stage) rejects that document as
-    `internal_error`, with the exception in `documents.error`, and the rest of the batch
-    goes on; the batch-wide stages (chrome, fingerprint) are retried document by
-    document to find the culprit.
+    """The batch's rows (paths: files, or parts of files; see readers.Part).
 
     timings: if given, gets the seconds spent per stage added to it.
     known_chrome: a Parquet file (CHROME_KEYS) of chrome the warehouse learnt earlier.
     learnt_chrome: if given, gets the chrome keys learnt from this batch, per source.
     """
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
+    docs = list(read_batch(paths, clean_params))
+    timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
+    return process_docs(docs, params, clean_params, timings, known_chrome, learnt_chrome)
+
+
+def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: CleanParams = CleanParams(),
+                 timings: dict[str, float] | None = None, known_chrome: str | Path | None = None,
+                 learnt_chrome: dict | None = None) -> pa.Table:
+    """The rows of documents already read (see process_batch)."""
     timings = {} if timings is None else timings
     clock = time.perf_counter()
 
@@ -251,9 +289,6 @@ def process_batch(paths: list[str | Path], params: dedup.DedupParams,
         now = time.perf_counter()
         timings[stage] = timings.get(stage, 0.0) + now - clock
         clock = now
-
-    docs = [_read_one(Path(p), clean_params.max_bytes) for p in paths]
-    lap("read")
     known = None
     if known_chrome is not None:
         names = sorted({d.source_name for d in docs})
@@ -297,20 +332,64 @@ def chrome_path(staging_file: str | Path) -> Path:
     return Path(staging_file).with_suffix(".chrome.parquet")
 
 
-def stage_batch(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
-                out_path: str | Path, known_chrome: str | Path | None = None) -> dict:
-    """Process a batch and write its rows to `out_path` (Parquet) and the chrome it learnt
-    to `chrome_path(out_path)`; return a small receipt."""
+def known_record_ids(known_records: str | Path | None, parts: Sequence[str | Path | readers.Part]) -> set[str]:
+    """The doc_ids the warehouse holds for the records of these parts' container files
+    (from the Parquet file the flow staged, see Warehouse.write_known_records)."""
+    paths = sorted({sources.display_path(p.path) for p in map(as_part, parts) if readers.known_by_record(p.path)})
+    if known_records is None or not paths:
+        return set()
+    return set(pq.read_table(known_records, columns=["doc_id"],
+                             filters=[("source_path", "in", paths)]).column("doc_id").to_pylist())
+
+
+def _chunks(docs: Iterator[Doc], size: int) -> Iterator[list[Doc]]:
+    chunk: list[Doc] = []
+    for doc in docs:
+        chunk.append(doc)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParams, clean_params: CleanParams,
+                out_path: str | Path, known_chrome: str | Path | None = None,
+                known_records: str | Path | None = None, chunk_docs: int = DEFAULT_CHUNK_DOCS) -> dict:
+    """Process a batch (files, or parts of big files) and write its rows to staging Parquet
+    files, `out_path` and, past `chunk_docs` documents, `out_path`'s siblings `<stem>.<k>.parquet`,
+    each with the chrome it learnt at `chrome_path(file)`; return a small receipt.
+
+    Memory is bounded by `chunk_docs` documents whatever the size of the files: the parts
+    are read as a stream and each chunk goes through the stages and to disk on its own.
+    Records the warehouse already holds (`known_records`, see known_record_ids) are skipped
+    before any work and counted in the receipt's `skipped`.
+    """
     timings: dict[str, float] = {}
-    learnt: dict[str, np.ndarray] = {}
-    table = process_batch(paths, params, clean_params, timings, known_chrome, learnt)
-    t0 = time.perf_counter()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(chrome_table(learnt), chrome_path(out_path))
-    _write_atomically(table, out_path)
-    timings["write_staging"] = time.perf_counter() - t0
-    return {"path": str(out_path), "rows": table.num_rows, "timings": timings}
+    skipped = [0]
+    docs = read_batch(paths, clean_params, known_record_ids(known_records, paths), skipped)
+    written, rows = [], 0
+    clock = time.perf_counter()
+    for k, chunk in enumerate(_chunks(docs, chunk_docs)):
+        timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
+        learnt: dict[str, np.ndarray] = {}
+        table = process_docs(chunk, params, clean_params, timings, known_chrome, learnt)
+        del chunk
+        t0 = time.perf_counter()
+        path = out_path if k == 0 else out_path.with_suffix(f".{k}.parquet")
+        _write_atomically(chrome_table(learnt), chrome_path(path))
+        _write_atomically(table, path)
+        written.append(str(path))
+        rows += table.num_rows
+        del table
+        clock = time.perf_counter()
+        timings["write_staging"] = timings.get("write_staging", 0.0) + clock - t0
+    if not written:  # nothing new in the batch: an empty file keeps receipts uniform
+        _write_atomically(PROCESSED.empty_table(), out_path)
+        written.append(str(out_path))
+    return {"path": written[0], "paths": written, "rows": rows, "skipped": skipped[0], "timings": timings}
 
 
 def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
@@ -343,10 +422,17 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
                 error: BaseException = RuntimeError(f"the worker process died ({exc})")
             except Exception as exc:
                 error = exc
-            table = _table([_doc_row(failed_doc(Path(path), "worker", error, clean_params.max_bytes))])
+            part = as_part(path)
+            if readers.is_container(part.path):  # a part of a container: one rejection for the part
+                doc = readers.part_failure(part, INTERNAL_ERROR)
+                _reject_internal(doc, "worker", error)
+            else:
+                doc = failed_doc(Path(part.path), "worker", error, clean_params.max_bytes)
+            table = _table([_doc_row(doc)])
             out_path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(table, out_path)
-            receipts.append({"path": str(out_path), "rows": 1, "timings": {}})
+            receipts.append({"path": str(out_path), "paths": [str(out_path)], "rows": 1, "skipped": 0,
+                             "timings": {}})
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
@@ -400,9 +486,15 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         del band_matrix, query_bands
     else:  # a first drop: nothing to look up
         candidates = pa.table({"query": pa.array([], pa.string()), "article_id": pa.array([], pa.string())})
+    # canonical URL signal (dedup.same_url_match): articles holding a document with the same canonical URL
+    with_url = accepted.select(["doc_id", "canonical_url"]).filter(
+        pa.array([dedup.url_key_is_specific(u) for u in accepted.column("canonical_url").to_pylist()], pa.bool_()))
+    url_candidates = wh.url_matches(with_url.rename_columns(["query", "canonical_url"]))
+    candidates = pa.concat_tables([candidates, url_candidates.cast(candidates.schema)])
     wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
     result = dedup.assign(accepted, params, drop_id=drop_id, exact=exact,
-                          warehouse_candidates=candidates, warehouse_articles=wh_articles)
+                          warehouse_candidates=candidates, warehouse_articles=wh_articles,
+                          warehouse_url_candidates=url_candidates)
     provenance = result.provenance
 
     # exact duplicates add nothing to the index: their text is already there

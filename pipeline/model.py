@@ -7,7 +7,7 @@ traceable to the exact characters of the file the user gave us.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass(slots=True)
@@ -42,7 +42,7 @@ class Doc:
     size_bytes: int
     raw_text: str = ""
     encoding: str | None = None
-    fmt: str = "text"  # "text" | "html"
+    fmt: str = "text"  # "text" | "html" | "jsonl" | "csv" | "warc"
     reject_reason: str | None = None
     title: str | None = None
     byline: str | None = None
@@ -50,6 +50,12 @@ class Doc:
     units: list[Unit] = field(default_factory=list)
     removed: list[RemovedSpan] = field(default_factory=list)
     error: str | None = None  # what went wrong, for reject reasons "unreadable" and "internal_error"
+    # where the document came from inside its file (pipeline/readers.py): the file plus
+    # "#L<line>" or "#<WARC-Record-ID>"; None for a plain file (its source_path)
+    source_uri: str | None = None
+    url: str | None = None            # the URL the record carried (JSONL/CSV field, WARC target URI)
+    canonical_url: str | None = None  # duplicate key: the page's canonical URL or `url`, normalised
+    fetched_at: datetime | None = None  # when the crawler fetched it (WARC-Date, news-please date_download)
 
     @property
     def accepted(self) -> bool:

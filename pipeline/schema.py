@@ -26,7 +26,7 @@ TABLES: dict[str, pa.Schema] = {
         ("drop_id", pa.int64()),          # the drop that first saw this document
         ("source_path", pa.string()),
         ("source_name", pa.string()),     # site / folder the document came from
-        ("format", pa.string()),          # text | html
+        ("format", pa.string()),          # text | html | jsonl | csv | warc
         ("content_sha256", pa.string()),  # of the raw bytes
         ("size_bytes", pa.int64()),
         ("encoding", pa.string()),
@@ -42,6 +42,11 @@ TABLES: dict[str, pa.Schema] = {
         ("ingested_at", pa.timestamp("us", tz="UTC")),
         ("error", pa.string()),           # details of reject reasons unreadable / internal_error, etc.
         ("clean_text", pa.string()),      # the text after cleaning and repeat collapse (accepted only)
+        # --- records of containers (pipeline/readers.py) ---
+        ("source_uri", pa.string()),      # source_path, plus "#L<line>" (JSONL, CSV) or "#<WARC-Record-ID>"
+        ("url", pa.string()),             # the URL the record or page carried
+        ("canonical_url", pa.string()),   # normalised canonical URL: a strong duplicate signal
+        ("fetched_at", pa.timestamp("us", tz="UTC")),  # crawl time (WARC-Date, news-please date_download)
     ]),
     # One row per story: the canonical copy's clean text and metadata.
     "articles": pa.schema([
@@ -85,8 +90,8 @@ TABLES: dict[str, pa.Schema] = {
         ("started_at", pa.timestamp("us", tz="UTC")),
         ("finished_at", pa.timestamp("us", tz="UTC")),
         ("inputs", pa.string()),          # the paths given, as JSON
-        ("n_files", pa.int64()),          # files found in the inputs
-        ("n_seen_before", pa.int64()),    # identical path+content already in the warehouse
+        ("n_files", pa.int64()),          # files found in the inputs (a JSONL/CSV/WARC/zip file: its records)
+        ("n_seen_before", pa.int64()),    # identical path+content (or record) already in the warehouse
         ("n_documents", pa.int64()),      # new documents recorded by this drop
         ("n_accepted", pa.int64()),
         ("n_rejected", pa.int64()),

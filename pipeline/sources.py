@@ -370,6 +370,7 @@ def _extract_html(doc: Doc, html: str) -> None:
     doc.raw_text = result.text
     doc.title = result.title or None
     doc.byline = result.author or None
+    doc.canonical_url = result.url or None  # <link rel=canonical> or og:url; normalised by readers.canonical_url
     if result.sitename or result.hostname:
         doc.source_name = result.sitename or result.hostname
     if result.date:

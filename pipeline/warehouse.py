@@ -187,6 +187,30 @@ class Warehouse:
         finally:
             self.con.unregister("_ids")
 
+    def url_matches(self, keys: pa.Table) -> pa.Table:
+        """(query, article_id) pairs: articles holding a document whose canonical URL equals
+        the query's (keys: columns query, canonical_url)."""
+        self.con.register("_urls", keys)
+        try:
+            return self.sql("""
+                SELECT DISTINCT u.query, p.article_id
+                FROM _urls u JOIN documents d ON d.canonical_url = u.canonical_url
+                JOIN provenance p USING (doc_id)""").arrow().read_all()
+        finally:
+            self.con.unregister("_urls")
+
+    def write_known_records(self, path: str | os.PathLike, source_paths: list[str]) -> int:
+        """Write the doc_ids the warehouse holds for records of these container files to a
+        Parquet file (source_path, doc_id), so batch workers skip them before any work."""
+        self.con.register("_paths", pa.table({"source_path": pa.array(source_paths, pa.string())}))
+        try:
+            path = str(path).replace("'", "''")
+            self.con.execute(f"""COPY (SELECT d.source_path, d.doc_id FROM documents d SEMI JOIN _paths USING (source_path))
+                                 TO '{path}' (FORMAT parquet)""")
+            return self.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+        finally:
+            self.con.unregister("_paths")
+
     def write_chrome_keys(self, path: str | os.PathLike, sources: Collection[str] | None = None) -> int:
         """Write the chrome learnt so far (source_name, key) for `sources` (None: all) to a
         Parquet file; returns rows (0, and no file, for a warehouse made before newsfold

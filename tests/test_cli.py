@@ -213,8 +213,10 @@ def ingested(prefect_harness, tmp_path_factory):
     for p in SEED.values():
         (drop / p.name).write_bytes(p.read_bytes())
     title, rest = SEED["001"].read_text(encoding="utf-8").split("\n\n", 1)
-    (drop / "copy_of_001.txt").write_text(f"{title}\n\nJuly 14, 2021 10:00 EST\n\n{rest}\n\nShared by a reader.\n",
-                                          encoding="utf-8")
+    # the copy's own words sit inside its body (a short line after the body is cut as chrome)
+    first, more = rest.split("\n\n", 1)
+    (drop / "copy_of_001.txt").write_text(f"{title}\n\nJuly 14, 2021 10:00 EST\n\n{first} Shared by a reader.\n\n"
+                                          f"{more}\n", encoding="utf-8")
     (drop / "empty.txt").write_bytes(b"")
     wh, log = tmp / "wh", tmp / "ingest.log"
     err, out = FakeTerminal(), io.StringIO()
