@@ -45,7 +45,6 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
     ("n_spans", pa.int32()),         # len(spans), so planning can count them without reading them
 ])
 # What planning reads from the staging files: no texts, no spans.
-# title: dedup.assign tells an update from a teaser by comparing headlines
 PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
                 "n_spans"]
 
@@ -225,9 +224,26 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     else:  # a first drop: nothing to look up
         candidates = pa.table({"query": pa.array([], pa.string()), "article_id": pa.array([], pa.string())})
     wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
+    # common content: the drop's document frequency of signature minima plus the warehouse's
+    minima = dedup.drop_minima(accepted, params)
+    known_minima = None
+    if params.common_df:
+        query = minima.keys
+        if wh_articles.num_rows:
+            query = np.union1d(query, dedup.minima_keys(dedup.sig_matrix(wh_articles["minhash"], params.num_perm)))
+        known_minima = wh.minima_counts(query)
     result = dedup.assign(accepted, params, drop_id=drop_id, exact=exact,
-                          warehouse_candidates=candidates, warehouse_articles=wh_articles)
+                          warehouse_candidates=candidates, warehouse_articles=wh_articles,
+                          known_minima=known_minima, minima=minima)
     provenance = result.provenance
+    if params.common_df:
+        # documents placed in an article the warehouse had: their story is counted already
+        article_of = dict(zip(provenance["doc_id"].to_pylist(), provenance["article_id"].to_pylist()))
+        from_warehouse = np.array([article_of[d] not in result.new_articles
+                                   for d in accepted["doc_id"].to_pylist()], dtype=bool)
+        df_keys, df_counts = dedup.minima_to_keep(accepted, minima, known_minima, from_warehouse, params)
+    else:
+        df_keys, df_counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
 
     # exact duplicates add nothing to the index: their text is already there
     indexed = provenance.filter(pc.not_equal(provenance["relation"], schema.EXACT_DUPLICATE)
@@ -265,6 +281,8 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         "canonical_switches": schema.table("canonical_switches", [
             {"article_id": s.article_id, "drop_id": drop_id, "old_doc_id": s.old_doc_id,
              "new_doc_id": s.new_doc_id} for s in result.switches]),
+        "minima_df": pa.table({"key": pa.array(df_keys, pa.uint64()), "n": pa.array(df_counts, pa.int32()),
+                               "drop_id": pa.array(np.full(len(df_keys), drop_id), pa.int64())}),
     }
     return DropPlan(drop_id, tables, staged, relation_updates, counts)
 

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from . import schema
@@ -236,6 +237,17 @@ class Warehouse:
                 LEFT JOIN titles t USING (article_id)""").arrow().read_all()
         finally:
             self.con.unregister("_arts")
+
+    def minima_counts(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, stories) for those of `keys` (uint64 signature minima, see dedup) that the
+        warehouse's minima_df holds, counts summed over drops."""
+        self.con.register("_keys", pa.table({"key": pa.array(np.asarray(keys, dtype=np.uint64), pa.uint64())}))
+        try:
+            found = self.sql("""SELECT m.key, sum(m.n)::BIGINT AS n FROM minima_df m
+                                SEMI JOIN _keys k ON m.key = k.key GROUP BY m.key""").arrow().read_all()
+        finally:
+            self.con.unregister("_keys")
+        return found.column("key").to_numpy(), found.column("n").to_numpy()
 
     # --- the one write ----------------------------------------------------
 
