@@ -37,7 +37,9 @@ takes over the article (the article_id stays); see `switch_ratio`.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
+import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
@@ -63,6 +65,12 @@ class DedupParams:
     lead_shingles: int = 40
     lead_bands: int = 4            # 0 turns lead bands off
     lead_rows: int = 4
+    # A photo caption, a dateline or a kicker in front of a story shifts its lead, so lead
+    # bands are taken over several windows: from the text's start and from each of its next
+    # lead_windows - 1 sentence starts within the first lead_reach characters. The windows'
+    # bands share band ids, so a teaser's lead finds the story's lead behind a caption.
+    lead_windows: int = 4
+    lead_reach: int = 1500
     seed: int = 1
     # Common content (see common_minima): a signature minimum that this many different
     # stories carry is left out of verification. 0 turns it off.
@@ -80,6 +88,8 @@ class DedupParams:
             raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must equal num_perm ({self.num_perm})")
         if not 1 <= self.shingle_size <= 20:
             raise ValueError("shingle_size must be between 1 and 20")
+        if self.lead_windows < 1:
+            raise ValueError("lead_windows must be >= 1")
         if self.common_df < 0:
             raise ValueError("common_df must be >= 0")
 
@@ -117,8 +127,42 @@ def article_id_for(clean_hash: str) -> str:
     return "a_" + clean_hash[:16]
 
 
+# Where a new sentence (or a story behind a caption) starts: after . ! ? (and closing quotes),
+# or after a closing parenthesis (a photo credit such as "(Joe Giddens/PA)"), before a capital
+# letter or an opening quote (not a parenthesis: another credit); or at a line break.
+_SENTENCE_BREAK = re.compile(r"(?:[.!?][\"'”’)\]]*|\))[ \t]+(?=[\"“‘']?[A-ZÀ-ÖØ-ÞА-ЯЁ])|\n+")
+_WORD = re.compile(r"\w+")
+
+
+def sentence_starts(text: str, n: int, reach: int) -> list[int]:
+    """Word index of the first `n` sentence starts after the first, within `reach` characters."""
+    if n <= 0:
+        return []
+    head = text[:reach]
+    cuts = [m.end() for m in _SENTENCE_BREAK.finditer(head)]
+    if not cuts:
+        return []
+    word_starts = [m.start() for m in _WORD.finditer(head)]
+    found: list[int] = []
+    for cut in cuts:
+        k = bisect.bisect_left(word_starts, cut)
+        if k < len(word_starts) and k > (found[-1] if found else 0):
+            found.append(k)
+            if len(found) == n:
+                break
+    return found
+
+
+def band_ids(params: DedupParams) -> np.ndarray:
+    """The LSH band id of each column of the band matrix: the main bands, then the lead bands
+    once per window (window-major), the windows sharing ids."""
+    return np.concatenate([np.arange(params.bands),
+                           params.bands + np.tile(np.arange(params.lead_bands), params.lead_windows)]
+                          ).astype(np.int16)
+
+
 def fingerprint(texts: list[str], params: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(n_shingles, signatures uint32 [n, num_perm], band hashes uint64 [n, bands + lead_bands]).
+    """(n_shingles, signatures uint32 [n, num_perm], band hashes uint64 [n, bands + lead_bands * lead_windows]).
 
     n_shingles counts distinct shingles: the set size that containment needs.
     """
@@ -127,18 +171,52 @@ def fingerprint(texts: list[str], params: DedupParams) -> tuple[np.ndarray, np.n
     sigs = signatures.minhash_signatures_flat(flat, offsets, num_perm=params.num_perm, seed=params.seed)
     bands = signatures.lsh_band_hashes(sigs, params.bands, params.rows)
     if params.lead_bands:
-        counts = np.minimum(np.diff(offsets), params.lead_shingles)
+        n, w = len(texts), params.lead_windows
+        n_shingles = np.diff(offsets)
+        # window start (in shingles) per document and window; a missing window repeats the first
+        start = np.zeros((n, w), dtype=np.int64)
+        if w > 1:
+            for i, t in enumerate(texts):
+                found = [k for k in sentence_starts(t, w - 1, params.lead_reach) if k < n_shingles[i]]
+                start[i, 1:1 + len(found)] = found
+        counts = np.minimum(n_shingles[:, None] - start, params.lead_shingles).reshape(-1)
         lead_offsets = np.concatenate(([0], np.cumsum(counts)))
-        take = np.repeat(offsets[:-1], counts) + (np.arange(lead_offsets[-1]) - np.repeat(lead_offsets[:-1], counts))
+        first = (offsets[:-1, None] + start).reshape(-1)
+        take = np.repeat(first, counts) + (np.arange(lead_offsets[-1]) - np.repeat(lead_offsets[:-1], counts))
         lead_sigs = signatures.minhash_signatures_flat(flat[take], lead_offsets, params.lead_bands * params.lead_rows,
                                                        seed=params.seed + 1)
-        bands = np.hstack([bands, signatures.lsh_band_hashes(lead_sigs, params.lead_bands, params.lead_rows)])
+        lead = signatures.lsh_band_hashes(lead_sigs, params.lead_bands, params.lead_rows)
+        bands = np.hstack([bands, lead.reshape(n, w * params.lead_bands)])
     return sizes, sigs, bands
+
+
+def candidate_pairs(bands: np.ndarray, params: DedupParams) -> np.ndarray:
+    """In-drop LSH candidates: int64 (m, 2), i < j, unique. The main bands as in
+    signatures.candidate_pairs; each lead band over all of a document's windows at once, so
+    any window of one document may meet any window of another."""
+    n = bands.shape[0]
+    main = signatures.candidate_pairs(bands[:, :params.bands])
+    if not params.lead_bands or n < 2:
+        return main
+    found = [main[:, 0] * n + main[:, 1]]
+    lead = bands[:, params.bands:].reshape(n, params.lead_windows, params.lead_bands)
+    doc = np.repeat(np.arange(n, dtype=np.int64), params.lead_windows)
+    for b in range(params.lead_bands):
+        col = lead[:, :, b].reshape(-1)
+        order = np.lexsort((doc, col))
+        col_s, doc_s = col[order], doc[order]
+        first = np.concatenate(([True], (col_s[1:] != col_s[:-1]) | (doc_s[1:] != doc_s[:-1])))
+        col_s, doc_s = col_s[first], doc_s[first]   # a document once per bucket
+        rows = signatures.candidate_pairs(col_s[:, None])
+        i, j = doc_s[rows[:, 0]], doc_s[rows[:, 1]]
+        found.append(np.minimum(i, j) * n + np.maximum(i, j))
+    codes = np.unique(np.concatenate(found))
+    return np.stack((codes // n, codes % n), axis=1).astype(np.int64)
 
 
 def band_matrix(column: pa.ChunkedArray | pa.Array, params: DedupParams) -> np.ndarray:
     """A list<uint64> column of band hashes as a (n_docs, n_bands) matrix."""
-    width = params.bands + params.lead_bands
+    width = params.bands + params.lead_bands * params.lead_windows
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks else pa.array([], pa.list_(pa.uint64()))
     return np.asarray(column.flatten(), dtype=np.uint64).reshape(-1, width)
@@ -337,7 +415,7 @@ class DropMinima:
 def drop_minima(docs: pa.Table, params: DedupParams) -> DropMinima:
     """The document frequency of a drop's signature minima, copies of one story counted once."""
     sigs = sig_matrix(docs.column("minhash"), params.num_perm)
-    pairs = signatures.candidate_pairs(band_matrix(docs.column("bands"), params))
+    pairs = candidate_pairs(band_matrix(docs.column("bands"), params), params)
     family = story_families(sigs, docs.column("n_shingles").to_pylist(), docs.column("clean_sha256").to_pylist(),
                             pairs, params)
     keys, counts = family_counts(minima_keys(sigs), family)

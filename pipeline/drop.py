@@ -215,7 +215,7 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         # would cost gigabytes; the numbers are mapped back to doc_ids below
         band_matrix = dedup.band_matrix(accepted.column("bands"), params)
         n, width = band_matrix.shape
-        query_bands = pa.table({"band": np.tile(np.arange(width, dtype=np.int16), n),
+        query_bands = pa.table({"band": np.tile(dedup.band_ids(params), n),
                                 "hash": band_matrix.reshape(-1),
                                 "query": np.repeat(np.arange(n, dtype=np.int64), width)})
         candidates = wh.band_matches(query_bands)
@@ -260,7 +260,8 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     staged = StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
                         chrome_files=[str(chrome_path(p)) for p in staging if chrome_path(p).exists()],
                         skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
-                        new_articles=new_articles, indexed=indexed, switches=switches)
+                        new_articles=new_articles, indexed=indexed, switches=switches,
+                        band_ids=dedup.band_ids(params).tolist())
 
     relations = provenance.column("relation").to_pylist()
     counts = {

@@ -67,6 +67,9 @@ class StagedDrop:
     new_articles: pa.Table     # article_id, doc_id: new articles and their canonical documents
     indexed: pa.Table          # doc_id, article_id: documents whose signature and bands are stored
     switches: pa.Table         # article_id, doc_id: articles whose canonical copy becomes doc_id
+    # LSH band id of each position of the staged band list (dedup.band_ids: the lead windows
+    # share ids); None: the position is the id
+    band_ids: list[int] | None = None
 
 
 class WarehouseError(Exception):
@@ -331,9 +334,12 @@ class Warehouse:
                "(SELECT doc_id, unnest(spans) AS span FROM _staged) s")
         insert("signatures", {**same("signatures", "article_id"), "article_id": "i.article_id"},
                "_staged s JOIN _indexed i USING (doc_id)")
+        band = ("s.band" if st.band_ids is None
+                else f"list_extract([{', '.join(str(int(b)) for b in st.band_ids)}], s.band + 1)")
         insert("lsh_bands", {"band": "CAST(s.band AS SMALLINT)", "hash": "s.hash", "doc_id": "s.doc_id"},
+               f"(SELECT DISTINCT s.doc_id, {band} AS band, s.hash FROM "
                "(SELECT s.doc_id, unnest(range(len(s.bands))) AS band, unnest(s.bands) AS hash "
-               " FROM _staged s JOIN _indexed i USING (doc_id)) s")
+               " FROM _staged s JOIN _indexed i USING (doc_id)) s) s")
         if st.chrome_files:
             self.con.execute(f"""
                 INSERT INTO chrome_keys
