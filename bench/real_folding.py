@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 LABELS = Path(__file__).resolve().parent / "real_labels"
-SETS = ("news_cluster", "toloka_pairs", "same_site")
+SETS = ("news_cluster", "toloka_pairs", "same_site", "site_drop")
 HTML_SETS = ("newspaper_tests", "readability_testpages", "trafilatura_eval_news")
 FIELDS = ["path", "cluster_id", "kind", "source_path", "title", "event"]
 
@@ -217,7 +217,76 @@ def build_same_site(real: Path, out: Path) -> Path:
     return _write(out, docs)
 
 
-BUILDERS = {"news_cluster": build_news_cluster, "toloka_pairs": build_toloka_pairs, "same_site": build_same_site}
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“‘']?[A-Z])")
+SITE_PAGE = ("newspaper_tests", "usnews.com1")  # the site whose real chrome the site drop wears
+
+
+def build_site_drop(real: Path, out: Path, n_pages: int = 70, n_copy_pairs: int = 8, seed: int = 0,
+                    pool_size: int = 60) -> Path:
+    """The issue's realistic same-site drop, assembled from real text: pages of one site, flattened
+    (one block per line), each wearing that site's real header and footer (usnews.com1, split around
+    its reference body), a block of 40 "latest" headlines sliding down a list of 60 real news-please
+    titles, and a real article body of 4-10 sentences (news-please records of different events).
+    `n_copy_pairs` hand-checked wire copies appear as two pages each (each outlet's own version),
+    which must fold; every other pair of pages must stay apart. All in one folder."""
+    import random
+
+    rng = random.Random(seed)
+    name, page = SITE_PAGE
+    meta = json.loads((real / name / "pages" / f"{page}.json").read_text(encoding="utf-8"))
+    lines = flatten_html(gzip.decompress((real / name / "pages" / f"{page}.html.gz").read_bytes())).splitlines()
+    body = [ln for ln in meta["text"].splitlines() if ln.strip()]
+    first = next(k for k, ln in enumerate(lines) if body[0][:40] in ln)
+    last = max(k for k, ln in enumerate(lines) if body[-1][:40] in ln)
+    # the page's header and the site's closing links (not its 1,200 lines of archive lists: with them
+    # every page would be 90 % the same; the issue's pages shared half their text)
+    header, footer = lines[:first], lines[last + 1:][:12] + lines[-60:]
+
+    with open(real / "giveme5w1h_news_cluster" / "articles.csv", newline="", encoding="utf-8") as f:
+        arts = [a for a in csv.DictReader(f) if len(a["text"].split()) >= 120]
+    with open(LABELS / "giveme5w1h_copy_pairs.csv", newline="", encoding="utf-8") as f:
+        copy_pairs = [(r["id_a"], r["id_b"]) for r in csv.DictReader(f) if r["copy"] == "1"]
+    by_id = {a["id"]: a for a in arts}
+    pool = [a["title"] for a in rng.sample(arts, pool_size)]  # the site's headlines, newest first
+    pairs, used_events = [], set()
+    for a, b in rng.sample(copy_pairs, len(copy_pairs)):
+        if a in by_id and b in by_id and by_id[a]["cluster_id"] not in used_events and len(pairs) < n_copy_pairs:
+            pairs.append((by_id[a], by_id[b]))
+            used_events.add(by_id[a]["cluster_id"])
+    singles = []
+    for a in rng.sample(arts, len(arts)):
+        if a["cluster_id"] not in used_events and len(singles) < n_pages - 2 * len(pairs):
+            singles.append(a)
+            used_events.add(a["cluster_id"])
+
+    def page_text(a: dict, whole: bool = False) -> str:
+        sentences = _SENTENCE.split(a["text"].strip())
+        if not whole:  # each outlet's version of a copy stays whole: trimmed apart, two leads may not overlap
+            sentences = sentences[:rng.randint(4, 10)]
+        paras = [" ".join(sentences[k:k + 2]) for k in range(0, len(sentences), 2)]
+        # the site's "latest headlines" block as the crawler met it: a window sliding down the
+        # list as the site published (neighbouring pages share most of it, in the same order)
+        start = rng.randrange(len(pool) - 40)
+        related = pool[start:start + 40]
+        return "\n".join(header + [a["title"]] + paras + ["Related stories"] + related + footer) + "\n"
+
+    docs = []
+    for a, b in pairs:
+        pa_ = f"site/{a['id'][:16]}.txt"
+        docs.append({"path": pa_, "text": page_text(a, whole=True), "cluster_id": pa_, "kind": "original", "source_path": "",
+                     "title": f"{a['title']} [{a['source_domain']}]", "event": a["cluster_id"]})
+        pb = f"site/{b['id'][:16]}.txt"
+        docs.append({"path": pb, "text": page_text(b, whole=True), "cluster_id": pa_, "kind": "copy", "source_path": pa_,
+                     "title": f"{b['title']} [{b['source_domain']}]", "event": b["cluster_id"]})
+    for a in singles:
+        p = f"site/{a['id'][:16]}.txt"
+        docs.append({"path": p, "text": page_text(a), "cluster_id": p, "kind": "original", "source_path": "",
+                     "title": f"{a['title']} [{a['source_domain']}]", "event": a["cluster_id"]})
+    return _write(out, docs)
+
+
+BUILDERS = {"news_cluster": build_news_cluster, "toloka_pairs": build_toloka_pairs, "same_site": build_same_site,
+            "site_drop": build_site_drop}
 
 
 def write_labels(real: Path, out: Path, sets=SETS) -> dict[str, Path]:
@@ -240,9 +309,13 @@ def summary_table(results: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def sweep(real: Path = REAL, grid: list[dict] | None = None, sets=SETS) -> None:
+def sweep(real: Path = REAL, grid: list[dict] | None = None, sets=SETS, no_chrome: bool = False) -> None:
     """The pure pipeline (process_batch, dedup.assign on an empty warehouse, as bench/sweep.py)
-    over a grid of DedupParams overrides: each set is cleaned and fingerprinted once."""
+    over a grid of DedupParams overrides: each set is cleaned and fingerprinted once.
+
+    no_chrome: an ablation with the cross-document chrome stage switched off -- what the folding
+    must survive when cleaning misses a site's headline lists and footers (a site with too few
+    pages in the drop, chrome that changes from page to page)."""
     import tempfile
     from dataclasses import replace
 
@@ -254,6 +327,10 @@ def sweep(real: Path = REAL, grid: list[dict] | None = None, sets=SETS) -> None:
     grid = grid or [{"common_df": 0}, {"common_df": 3}, {"common_df": 4}, {"common_df": 5}, {"common_df": 8},
                     {"common_df": 5, "containment_threshold": 0.7}, {"common_df": 5, "jaccard_threshold": 0.4}]
     base = DedupParams()
+    if no_chrome:
+        from pipeline import chrome
+
+        chrome.strip_batch = lambda docs, known=None: {}
     with tempfile.TemporaryDirectory(prefix="newsfold-real-") as tmp:
         for name in sets:
             folder = BUILDERS[name](real, Path(tmp) / name)
@@ -309,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="only write each set as files + labels.csv under DIR/<set> (for `newsfold eval`)")
     ap.add_argument("--worst", type=int, default=8)
     ap.add_argument("--sweep", action="store_true", help="score a grid of parameters with the pure pipeline")
+    ap.add_argument("--no-chrome", action="store_true", help="with --sweep: the chrome stage switched off (ablation)")
     _add_dedup_options(ap)
     a = ap.parse_args(argv)
     if not a.real.is_dir():
@@ -319,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {folder / 'labels.csv'}   (newsfold eval {folder})")
         return 0
     if a.sweep:
-        sweep(a.real, sets=a.sets)
+        sweep(a.real, sets=a.sets, no_chrome=a.no_chrome)
         return 0
     run(a.real, dedup_params(a), a.sets, a.worst)
     return 0

@@ -523,10 +523,11 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             if (art.existing and canon_in_doc >= params.containment_threshold
                     and sizes[i] >= params.switch_ratio * art.n_shingles):
                 verdict = "takes_over"   # a later, longer version that holds the canonical
+            elif doc_in_canon >= params.containment_threshold and (
+                    j < params.jaccard_threshold or params.switch_ratio * sizes[i] <= art.n_shingles):
+                verdict = schema.CONTAINED  # a shorter version: trimmed, a teaser, an earlier version
             elif j >= params.jaccard_threshold:
                 verdict = schema.NEAR_DUPLICATE
-            elif doc_in_canon >= params.containment_threshold:
-                verdict = schema.CONTAINED
             else:
                 continue
             key = (j, doc_in_canon)
