@@ -28,11 +28,11 @@ def test_pairwise_precision_recall():
 
 def test_evaluate_counts_found_missed_and_false_merges():
     labels = [Label("o1", "1", "original", ""), Label("c1", "1", "exact", "o1"), Label("t1", "1", "teaser", "o1"),
-              Label("o2", "2", "original", ""), Label("u2", "3", "hn_update", "o2"), Label("r", "4", "original", "")]
+              Label("o2", "2", "original", ""), Label("u2", "3", "hn_shared_quotes", "o2"), Label("r", "4", "original", "")]
     pred = Prediction(cluster={"o1": "A", "c1": "A", "t1": "T", "o2": "B", "u2": "B", "r": None})
     r = evaluate.evaluate(labels, pred)
     assert r["kinds"]["exact"]["recall"] == 1.0 and r["kinds"]["teaser"]["recall"] == 0.0
-    assert r["kinds"]["hn_update"]["false_merges"] == 1 and r["n_hard_negative_merges"] == 1
+    assert r["kinds"]["hn_shared_quotes"]["false_merges"] == 1 and r["n_hard_negative_merges"] == 1
     assert r["n_missed_copies"] == 1 and r["worst_missed"][0]["path"] == "t1"
     assert r["worst_false_merges"][0]["article"] == "B"
     assert r["n_predicted_clusters"] == 4          # A, T, B and the rejected one alone
