@@ -136,13 +136,15 @@ def kept_text(raw: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _estimate(a: tuple[int, np.ndarray], b: tuple[int, np.ndarray]) -> tuple[float, float]:
-    """(estimated Jaccard, share of a's shingles in b) from MinHash signatures."""
-    (na, sa), (nb, sb) = a, b
+    """(estimated Jaccard, share of a's shingles in b) from MinHash signatures: containment from
+    the minima, as dedup.compare (in the permutations where a's minimum is the smaller, the share
+    where the two are equal)."""
+    (_, sa), (_, sb) = a, b
     if len(sa) != len(sb):
         return float("nan"), float("nan")
-    j = float(np.mean(sa == sb))
-    inter = j * (na + nb) / (1 + j)
-    return j, min(1.0, inter / na) if na else 0.0
+    equal = sa == sb
+    a_first = int(np.count_nonzero(sa <= sb))
+    return float(np.mean(equal)), (int(np.count_nonzero(equal)) / a_first if a_first else 0.0)
 
 
 def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
@@ -275,7 +277,7 @@ def format_report(results: dict[str, dict], targets: bool = True) -> str:
     if first.get("cross_event_merges") is not None:
         cells = [f"{results[n]['cross_event_merges']['articles']} ({results[n]['cross_event_merges']['pairs']} pairs)"
                  for n in names]
-        lines.append(f"{'merges across events':28}" + "".join(f"{c:>{w}}" for c in cells))
+        lines.append(f"{'merges across events':28}" + "".join(f"{c:>{max(w, len(c) + 2)}}" for c in cells))
     rep = [results[n]["repeated"] for n in names]
     if rep[0]["n"]:
         cells = ["-" if r["collapsed"] is None else f"{r['collapsed']}/{r['n']}" for r in rep]
