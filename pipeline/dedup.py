@@ -292,12 +292,14 @@ def story_families(sigs: np.ndarray, sizes: list[int] | np.ndarray, hashes: list
                    params: DedupParams) -> np.ndarray:
     """int64 [n]: a family id per document; the near-identical copies of one story share it.
 
-    Document frequency must count a story once, however many sites carry it. A family is a
-    star: documents are visited largest first and each joins the family of the first
-    larger candidate that founded one and that it nearly equals (plain Jaccard >=
-    family_jaccard) or that holds it (>= family_containment), else founds its own. A star,
-    not connected components, so a short page that sits inside many pages (a page that is
-    only a site's footer or headline list) cannot chain those pages into one family.
+    Document frequency must count a story once, however many sites carry it. Documents are
+    visited largest first and each joins the family of the largest larger candidate that it
+    nearly equals (plain Jaccard >= family_jaccard) or that holds it (>= family_containment),
+    else founds its own: a forest, each document with one parent, so a story's copies that
+    are close to each other but not to its largest version (an edited copy of the original
+    that an update holds) stay in its family, while a short page that sits inside many pages
+    (a page that is only a site's footer or headline list) joins one of them and cannot
+    chain them into one family.
     """
     n = len(sizes)
     family = np.arange(n, dtype=np.int64)
@@ -323,16 +325,13 @@ def story_families(sigs: np.ndarray, sizes: list[int] | np.ndarray, hashes: list
         order = sorted(range(n), key=lambda k: (-sizes[k], k))
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
-        is_root = np.zeros(n, dtype=bool)
         for k in order:
             if family[k] != k:      # an exact copy: its family is its first twin's
                 family[k] = family[family[k]]
                 continue
-            roots = [m for m in neighbours.get(k, ()) if rank[m] < rank[k] and is_root[m]]
-            if roots:
-                family[k] = min(roots, key=lambda m: rank[m])
-            else:
-                is_root[k] = True
+            larger = [m for m in neighbours.get(k, ()) if rank[m] < rank[k]]
+            if larger:
+                family[k] = family[min(larger, key=lambda m: rank[m])]
     else:
         family = family[family]
     return family
