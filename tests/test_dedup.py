@@ -203,3 +203,34 @@ def test_real_pages_of_one_site_stay_apart_when_cleaning_misses_their_headline_b
     processed = process_batch(files, P)
     assert len(dedup.assign(processed, replace(P, common_df=0), drop_id=1).new_articles) < len(files)
     assert len(dedup.assign(processed, P, drop_id=1).new_articles) == len(files)
+
+
+def _drop(wh_path, files, drop_id, tmp_path):
+    """One drop through the pure stages and the real commit (no Prefect)."""
+    from pipeline.drop import CleanParams, plan_drop, stage_batch
+    from pipeline.warehouse import Warehouse
+
+    staged = tmp_path / f"staging{drop_id}" / "batch-0.parquet"
+    stage_batch(files, P, CleanParams(), staged)
+    with Warehouse(wh_path) as wh:
+        plan = plan_drop([staged], wh, P, drop_id)
+        wh.commit_drop(drop_id, plan.tables, plan.relation_updates, plan.staged)
+        return plan, dict(wh.sql("SELECT p.doc_id, p.article_id FROM provenance p WHERE drop_id = ?",
+                                 [drop_id]).fetchall())
+
+
+def test_the_warehouse_remembers_common_content_for_a_small_later_drop(tmp_path, monkeypatch):
+    from pipeline import chrome
+
+    monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None: {})
+    pages = sorted((REAL / "site_pages").glob("*.txt"))
+    pair = [p for p in pages if p.stem in ("7433ca33b695682d", "ed9594d2018b9d49")]
+    rest = [p for p in pages if p not in pair]
+    # two pages of the site alone: their shared headline block looks like a copy
+    _, alone = _drop(tmp_path / "alone", pair, 1, tmp_path)
+    assert len(set(alone.values())) == 1
+    # after a drop of eight other pages of the site, the warehouse knows the block
+    plan, first = _drop(tmp_path / "wh", rest, 1, tmp_path)
+    assert len(set(first.values())) == len(rest) and plan.tables["minima_df"].num_rows > 0
+    _, later = _drop(tmp_path / "wh", pair, 2, tmp_path)
+    assert len(set(later.values())) == 2
