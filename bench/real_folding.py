@@ -3,6 +3,7 @@
     python bench/real_folding.py                      # all sets, default parameters
     python bench/real_folding.py --sets news_cluster  # one set
     python bench/real_folding.py --write-labels DIR   # convert the sets to `newsfold eval` input
+    python bench/real_folding.py --sweep [--no-chrome]  # a grid of parameters, pure pipeline
 
 The data is /work/shared/real (see its README; `--real DIR` elsewhere). Each set is written
 as text files plus a `labels.csv` (path, cluster_id, kind, source_path, title, event) that
@@ -27,6 +28,11 @@ The sets
   all in one folder, as a scraper that keeps only visible text delivers them. No two pages
   are the same article; pages of one site share their chrome (`event` = the site, so a merge
   of two pages of one site shows as a merge "across events" too). Every merge is false.
+- site_drop: the issue's same-site drop, assembled from real text (`build_site_drop`): 70
+  flattened pages wearing one site's real header and footer, a sliding block of 40 real
+  headlines and real article bodies of different events; 8 hand-checked wire copies appear as
+  two pages each. `--sweep --no-chrome` scores it with the chrome stage off: the case where
+  cleaning misses a site's boilerplate and the folding must not be fooled by it.
 """
 from __future__ import annotations
 
