@@ -68,7 +68,10 @@ _INVISIBLE = {"script", "style", "noscript", "template", "head", "svg", "iframe"
 
 def flatten_html(data: bytes) -> str:
     """A page's visible text the way many scrapers keep it: script/style dropped, every text
-    node kept, one line per block element (navigation, tickers and footers included)."""
+    node kept, one line per block element (navigation, tickers and footers included).
+
+    A small flattener of our own: the cleaning work (branch real-clean) builds one in
+    bench/extraction.py, which was not there yet; the two should become one."""
     import lxml.html
 
     try:
