@@ -183,9 +183,9 @@ def test_flow_folds_a_long_update_into_its_original_as_canonical(tmp_path):
     wh = tmp_path / "wh"
     s = ingest_flow(paths=[str(drop)], warehouse=str(wh))
     assert s["n_new_articles"] == 1, q(wh, "SELECT * FROM provenance")
-    rel = dict(q(wh, "SELECT d.source_path, p.relation FROM provenance p JOIN documents d USING (doc_id)"))
-    assert {p.rsplit("/", 1)[-1]: r for p, r in rel.items()} == {"update.txt": "canonical",
-                                                                 "original.txt": "contained"}
+    rows = q(wh, "SELECT d.source_path, p.relation FROM provenance p JOIN documents d USING (doc_id)")
+    assert {r["source_path"].rsplit("/", 1)[-1]: r["relation"] for r in rows} == {"update.txt": "canonical",
+                                                                                "original.txt": "contained"}
     # the same text under the original's headline is the same article too
     (tmp_path / "drop2").mkdir()
     (tmp_path / "drop2" / "same_headline.txt").write_text(
