@@ -18,15 +18,17 @@ Label format -- ``OUT_DIR/labels.csv`` with header ``path,cluster_id,kind,source
                   or deleted), ``teaser`` (first 20-50 % of the body), ``repeated`` (title
                   and body appear twice on the page), ``ocr`` (character noise, broken
                   hyphenation), ``reordered`` (paragraphs shuffled), ``flattened_mojibake``
-                  (page on one line, UTF-8 mis-decoded as cp1252);
+                  (page on one line, UTF-8 mis-decoded as cp1252), ``update`` (a later,
+                  longer version keeping the whole source text and adding as much again,
+                  under a new headline: the same article, which it should take over as
+                  canonical -- news people's view, and what real syndicated news shows);
                   or a hard negative, which must NOT be folded with its source:
                   ``hn_shared_quotes`` (another article on the same story quoting the same
                   people verbatim; body word-5-gram Jaccard ~0.10-0.15 with the source),
                   ``hn_shared_footer`` (a 150-300 word article on a site whose long
-                  related-links footer is as long as the article), ``hn_update`` (a later
-                  update keeping the whole source text and adding as much again).
-* ``source_path`` for copies: the path of the ``original`` they were made from; for
-                  ``hn_update``: the article it updates; for ``hn_shared_quotes``: the
+                  related-links footer is as long as the article).
+* ``source_path`` for copies: the path of the ``original`` they were made from (for
+                  ``update``: the article it updates); for ``hn_shared_quotes``: the
                   article whose quotes it shares; for ``hn_shared_footer``: the previous
                   article of the same site with the same footer (empty for the first);
                   empty for originals.
@@ -70,15 +72,15 @@ from typing import Iterable, Iterator, Mapping
 # --------------------------------------------------------------------------------------
 
 COPY_KINDS = ("exact", "unicode", "syndicated", "edited", "teaser", "repeated", "ocr",
-              "reordered", "flattened_mojibake")
-HARD_NEGATIVE_KINDS = ("hn_shared_quotes", "hn_shared_footer", "hn_update")
+              "reordered", "flattened_mojibake", "update")
+HARD_NEGATIVE_KINDS = ("hn_shared_quotes", "hn_shared_footer")
 KINDS = ("original",) + COPY_KINDS + HARD_NEGATIVE_KINDS
 
 DEFAULT_SHARES: dict[str, float] = {
     "original": 0.40,
     "exact": 0.06, "unicode": 0.06, "syndicated": 0.08, "edited": 0.07, "teaser": 0.05,
     "repeated": 0.04, "ocr": 0.05, "reordered": 0.04, "flattened_mojibake": 0.05,
-    "hn_shared_quotes": 0.04, "hn_shared_footer": 0.03, "hn_update": 0.03,
+    "update": 0.03, "hn_shared_quotes": 0.04, "hn_shared_footer": 0.03,
 }
 
 
@@ -1717,17 +1719,19 @@ def iter_records(n_docs: int, seed: int = 0, shares: Mapping[str, float] | Itera
                       key=lambda b: sum(q.count(" ") for q in _quote_paras(b.art)) / b.art.n_words())
         art, w = src.art, _writer(r, src.art.story)
 
-        if kind in ("hn_shared_quotes", "hn_update"):
-            if kind == "hn_shared_quotes":
-                new = _shared_quotes_article(r, w, art)
-                page = _render(r, r.choice(SITES), new)
-            else:
-                extra = w.paragraphs(art.n_words(), with_lead=False)
-                new = Article(art.story, _cap(r.choice(("Update: ", "Updated: ", "Latest: ", "")) + w.headline()),
-                              art.byline, art.date, art.paras + extra)
-                page = _render(r, src.site, new, updated=art.date + timedelta(days=r.randint(0, 2)))
+        if kind == "hn_shared_quotes":
+            new = _shared_quotes_article(r, w, art)
+            page = _render(r, r.choice(SITES), new)
             yield Doc(doc_id, page, next_cluster, kind, src.doc_id, new.body(), new.title)
             next_cluster += 1
+            continue
+        if kind == "update":
+            # the same article, grown: a copy of it (the longer version becomes its canonical)
+            extra = w.paragraphs(art.n_words(), with_lead=False)
+            new = Article(art.story, _cap(r.choice(("Update: ", "Updated: ", "Latest: ", "")) + w.headline()),
+                          art.byline, art.date, art.paras + extra)
+            page = _render(r, src.site, new, updated=art.date + timedelta(days=r.randint(0, 2)))
+            yield Doc(doc_id, page, src.cluster_id, kind, src.doc_id, new.body(), new.title)
             continue
 
         site = r.choice([s for s in SITES if s is not src.site])

@@ -1,7 +1,9 @@
-"""Dedup quality on the labelled corpus of bench/corpus.py, newsfold next to the
-plain datasketch baseline: the same evaluation as `newsfold eval`.
+"""Dedup quality, newsfold next to the plain datasketch baseline (the same evaluation as
+`newsfold eval`): first on the real labelled sets (bench/real_folding.py, when the shared
+real data is there), then on the labelled corpus of bench/corpus.py.
 
-    python bench/quality.py                 # 2,000 documents, seed 0, default parameters
+    python bench/quality.py                 # real sets, then 2,000 generated documents, seed 0
+    python bench/quality.py --no-real       # the generated corpus only
     python bench/quality.py --docs 4000 --seed 3 --shingle-size 4
     python bench/quality.py --sweep         # re-run the parameter sweep behind the defaults
 """
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus  # noqa: E402
+import real_folding  # noqa: E402
 
 from flows.cli import _add_dedup_options, _quiet_prefect, dedup_params  # noqa: E402
 from pipeline.evaluate import format_report  # noqa: E402
@@ -31,8 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--worst", type=int, default=5)
     ap.add_argument("--sweep", action="store_true", help="run the parameter sweep instead of one evaluation")
+    ap.add_argument("--real", type=Path, default=real_folding.REAL,
+                    help="the shared real-data folder (default: %(default)s)")
+    ap.add_argument("--no-real", action="store_true", help="skip the real sets")
     _add_dedup_options(ap)
     a = ap.parse_args(argv)
+    if not a.sweep and not a.no_real:
+        if a.real.is_dir():
+            print(f"=== real pages ({a.real})")
+            real_folding.run(a.real, dedup_params(a), worst=a.worst)
+            print("\n=== generated corpus")
+        else:
+            print(f"(no real data at {a.real}: real tables skipped; --real DIR)")
     with tempfile.TemporaryDirectory(prefix="newsfold-quality-") as tmp:
         out = Path(a.corpus or Path(tmp) / "corpus")
         t0 = time.perf_counter()

@@ -53,8 +53,8 @@ FINGERPRINTS = [
     dict(shingle_size=5, num_perm=128, bands=32, rows=4, lead_bands=0),
 ]
 THRESHOLDS = [(j, c) for j in (0.4, 0.5, 0.6) for c in (0.7, 0.8, 0.9)]
-# Teaser versus update (DedupParams.teaser_ratio, update_ratio), at the default fingerprint and thresholds.
-RATIOS = [(t, 0.7) for t in (0.2, 0.3, 0.35, 0.45, 0.5)] + [(0.3, 0.6), (0.3, 0.8)]
+# Common content (DedupParams.common_df) and lead windows, at the default fingerprint and thresholds.
+EXTRAS = [dict(common_df=0), dict(common_df=3), dict(common_df=8), dict(lead_windows=1)]
 
 
 def _scores(r: dict) -> str:
@@ -64,7 +64,7 @@ def _scores(r: dict) -> str:
             f"{f'{worst} {kinds[worst]:.3f}':>20} {r['n_hard_negative_merges']:>9}")
 
 
-def run(root: Path, batch_size: int = 500, fingerprints=None, thresholds=None, ratios=None, out=print) -> int:
+def run(root: Path, batch_size: int = 500, fingerprints=None, thresholds=None, extras=None, out=print) -> int:
     root = Path(root)
     _, labels = evaluate.read_labels(root)
     base = dedup.DedupParams()
@@ -87,9 +87,11 @@ def run(root: Path, batch_size: int = 500, fingerprints=None, thresholds=None, r
             t_proc = 0.0
     if default_processed is None:
         default_processed = process(root, labels, base, batch_size)
-    out(f"\nteaser versus update, default fingerprint and thresholds\n{'teaser':>6} {'update':>6} "
+    out(f"\ncommon content and lead windows, default fingerprint and thresholds\n{'setting':>20} "
         f"{'prec':>6} {'recall':>6} {'F1':>6} {'ARI':>6} {'min kind recall':>20} {'hn merged':>9}")
-    for t, u in ratios or RATIOS:
-        p = replace(base, teaser_ratio=t, update_ratio=u)
-        out(f"{t:>6.2f} {u:>6.2f} {_scores(evaluate.evaluate(labels, predict(root, default_processed, p)))}")
+    for over in extras or EXTRAS:
+        p = replace(base, **over)
+        processed = default_processed if "lead_windows" not in over else process(root, labels, p, batch_size)
+        label = ", ".join(f"{k}={v}" for k, v in over.items())
+        out(f"{label:>20} {_scores(evaluate.evaluate(labels, predict(root, processed, p)))}")
     return 0

@@ -271,13 +271,9 @@ def _add_dedup_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--containment", type=float, default=d.containment_threshold, metavar="C",
                    help="share of a copy's shingles inside the canonical for it to count as contained "
                         "(default: %(default)s)")
-    g.add_argument("--teaser-ratio", type=float, default=d.teaser_ratio, metavar="R",
-                   help="a contained copy at most this share of the longer one's size is a teaser even under "
-                        "another headline (default: %(default)s)")
-    g.add_argument("--update-ratio", type=float, default=d.update_ratio, metavar="R",
-                   help="a contained copy between --teaser-ratio and this share of the longer one's size, under "
-                        "another headline, is an earlier version of an update: a separate article "
-                        "(default: %(default)s)")
+    g.add_argument("--common-df", type=int, default=d.common_df, metavar="N",
+                   help="content (a signature minimum) that this many different stories carry, in the drop and "
+                        "the warehouse, is boilerplate and decides nothing; 0 turns it off (default: %(default)s)")
     g.add_argument("--lead-bands", type=int, default=d.lead_bands, metavar="B",
                    help="extra LSH bands over each document's first shingles, to find teasers; 0 turns them off "
                         "(default: %(default)s)")
@@ -298,7 +294,7 @@ def dedup_params(args: argparse.Namespace):
             setattr(args, name, v.value())
     return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
                        jaccard_threshold=args.jaccard, containment_threshold=args.containment,
-                       teaser_ratio=args.teaser_ratio, update_ratio=args.update_ratio, lead_bands=args.lead_bands,
+                       common_df=args.common_df, lead_bands=args.lead_bands,
                        lead_rows=args.lead_rows, lead_shingles=args.lead_shingles,
                        url_jaccard_threshold=args.url_jaccard)
 

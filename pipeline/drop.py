@@ -50,7 +50,6 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
     ("n_spans", pa.int32()),         # len(spans), so planning can count them without reading them
 ])
 # What planning reads from the staging files: no texts, no spans.
-# title: dedup.assign tells an update from a teaser by comparing headlines
 PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
                 "n_spans", "canonical_url"]
 DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
@@ -478,7 +477,7 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         # would cost gigabytes; the numbers are mapped back to doc_ids below
         band_matrix = dedup.band_matrix(accepted.column("bands"), params)
         n, width = band_matrix.shape
-        query_bands = pa.table({"band": np.tile(np.arange(width, dtype=np.int16), n),
+        query_bands = pa.table({"band": np.tile(dedup.band_ids(params), n),
                                 "hash": band_matrix.reshape(-1),
                                 "query": np.repeat(np.arange(n, dtype=np.int64), width)})
         candidates = wh.band_matches(query_bands)
@@ -492,10 +491,26 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     url_candidates = wh.url_matches(with_url.rename_columns(["query", "canonical_url"]))
     candidates = pa.concat_tables([candidates, url_candidates.cast(candidates.schema)])
     wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
+    # common content: the drop's document frequency of signature minima plus the warehouse's
+    minima = dedup.drop_minima(accepted, params)
+    known_minima = None
+    if params.common_df:
+        query = minima.keys
+        if wh_articles.num_rows:
+            query = np.union1d(query, dedup.minima_keys(dedup.sig_matrix(wh_articles["minhash"], params.num_perm)))
+        known_minima = wh.minima_counts(query)
     result = dedup.assign(accepted, params, drop_id=drop_id, exact=exact,
                           warehouse_candidates=candidates, warehouse_articles=wh_articles,
-                          warehouse_url_candidates=url_candidates)
+                          warehouse_url_candidates=url_candidates, known_minima=known_minima, minima=minima)
     provenance = result.provenance
+    if params.common_df:
+        # documents placed in an article the warehouse had: their story is counted already
+        article_of = dict(zip(provenance["doc_id"].to_pylist(), provenance["article_id"].to_pylist()))
+        from_warehouse = np.array([article_of[d] not in result.new_articles
+                                   for d in accepted["doc_id"].to_pylist()], dtype=bool)
+        df_keys, df_counts = dedup.minima_to_keep(accepted, minima, known_minima, from_warehouse, params)
+    else:
+        df_keys, df_counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
 
     # exact duplicates add nothing to the index: their text is already there
     indexed = provenance.filter(pc.not_equal(provenance["relation"], schema.EXACT_DUPLICATE)
@@ -512,7 +527,8 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     staged = StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
                         chrome_files=[str(chrome_path(p)) for p in staging if chrome_path(p).exists()],
                         skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
-                        new_articles=new_articles, indexed=indexed, switches=switches)
+                        new_articles=new_articles, indexed=indexed, switches=switches,
+                        band_ids=dedup.band_ids(params).tolist())
 
     relations = provenance.column("relation").to_pylist()
     counts = {
@@ -533,6 +549,8 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         "canonical_switches": schema.table("canonical_switches", [
             {"article_id": s.article_id, "drop_id": drop_id, "old_doc_id": s.old_doc_id,
              "new_doc_id": s.new_doc_id} for s in result.switches]),
+        "minima_df": pa.table({"key": pa.array(df_keys, pa.uint64()), "n": pa.array(df_counts, pa.int32()),
+                               "drop_id": pa.array(np.full(len(df_keys), drop_id), pa.int64())}),
     }
     return DropPlan(drop_id, tables, staged, relation_updates, counts)
 

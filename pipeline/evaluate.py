@@ -8,7 +8,12 @@ Labels: a CSV `labels.csv` with header `path,cluster_id,kind,source_path`, as
 `bench/corpus.py` writes it (see the README). `path` and `source_path` are
 relative to the CSV's folder; documents with the same `cluster_id` are copies
 of one article; `kind` is `original`, a copy kind, or a hard negative
-(`hn_*`, its own cluster: it must not be folded with its source).
+(`hn_*`, its own cluster: it must not be folded with its source). Optional
+columns: `title` (shown in the lists of false merges and misses) and `event`
+(a coarser truth, e.g. the news event: an article holding documents of two
+events is a merge across events, the one mistake that must never happen).
+`bench/real_folding.py --write-labels DIR` converts the real labelled sets to
+this format.
 
 Scores
 - Pairwise precision / recall / F1 over all document pairs: a pair is positive
@@ -53,6 +58,8 @@ class Label:
     cluster: str
     kind: str
     source: str        # path of the document it was made from ("" for none)
+    title: str = ""    # for the reports
+    event: str = ""    # coarser truth: documents of different events must never share an article
 
 
 @dataclass
@@ -77,7 +84,8 @@ def read_labels(path: str | Path) -> tuple[Path, list[Label]]:
         if missing:
             raise ValueError(f"{csv_path}: missing column(s) {', '.join(sorted(missing))} "
                              "(expected path,cluster_id,kind,source_path)")
-        labels = [Label(r["path"], r["cluster_id"], r["kind"], r.get("source_path") or "") for r in reader]
+        labels = [Label(r["path"], r["cluster_id"], r["kind"], r.get("source_path") or "", r.get("title") or "",
+                        r.get("event") or "") for r in reader]
     seen = Counter(lb.path for lb in labels)
     dup = [p for p, n in seen.items() if n > 1]
     if dup:
@@ -128,13 +136,15 @@ def kept_text(raw: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _estimate(a: tuple[int, np.ndarray], b: tuple[int, np.ndarray]) -> tuple[float, float]:
-    """(estimated Jaccard, share of a's shingles in b) from MinHash signatures."""
-    (na, sa), (nb, sb) = a, b
+    """(estimated Jaccard, share of a's shingles in b) from MinHash signatures: containment from
+    the minima, as dedup.compare (in the permutations where a's minimum is the smaller, the share
+    where the two are equal)."""
+    (_, sa), (_, sb) = a, b
     if len(sa) != len(sb):
         return float("nan"), float("nan")
-    j = float(np.mean(sa == sb))
-    inter = j * (na + nb) / (1 + j)
-    return j, min(1.0, inter / na) if na else 0.0
+    equal = sa == sb
+    a_first = int(np.count_nonzero(sa <= sb))
+    return float(np.mean(equal)), (int(np.count_nonzero(equal)) / a_first if a_first else 0.0)
 
 
 def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
@@ -167,7 +177,8 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
                 j, cont = (_estimate(pred.signatures[lb.path], pred.signatures[lb.source])
                            if lb.path in pred.signatures and lb.source in pred.signatures else (None, None))
                 missed.append({"path": lb.path, "kind": lb.kind, "source": lb.source, "jaccard": j,
-                               "containment": cont, **pred.detail.get(lb.path, {})})
+                               "containment": cont, **pred.detail.get(lb.path, {}),
+                               **({"title": lb.title, "source_title": by_path[lb.source].title} if lb.title else {})})
     for k in kinds.values():
         k["recall"] = k["found"] / k["copies"] if k["copies"] else None
 
@@ -177,7 +188,8 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
             continue
         wrong = _pair_sum([sum(counts.values())]) - _pair_sum(counts.values())
         docs = [{"path": p, "kind": by_path[p].kind, "cluster": by_path[p].cluster,
-                 **pred.detail.get(p, {})} for p in members[c]]
+                 **pred.detail.get(p, {}), **({"title": by_path[p].title} if by_path[p].title else {})}
+                for p in members[c]]
         merges.append({"article": c, "wrong_pairs": wrong, "clusters": len(counts), "docs": docs})
     merges.sort(key=lambda m: (-m["wrong_pairs"], m["article"]))
     missed.sort(key=lambda m: (-(m["jaccard"] or 0.0), m["path"]))
@@ -188,6 +200,13 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
         collapsed = sum(1 for p in repeated if p in pred.kept_text
                         and repeat_share(pred.kept_text[p]) <= REPEAT_SHARE_MAX)
     hn_merges = sum(v["false_merges"] for k, v in kinds.items() if k.startswith(HARD_NEGATIVE_PREFIX))
+    events = None
+    if any(lb.event for lb in labels):
+        # predicted articles holding documents of more than one event, and the wrong pairs in them
+        mixed = [Counter(by_path[p].event for p in ps) for ps in members.values()]
+        mixed = [m for m in mixed if len(m) > 1]
+        events = {"articles": len(mixed),
+                  "pairs": sum(_pair_sum([sum(m.values())]) - _pair_sum(m.values()) for m in mixed)}
     return {
         **scores,
         "n_docs": len(paths),
@@ -196,6 +215,7 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
         "n_false_merge_clusters": len(merges),
         "n_missed_copies": len(missed),
         "n_hard_negative_merges": hn_merges,
+        "cross_event_merges": events,
         "repeated": {"n": len(repeated), "collapsed": collapsed},
         "kinds": kinds,
         "worst_false_merges": merges[:worst],
@@ -254,6 +274,10 @@ def format_report(results: dict[str, dict], targets: bool = True) -> str:
                        ("n_missed_copies", "copies missed"), ("n_hard_negative_merges", "hard negatives merged")):
         vals = [results[n][key] for n in names]
         lines.append(f"{label:28}" + "".join(f"{(_f(v) if isinstance(v, float) else str(v)):>{w}}" for v in vals))
+    if first.get("cross_event_merges") is not None:
+        cells = [f"{results[n]['cross_event_merges']['articles']} ({results[n]['cross_event_merges']['pairs']} pairs)"
+                 for n in names]
+        lines.append(f"{'merges across events':28}" + "".join(f"{c:>{max(w, len(c) + 2)}}" for c in cells))
     rep = [results[n]["repeated"] for n in names]
     if rep[0]["n"]:
         cells = ["-" if r["collapsed"] is None else f"{r['collapsed']}/{r['n']}" for r in rep]
@@ -275,12 +299,16 @@ def format_report(results: dict[str, dict], targets: bool = True) -> str:
                 lines.append(f"  article {m['article']}: {m['clusters']} clusters, {m['wrong_pairs']} wrong pairs")
                 for d in m["docs"][:6]:
                     extra = ", ".join(f"{k}={_f(v, 2) if isinstance(v, float) else v}" for k, v in d.items()
-                                      if k not in ("path", "kind", "cluster") and v is not None)
+                                      if k not in ("path", "kind", "cluster", "title") and v is not None)
                     lines.append(f"    {d['path']}  {d['kind']} (cluster {d['cluster']}) {extra}")
+                    if d.get("title"):
+                        lines.append(f"        \"{d['title'][:100]}\"")
         if r["worst_missed"]:
             lines += ["", f"{n}: worst missed copies (highest estimated Jaccard with their source first)"]
             for m in r["worst_missed"]:
                 extra = ", ".join(f"{k}={_f(v, 2) if isinstance(v, float) else v}" for k, v in m.items()
-                                  if k not in ("path", "kind", "source") and v is not None)
+                                  if k not in ("path", "kind", "source", "title", "source_title") and v is not None)
                 lines.append(f"  {m['path']}  {m['kind']} of {m['source']}  {extra}")
+                if m.get("title"):
+                    lines.append(f"      \"{m['title'][:100]}\"\n   of \"{m['source_title'][:100]}\"")
     return "\n".join(lines)

@@ -134,6 +134,16 @@ TABLES: dict[str, pa.Schema] = {
         ("old_doc_id", pa.string()),
         ("new_doc_id", pa.string()),
     ]),
+    # Document frequency of MinHash signature minima (pipeline/dedup.py, common content): key =
+    # signature position << 32 | minimum hash; n = how many different stories of a drop carry it
+    # (copies of one story count once). Sum n over drops for the warehouse's count. Only keys two
+    # stories share are kept. A key that many stories carry is boilerplate (a site's headline list,
+    # a wire footer) and decides nothing in verification, also for a small later drop.
+    "minima_df": pa.schema([
+        ("key", pa.uint64()),
+        ("n", pa.int32()),
+        ("drop_id", pa.int64()),
+    ]),
 }
 
 PUBLIC_TABLES = ("documents", "articles", "provenance", "removed_spans", "drops")

@@ -33,6 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from . import schema
@@ -78,6 +79,9 @@ class StagedDrop:
     new_articles: pa.Table     # article_id, doc_id: new articles and their canonical documents
     indexed: pa.Table          # doc_id, article_id: documents whose signature and bands are stored
     switches: pa.Table         # article_id, doc_id: articles whose canonical copy becomes doc_id
+    # LSH band id of each position of the staged band list (dedup.band_ids: the lead windows
+    # share ids); None: the position is the id
+    band_ids: list[int] | None = None
 
 
 class WarehouseError(Exception):
@@ -287,6 +291,17 @@ class Warehouse:
         finally:
             self.con.unregister("_arts")
 
+    def minima_counts(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, stories) for those of `keys` (uint64 signature minima, see dedup) that the
+        warehouse's minima_df holds, counts summed over drops."""
+        self.con.register("_keys", pa.table({"key": pa.array(np.asarray(keys, dtype=np.uint64), pa.uint64())}))
+        try:
+            found = self.sql("""SELECT m.key, sum(m.n)::BIGINT AS n FROM minima_df m
+                                SEMI JOIN _keys k ON m.key = k.key GROUP BY m.key""").arrow().read_all()
+        finally:
+            self.con.unregister("_keys")
+        return found.column("key").to_numpy(), found.column("n").to_numpy()
+
     # --- the one write ----------------------------------------------------
 
     def commit_drop(self, drop_id: int, tables: dict[str, pa.Table],
@@ -307,7 +322,8 @@ class Warehouse:
                     rows = _stamp_finished(rows)
                 if rows.num_rows:
                     self.con.register("_rows", rows.select(schema.TABLES[name].names))
-                    self.con.execute(f"INSERT INTO {name} SELECT * FROM _rows")
+                    # by name: a migrated warehouse has its newer columns in the order they were added
+                    self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _rows")
                     self.con.unregister("_rows")
                     fault_point(f"after_insert_{name}")
             if relation_updates is not None and relation_updates.num_rows:
@@ -356,7 +372,7 @@ class Warehouse:
             # select: column -> SQL expression; every column of the table must be given
             cols = schema.TABLES[table].names
             exprs = ", ".join(f'{select[c]} AS "{c}"' for c in cols)
-            self.con.execute(f"INSERT INTO {table} SELECT {exprs} FROM {source}", params or [])
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT {exprs} FROM {source}", params or [])
             fault_point(f"after_insert_{table}")
 
         same = lambda table, *but: {c: f's."{c}"' for c in schema.TABLES[table].names if c not in but}  # noqa: E731
@@ -373,9 +389,12 @@ class Warehouse:
                "(SELECT doc_id, unnest(spans) AS span FROM _staged) s")
         insert("signatures", {**same("signatures", "article_id"), "article_id": "i.article_id"},
                "_staged s JOIN _indexed i USING (doc_id)")
+        band = ("s.band" if st.band_ids is None
+                else f"list_extract([{', '.join(str(int(b)) for b in st.band_ids)}], s.band + 1)")
         insert("lsh_bands", {"band": "CAST(s.band AS SMALLINT)", "hash": "s.hash", "doc_id": "s.doc_id"},
+               f"(SELECT DISTINCT s.doc_id, {band} AS band, s.hash FROM "
                "(SELECT s.doc_id, unnest(range(len(s.bands))) AS band, unnest(s.bands) AS hash "
-               " FROM _staged s JOIN _indexed i USING (doc_id)) s")
+               " FROM _staged s JOIN _indexed i USING (doc_id)) s) s")
         if st.chrome_files:
             self.con.execute(f"""
                 INSERT INTO chrome_keys

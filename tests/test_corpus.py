@@ -84,21 +84,22 @@ def test_labels_are_consistent(records, by_id):
 
 def test_generate_corpus_files_and_csv(tmp_path):
     out = corpus.generate_corpus(tmp_path / "drop", n_docs=120, seed=2,
-                                 kinds={"original": 0.5, "exact": 0.25, "hn_update": 0.25})
+                                 kinds={"original": 0.5, "exact": 0.25, "update": 0.25})
     with open(out / "labels.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["path", "cluster_id", "kind", "source_path"]
     assert len(rows) == 120
     assert sorted(p.name for p in (out / "docs").iterdir()) == sorted(Path(r["path"]).name for r in rows)
     by_path = {r["path"]: r for r in rows}
-    assert {r["kind"] for r in rows} == {"original", "exact", "hn_update"}
+    assert {r["kind"] for r in rows} == {"original", "exact", "update"}
     for r in rows:
         text = (out / r["path"]).read_bytes()
         if r["kind"] == "exact":
             assert text == (out / r["source_path"]).read_bytes()
             assert r["cluster_id"] == by_path[r["source_path"]]["cluster_id"]
-        elif r["kind"] == "hn_update":
-            assert r["cluster_id"] != by_path[r["source_path"]]["cluster_id"]
+        elif r["kind"] == "update":  # a longer version of the same article is a copy of it
+            assert r["cluster_id"] == by_path[r["source_path"]]["cluster_id"]
+            assert len(text) > 1.5 * len((out / r["source_path"]).read_bytes())
         else:
             assert r["source_path"] == ""
 
@@ -140,7 +141,7 @@ def test_edited_copies_stay_close(records, by_id):
 
 
 def test_update_contains_original(records, by_id):
-    for d in (d for d in records if d.kind == "hn_update"):
+    for d in (d for d in records if d.kind == "update"):
         src = by_id[d.source_id]
         assert d.body.startswith(src.body)
         assert 1.7 < len(d.body) / len(src.body) < 2.6

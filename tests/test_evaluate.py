@@ -28,14 +28,33 @@ def test_pairwise_precision_recall():
 
 def test_evaluate_counts_found_missed_and_false_merges():
     labels = [Label("o1", "1", "original", ""), Label("c1", "1", "exact", "o1"), Label("t1", "1", "teaser", "o1"),
-              Label("o2", "2", "original", ""), Label("u2", "3", "hn_update", "o2"), Label("r", "4", "original", "")]
+              Label("o2", "2", "original", ""), Label("u2", "3", "hn_shared_quotes", "o2"), Label("r", "4", "original", "")]
     pred = Prediction(cluster={"o1": "A", "c1": "A", "t1": "T", "o2": "B", "u2": "B", "r": None})
     r = evaluate.evaluate(labels, pred)
     assert r["kinds"]["exact"]["recall"] == 1.0 and r["kinds"]["teaser"]["recall"] == 0.0
-    assert r["kinds"]["hn_update"]["false_merges"] == 1 and r["n_hard_negative_merges"] == 1
+    assert r["kinds"]["hn_shared_quotes"]["false_merges"] == 1 and r["n_hard_negative_merges"] == 1
     assert r["n_missed_copies"] == 1 and r["worst_missed"][0]["path"] == "t1"
     assert r["worst_false_merges"][0]["article"] == "B"
     assert r["n_predicted_clusters"] == 4          # A, T, B and the rejected one alone
+
+
+def test_optional_title_and_event_columns(tmp_path):
+    # the real sets' converter (bench/real_folding.py) writes a title and an event per document
+    (tmp_path / "labels.csv").write_text("path,cluster_id,kind,source_path,title,event\n"
+                                         "a.txt,1,original,,Storm hits coast,e1\n"
+                                         "b.txt,1,copy,a.txt,Storm hits the coast,e1\n"
+                                         "c.txt,2,original,,Minister resigns,e2\n")
+    _, labels = evaluate.read_labels(tmp_path)
+    assert [lb.event for lb in labels] == ["e1", "e1", "e2"] and labels[1].title == "Storm hits the coast"
+    r = evaluate.evaluate(labels, Prediction(cluster={"a.txt": "A", "b.txt": "B", "c.txt": "A"}))
+    assert r["cross_event_merges"] == {"articles": 1, "pairs": 1}
+    assert r["worst_missed"][0]["source_title"] == "Storm hits coast"
+    assert {d["title"] for d in r["worst_false_merges"][0]["docs"]} == {"Storm hits coast", "Minister resigns"}
+    report = evaluate.format_report({"newsfold": r})
+    assert "merges across events" in report and '"Minister resigns"' in report
+    # without an event column there is no such score
+    assert evaluate.evaluate(labels[:0] + [Label("x", "1", "original", "")], Prediction(cluster={})
+                             )["cross_event_merges"] is None
 
 
 def test_repeat_check_reads_kept_text():
@@ -74,3 +93,36 @@ def test_cli_eval_on_a_small_corpus(tmp_path, capsys):
     assert main(["eval", str(out), "--no-baseline"]) == 0
     text = capsys.readouterr().out
     assert "pairwise precision" in text and "baseline" not in text
+
+
+def _bench(name: str):
+    """A bench/ module loaded by path (bench/ is not a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path[:0] = [str(root / "bench")]
+    spec = importlib.util.spec_from_file_location(f"newsfold_bench_{name}", root / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_sets_converter_flattens_pages_and_groups_copies(tmp_path):
+    real = _bench("real_folding")
+    html = (b"<html><head><title>T</title><style>p{}</style></head><body><nav><a>Home</a> <a>World</a></nav>"
+            b"<h1>Storm hits coast</h1><script>var x=1;</script><p>First <b>bold</b> line.</p><p>Second.</p>"
+            b"<footer>(c) Site</footer></body></html>")
+    assert real.flatten_html(html) == "Home World\nStorm hits coast\nFirst bold line.\nSecond.\n(c) Site\n"
+    root = real._components(list("abcde"), [("b", "a"), ("c", "b"), ("e", "d")])
+    assert root == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "d"}
+    # the converter's output is what `newsfold eval` reads
+    folder = real._write(tmp_path / "set", [
+        {"path": "x/a.txt", "text": "A\n", "cluster_id": "x/a.txt", "kind": "original", "source_path": "",
+         "title": "A", "event": "1"},
+        {"path": "y/b.txt", "text": "B\n", "cluster_id": "x/a.txt", "kind": "copy", "source_path": "x/a.txt",
+         "title": "B", "event": "1"}])
+    base, labels = evaluate.read_labels(folder)
+    assert (base / labels[1].path).read_text() == "B\n" and labels[1].source == "x/a.txt"

@@ -169,8 +169,9 @@ def test_cli_bad_sql_is_duckdbs_message_without_a_traceback(seeds_wh):
     assert proc.stderr.startswith("newsfold: error: Parser Error") and proc.stderr.count("newsfold:") == 1
 
 
-def test_flow_keeps_a_long_update_apart_from_its_original(tmp_path):
-    """The update-vs-teaser rule needs each document's headline at planning time (through staging)."""
+def test_flow_folds_a_long_update_into_its_original_as_canonical(tmp_path):
+    """A later, longer version of a story under a new headline is the same article, and the
+    longer one is its canonical copy (the original is contained in it)."""
     original = SEED["001"].read_text(encoding="utf-8")
     extra = SEED["003"].read_text(encoding="utf-8").split("Related articles")[0].split("\n\n")[4:9]
     update = original.replace("Russia Warns Against US Military Presence in Central Asia Near Afghanistan",
@@ -182,8 +183,11 @@ def test_flow_keeps_a_long_update_apart_from_its_original(tmp_path):
     (drop / "update.txt").write_text(update, encoding="utf-8")
     wh = tmp_path / "wh"
     s = ingest_flow(paths=[str(drop)], warehouse=str(wh))
-    assert s["n_new_articles"] == 2, q(wh, "SELECT * FROM provenance")
-    # without the differing headline, the same shorter text is a teaser of the longer one
+    assert s["n_new_articles"] == 1, q(wh, "SELECT * FROM provenance")
+    rows = q(wh, "SELECT d.source_path, p.relation FROM provenance p JOIN documents d USING (doc_id)")
+    assert {r["source_path"].rsplit("/", 1)[-1]: r["relation"] for r in rows} == {"update.txt": "canonical",
+                                                                                "original.txt": "contained"}
+    # the same text under the original's headline is the same article too
     (tmp_path / "drop2").mkdir()
     (tmp_path / "drop2" / "same_headline.txt").write_text(
         update.replace("Update: Kremlin Widens Warning As Lavrov Tours Central Asia",

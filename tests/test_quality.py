@@ -80,26 +80,16 @@ def test_chrome_shared_by_different_articles_is_removed_but_a_shared_body_is_not
         assert d.removed == [] and any(body in u.text for u in d.units)
 
 
-def _sig(n_words: int, start: int = 0):
-    text = " ".join(f"w{k}" for k in range(start, start + n_words))
-    sizes, sigs, _ = dedup.fingerprint([text], P)
-    return int(sizes[0]), sigs[0]
-
-
-@pytest.mark.parametrize("short, long_, same_title, update", [
-    (500, 1000, False, True),     # the original next to its 2x update under a new headline: two articles
-    (500, 1000, True, False),     # half of it under the same headline: a teaser
-    (300, 1000, False, False),    # 30 %: a teaser whatever its headline
-    (900, 1000, False, False),    # 90 %: a near duplicate, not an update
-])
-def test_update_versus_teaser(short, long_, same_title, update):
-    (na, sa), (nb, sb) = _sig(short), _sig(long_)
-    short_in_long = dedup.compare(sa, sb)[1]
-    article_titles = {"a headline"} if same_title else {"another headline", "a third one"}
-    assert dedup.is_update(na, nb, short_in_long, "a headline", article_titles, P) is update
-    # an unknown headline on either side gives no evidence
-    assert dedup.is_update(na, nb, short_in_long, "a headline", set(), P) is False
-    assert dedup.is_update(na, nb, short_in_long, None, {"a headline"}, P) is False
+def test_an_update_becomes_the_canonical_copy_of_its_original(tmp_path):
+    # the original plus as much again under a new headline: the same article, the update canonical
+    out = corpus.generate_corpus(tmp_path / "u", 120, 13, kinds={"original": 0.7, "update": 0.3})
+    root, labels = evaluate.read_labels(out)
+    processed = process_batch(sorted(str((root / lb.path).resolve()) for lb in labels), P)
+    rel = {r["doc_id"]: r["relation"] for r in dedup.assign(processed, P, drop_id=1).provenance.to_pylist()}
+    kind_of = {str((root / lb.path).resolve()): lb.kind for lb in labels}
+    updates = [rel[d] for d, p in zip(processed["doc_id"].to_pylist(), processed["source_path"].to_pylist())
+               if kind_of[p] == "update"]
+    assert len(updates) >= 10 and updates.count(schema.CANONICAL) >= 0.9 * len(updates)
 
 
 def test_a_pages_own_headline_survives_when_its_sites_related_links_list_it():
