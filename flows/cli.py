@@ -35,7 +35,9 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
                    help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `command`, other subcommands' dedup options are left out (building them
+    imports numpy and the pipeline, which `--version`, `--help`, `sql` and `status` do not need)."""
     parser = argparse.ArgumentParser(prog="newsfold", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -53,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                      help="if another ingest is writing, wait this long for it instead of failing at once")
     _add_execution_options(ing)
-    _add_dedup_options(ing)
+    if command in (None, "ingest"):
+        _add_dedup_options(ing)
 
     q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
                        description="Run DuckDB SQL over the warehouse. Tables are available by their plain "
@@ -83,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="documents per processing batch (default: %(default)s)")
     _add_execution_options(sv)
     _add_warehouse(sv)
-    _add_dedup_options(sv)
+    if command in (None, "serve"):
+        _add_dedup_options(sv)
 
     ev = sub.add_parser("eval", help="measure dedup quality on a labelled corpus",
                         description="Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, "
@@ -99,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--worst", type=int, default=5, metavar="N",
                     help="list this many worst false merges and missed copies (default: %(default)s)")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
-    _add_dedup_options(ev)
+    if command in (None, "eval"):
+        _add_dedup_options(ev)
 
     st = sub.add_parser("status", help="table counts and the last drops",
                         description="Show how many rows each table holds and the most recent drops.")
@@ -211,13 +216,17 @@ def cmd_ingest(args) -> int:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
     _quiet_prefect()
-    from flows.ingest import ingest_flow
+    from flows.prefect_api import prefect_api
     from pipeline.warehouse import writer_lock
 
     t0 = time.perf_counter()
-    with writer_lock(args.warehouse, args.wait):
-        s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, batch_size=args.batch_size,
-                        params=params, wait_s=args.wait, workers=args.workers, dask_address=args.dask)
+    with writer_lock(args.warehouse, args.wait), prefect_api() as api:
+        from flows.ingest import ingest_flow  # imports Prefect while a temporary server boots
+
+        with api.active():
+            s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label,
+                            batch_size=args.batch_size, params=params, wait_s=args.wait, workers=args.workers,
+                            dask_address=args.dask)
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
     label = f" ({s['label']})" if s.get("label") else ""
@@ -235,8 +244,8 @@ def cmd_ingest(args) -> int:
 
 
 def _quiet_prefect() -> None:
-    # Without a configured Prefect API, Prefect runs a temporary local server for the
-    # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
+    # Keep Prefect's chatter out of the user's terminal (the temporary server's own
+    # settings are in flows/prefect_api.py).
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -248,11 +257,15 @@ def cmd_eval(args) -> int:
         raise ValueError(f"--warehouse {args.warehouse} already holds a warehouse; eval needs a new folder")
     params = dedup_params(args)
     _quiet_prefect()
-    from flows.evaluate import evaluate_labelled
-    from pipeline.evaluate import format_report
+    from flows.prefect_api import prefect_api
 
-    results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
-                                baseline=not args.no_baseline, worst=args.worst)
+    with prefect_api() as api:
+        from flows.evaluate import evaluate_labelled
+        from pipeline.evaluate import format_report
+
+        with api.active():
+            results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
+                                        baseline=not args.no_baseline, worst=args.worst)
     if args.json:
         json.dump(results, sys.stdout, default=_jsonable, indent=1)
         sys.stdout.write("\n")
@@ -266,7 +279,7 @@ def cmd_serve(args) -> int:
 
     _check_execution_options(args)
     _quiet_prefect()
-    from flows.serve import serve_inbox
+    from flows.prefect_api import prefect_api
 
     # A service manager stops us with SIGTERM: leave like Ctrl-C. A run cut short
     # commits nothing, and its files are picked up by the next serve.
@@ -285,11 +298,22 @@ def cmd_serve(args) -> int:
             print(f"{stamp} drop {summary['drop_id']}: {summary['n_documents']} new documents, "
                   f"{summary['n_new_articles']} new articles", flush=True)
 
-    print(f"serving inbox {args.inbox} -> {args.warehouse} "
-          f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
-    serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
-                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
-                workers=args.workers, dask_address=args.dask)
+    with prefect_api() as api:
+        from flows.serve import serve_inbox
+
+        scheduler = args.scheduler
+        if api.kind == "temporary":  # a temporary server cannot keep a schedule: newsfold keeps it
+            if scheduler == "prefect":
+                raise ValueError("--scheduler prefect needs a Prefect server: start one with "
+                                 "`prefect server start --background`")
+            scheduler = "local"
+        with api.active():
+            print(f"serving inbox {args.inbox} -> {args.warehouse} "
+                  f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops",
+                  flush=True)
+            serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron,
+                        batch_size=args.batch_size, params=dedup_params(args), max_runs=args.max_runs,
+                        scheduler=scheduler, on_run=report, workers=args.workers, dask_address=args.dask)
     return 0
 
 
@@ -334,12 +358,17 @@ def cmd_status(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the subcommand is the first word that is not an option (the top level has no options taking values)
+    parser = build_parser(command=next((a for a in argv if not a.startswith("-")), ""))
     args = parser.parse_args(argv)
     if args.version:
-        from flows.ingest import version
+        from importlib import metadata
 
-        print(f"newsfold {version()}")
+        try:
+            print(f"newsfold {metadata.version('newsfold')}")
+        except metadata.PackageNotFoundError:
+            print("newsfold dev")
         return 0
     if not args.command:
         parser.print_help()
@@ -347,11 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval}
     import duckdb
 
+    from flows.prefect_api import PrefectAPIError
     from pipeline.warehouse import WarehouseError
 
     try:
         return handlers[args.command](args)
-    except (WarehouseError, FileNotFoundError, ValueError) as exc:
+    except (WarehouseError, FileNotFoundError, ValueError, PrefectAPIError) as exc:
         print(f"newsfold: error: {exc}", file=sys.stderr)
     except duckdb.Error as exc:
         print(f"newsfold: error: {str(exc).splitlines()[0]}", file=sys.stderr)
