@@ -16,6 +16,14 @@ written to disk as files. Then:
    -> fingerprint in parallel batches -> plan -> one warehouse commit) into a
    fresh warehouse, in a subprocess so its memory is measured on its own.
 
+0. the small-drop ratio (unless --small-drop 0): a 5-file drop of new generated
+   articles ingested into an existing warehouse through the CLI (`newsfold ingest`,
+   a subprocess, as a user runs it), against `newsfold sql "SELECT 1"` on the same
+   warehouse, interleaved, --small-drop repetitions, medians; once with a temporary
+   Prefect server per ingest and once reusing `newsfold prefect-server start`. Both
+   use a Prefect home of their own under the work dir (never ~/.prefect) and a port
+   where no server runs. `--small-drop-only` runs just this.
+
 Stages 1 and 2 see the texts the way the matcher does (NFKC, case-folded,
 word characters only, joined by single spaces), so the baselines' whitespace
 split and newsfold's tokeniser give the same shingles and pair agreement is
@@ -137,10 +145,14 @@ _E2E = """
 import json, os, sys, time
 sys.path.insert(0, {repo!r})
 t0 = time.perf_counter()
-from flows.ingest import ingest_flow
-import inspect
-extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
-summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
+from flows.prefect_api import prefect_api
+with prefect_api() as api:  # as `newsfold ingest` does: reuse a running server or start one early
+    from flows.ingest import ingest_flow
+    import inspect
+    extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
+    with api.active():
+        summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
+    summary["prefect_api"] = api.kind
 summary["wall_in_process_s"] = time.perf_counter() - t0
 import resource
 main, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
@@ -172,6 +184,83 @@ def end_to_end(corpus: Path, warehouse: Path, batch_size: int, workers: int) -> 
     return summary, wall, rss, other
 
 
+def _cli(*args: str, env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"`newsfold {' '.join(args)}` failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return wall, proc
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7) -> dict:
+    """Wall time of `newsfold ingest` of a small drop vs `newsfold sql "SELECT 1"`, as subprocesses."""
+    from flows.prefect_api import _free_port
+
+    root = workdir / "small-drop"
+    shutil.rmtree(root, ignore_errors=True)
+    warehouse = root / "warehouse"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({"PREFECT_HOME": str(root / "prefect-home"), "PREFECT_PROFILES_PATH": str(root / "profiles.toml"),
+                "PREFECT_SERVER_API_PORT": str(_free_port()), "PYTHONPATH": str(REPO)})
+    corpus = load_corpus_module()
+    docs = list(corpus.iter_documents(files_per_drop * (2 * reps + 1) + 20, seed=seed))
+    drops = []
+    for k in range(0, len(docs) - 20, files_per_drop):
+        folder = root / "drops" / f"{len(drops):03d}"
+        folder.mkdir(parents=True)
+        for doc_id, text, _cluster, _kind in docs[k:k + files_per_drop]:
+            (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        drops.append(folder)
+    first = root / "drops" / "first"
+    first.mkdir()
+    for doc_id, text, _cluster, _kind in docs[-20:]:
+        (first / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    # the first ingest creates the warehouse and Prefect's database (migrations): not measured
+    setup_s, _ = _cli("ingest", str(first), "-w", str(warehouse), env=env)
+    _cli("sql", "SELECT 1", "-w", str(warehouse), env=env)  # warm the file cache
+    result = {"files_per_drop": files_per_drop, "reps": reps, "first_ingest_s": setup_s, "modes": {}}
+    drops_left = iter(drops)
+    for mode in ("temporary", "reused"):
+        if mode == "reused":
+            _cli("prefect-server", "start", env=env)
+        try:
+            ingest_s, sql_s, notes = [], [], set()
+            for _ in range(reps):
+                wall, proc = _cli("ingest", str(next(drops_left)), "-w", str(warehouse), env=env)
+                ingest_s.append(wall)
+                notes.update(line for line in proc.stderr.splitlines() if "Prefect server" in line)
+                sql_s.append(_cli("sql", "SELECT 1", "-w", str(warehouse), env=env)[0])
+        finally:
+            if mode == "reused":
+                _cli("prefect-server", "stop", env=env)
+        result["modes"][mode] = {"ingest_s": ingest_s, "sql_s": sql_s, "ingest_median_s": _median(ingest_s),
+                                 "sql_median_s": _median(sql_s), "ratio": _median(ingest_s) / _median(sql_s),
+                                 "prefect": sorted(notes)}
+    result["version_s"] = _median([_cli("--version", env=env)[0] for _ in range(reps)])
+    return result
+
+
+def print_small_drop(r: dict) -> None:
+    print(f"\nsmall drop: {r['files_per_drop']} new files into an existing warehouse via `newsfold ingest`, vs "
+          f"`newsfold sql \"SELECT 1\"` on it; subprocesses, {r['reps']} repetitions each, medians "
+          f"(first ingest, creating warehouse and Prefect database: {r['first_ingest_s']:.1f} s)")
+    print("| Prefect API | ingest s (median) | sql s (median) | ingest / sql | ingest runs (s) | sql runs (s) |")
+    print("|---|---:|---:|---:|---|---|")
+    for mode, m in r["modes"].items():
+        runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
+        label = {"temporary": "temporary server per ingest", "reused": "reused (`newsfold prefect-server start`)"}
+        print(f"| {label[mode]} | {m['ingest_median_s']:.2f} | {m['sql_median_s']:.2f} | **{m['ratio']:.1f}** | "
+              f"{runs(m['ingest_s'])} | {runs(m['sql_s'])} |")
+    print(f"`newsfold --version`: {r['version_s']:.2f} s (median)")
+
+
 def timed(run, texts):
     """run(texts) and the CPUs other processes used meanwhile."""
     result, other = minhash_speed.timed_best(run, texts, 1)
@@ -192,9 +281,31 @@ def main(argv: list[str] | None = None) -> None:
                     help="with --skip-baselines: update_batch docs/s measured earlier, for the 3/1 ratio")
     ap.add_argument("--workdir", type=Path, help="corpus and warehouse go here (default: a temp dir, removed)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--small-drop", type=int, default=5, metavar="REPS",
+                    help="repetitions of the small-drop measurement (0 skips it; default: %(default)s)")
+    ap.add_argument("--small-drop-only", action="store_true", help="only the small-drop measurement")
     args = ap.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsfold-throughput-"))
+    if args.small_drop:
+        print(f"newsfold small drop  {datetime.now():%Y-%m-%d %H:%M}  {os.cpu_count()} cores  ({load_now()})",
+              flush=True)
+        cpu_before = minhash_speed._cpu_seconds()
+        t0 = time.perf_counter()
+        sd = small_drop(workdir, args.small_drop)
+        cpu_after = minhash_speed._cpu_seconds()
+        if cpu_before and cpu_after:
+            sd["other_cpus"] = max(0.0, (cpu_after[0] - cpu_before[0]) - (cpu_after[1] - cpu_before[1])) / (
+                time.perf_counter() - t0)
+        print_small_drop(sd)
+        if "other_cpus" in sd:
+            print(f"(other processes used {sd['other_cpus']:.2f} CPUs meanwhile; {load_now()})")
+        if args.small_drop_only:
+            if args.json:
+                args.json.write_text(json.dumps({"small_drop": sd}, indent=2, default=str))
+            if not args.workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+            return
     corpus_dir, warehouse = workdir / "corpus", workdir / "warehouse"
     shutil.rmtree(warehouse, ignore_errors=True)
     n_base = 0 if args.skip_baselines else min(args.docs, args.baseline_docs or args.docs)
@@ -207,6 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict] = []
     results: dict = {"date": f"{datetime.now():%Y-%m-%d}", "docs": args.docs, "baseline_docs": n_base,
                      "workers": args.workers, "load_before": os.getloadavg()}
+    if args.small_drop:
+        results["small_drop"] = sd
     base_rate = args.baseline_rate
     if n_base:
         texts = [matcher_words(t) for t in raw]

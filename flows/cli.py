@@ -110,6 +110,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                         description="Show how many rows each table holds and the most recent drops.")
     _add_warehouse(st)
     st.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
+
+    ps = sub.add_parser("prefect-server", help="keep a Prefect server (API and UI) running between ingests",
+                        description="Every ingest is a Prefect flow run. Without a server, each ingest starts a "
+                                    "temporary one (seconds of start-up) and stops it at the end. `start` keeps "
+                                    "one running in the background at PREFECT_SERVER_API_HOST:PORT (default "
+                                    "127.0.0.1:4200, UI included); ingests reuse it and their runs stay visible. "
+                                    "A server set with PREFECT_API_URL is always used instead.")
+    ps.add_argument("action", choices=["start", "stop", "status"])
     return parser
 
 
@@ -305,7 +313,7 @@ def cmd_serve(args) -> int:
         if api.kind == "temporary":  # a temporary server cannot keep a schedule: newsfold keeps it
             if scheduler == "prefect":
                 raise ValueError("--scheduler prefect needs a Prefect server: start one with "
-                                 "`prefect server start --background`")
+                                 "`newsfold prefect-server start`")
             scheduler = "local"
         with api.active():
             print(f"serving inbox {args.inbox} -> {args.warehouse} "
@@ -314,6 +322,15 @@ def cmd_serve(args) -> int:
             serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron,
                         batch_size=args.batch_size, params=dedup_params(args), max_runs=args.max_runs,
                         scheduler=scheduler, on_run=report, workers=args.workers, dask_address=args.dask)
+    return 0
+
+
+def cmd_prefect_server(args) -> int:
+    from flows import prefect_api
+
+    actions = {"start": prefect_api.start_background_server, "stop": prefect_api.stop_background_server,
+               "status": prefect_api.server_status}
+    print(actions[args.action]())
     return 0
 
 
@@ -373,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval}
+    handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
+                "prefect-server": cmd_prefect_server}
     import duckdb
 
     from flows.prefect_api import PrefectAPIError

@@ -5,14 +5,15 @@ Every ingest is a Prefect flow run, so it needs a Prefect API. In order, newsfol
 1. the configured one: PREFECT_API_URL (environment, active Prefect profile, or any
    other Prefect settings source);
 2. a Prefect server already running on this machine at Prefect's own address
-   (PREFECT_SERVER_API_HOST:PREFECT_SERVER_API_PORT, default 127.0.0.1:4200), such as
-   one started with `prefect server start --background` (stopped with
-   `prefect server stop`);
+   (PREFECT_SERVER_API_HOST:PREFECT_SERVER_API_PORT, default 127.0.0.1:4200): one
+   started with `newsfold prefect-server start` (stopped with `newsfold prefect-server
+   stop`), or a `prefect server start` in another terminal;
 3. a temporary server for this one command, stopped when the command ends.
 
-It says on stderr which one it uses. newsfold never leaves a server running by
-itself: a background server is the user's choice, made with Prefect's own
-commands, which also show and stop it.
+It says on stderr which one it uses. newsfold never leaves a server running on
+its own initiative: a server that outlives a command (~250 MB, a port, writes to
+Prefect's database) is the user's explicit choice, shown by `newsfold
+prefect-server status`.
 
 Why newsfold starts the temporary server itself instead of letting Prefect do it
 when the flow begins:
@@ -198,7 +199,7 @@ class PrefectAPI:
                 raise PrefectAPIError(
                     f"Prefect's temporary API server did not answer within {limit:g} s (busy machine?); retry, "
                     "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or keep a server running with "
-                    "`prefect server start --background`")
+                    "`newsfold prefect-server start`")
             time.sleep(0.1)
 
     def _last_output(self) -> str:
@@ -223,8 +224,8 @@ class PrefectAPI:
             self.stop()
             self.url, self.kind = configured, "configured"
         if self.kind == "temporary":
-            self._say("starting a temporary Prefect server for this run (to reuse one and keep its UI: "
-                      "`prefect server start --background`)")
+            self._say("starting a temporary Prefect server for this run (`newsfold prefect-server start` keeps "
+                      "one running: faster ingests, runs in its UI)")
             self._wait_for_server()
         else:
             if _health(self.url, timeout=10.0) is None:
@@ -275,3 +276,100 @@ def prefect_api(say=None) -> Iterator[PrefectAPI]:
         yield api.find()
     finally:
         api.stop()
+
+
+# A Prefect server kept running between commands, started and stopped explicitly by the user.
+# `prefect server start --background` (Prefect 3.8) leaves the server writing to a pipe whose reader
+# has exited, and the server dies at its first logged request; newsfold starts the same server
+# with its output going to a log file instead, and records its pid where Prefect's own
+# `prefect server stop` looks for it.
+SERVER_PID_FILE = "server.pid"  # Prefect's name, in PREFECT_HOME
+SERVER_LOG_FILE = "newsfold-prefect-server.log"
+
+
+def prefect_home() -> Path:
+    return Path(_prefect_setting("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not a server
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def _recorded_pid() -> int | None:
+    try:
+        pid = int((prefect_home() / SERVER_PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def server_status() -> str:
+    url, pid = local_server_url(), _recorded_pid()
+    answers = _health(url, timeout=5.0) == 200
+    if answers:
+        who = f"pid {pid}, started in the background" if pid else "not started by newsfold"
+        return f"a Prefect server is running at {url.removesuffix('/api')} ({who}); newsfold ingest reuses it"
+    if pid:
+        return f"a Prefect server (pid {pid}) is starting or not answering at {url}"
+    return f"no Prefect server at {url}; each newsfold ingest starts a temporary one"
+
+
+def start_background_server(say=None) -> str:
+    """Start a Prefect server (API and UI) that outlives this command; newsfold commands reuse it."""
+    say = say or (lambda line: print(line, flush=True))
+    url = local_server_url()
+    if _health(url, timeout=5.0) == 200:
+        return server_status()
+    home = prefect_home()
+    home.mkdir(parents=True, exist_ok=True)
+    if (pid := _recorded_pid()) is not None:
+        raise PrefectAPIError(f"a Prefect server (pid {pid}, {home / SERVER_PID_FILE}) is already starting or "
+                              "not answering; `newsfold prefect-server stop` stops it")
+    host, port = url.removeprefix("http://").removesuffix("/api").rsplit(":", 1)
+    env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **os.environ, "PREFECT__SERVER_FINAL": "1"}
+    env.pop("PREFECT_API_URL", None)
+    log_path = home / SERVER_LOG_FILE
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", host,
+             "--port", port, "--log-level", "warning"],
+            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (home / SERVER_PID_FILE).write_text(str(server.pid))
+    say(f"starting a Prefect server at {url.removesuffix('/api')} (pid {server.pid}, log {log_path}) ...")
+    started, limit = time.monotonic(), startup_limit_s()
+    while _health(url, timeout=2.0) != 200:
+        if server.poll() is not None or time.monotonic() - started > limit:
+            stop_background_server()
+            raise PrefectAPIError(f"the Prefect server did not start (see {log_path})")
+        time.sleep(0.2)
+    return (f"Prefect server running at {url.removesuffix('/api')} (its UI) after {time.monotonic() - started:.0f} s; "
+            "newsfold ingest reuses it. Stop it with `newsfold prefect-server stop`.")
+
+
+def stop_background_server() -> str:
+    pid_file = prefect_home() / SERVER_PID_FILE
+    pid = _recorded_pid()
+    pid_file.unlink(missing_ok=True)
+    if pid is None:
+        if _health(local_server_url(), timeout=5.0) == 200:
+            return (f"the Prefect server at {local_server_url()} was not started in the background "
+                    "(no pid file); stop it where it runs")
+        return "no Prefect server running in the background"
+    import signal
+
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return f"stopped the Prefect server (pid {pid})"
