@@ -184,12 +184,13 @@ def end_to_end(corpus: Path, warehouse: Path, batch_size: int, workers: int) -> 
     return summary, wall, rss, other
 
 
-def _cli(*args: str, env: dict) -> tuple[float, subprocess.CompletedProcess]:
+def _cli(*args: str, env: dict, checkout: Path = REPO, check: bool = True
+         ) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=checkout, env=env, capture_output=True,
                           text=True)
     wall = time.perf_counter() - t0
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         sys.exit(f"`newsfold {' '.join(args)}` failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return wall, proc
 
@@ -199,8 +200,11 @@ def _median(values: list[float]) -> float:
     return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
 
 
-def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7) -> dict:
-    """Wall time of `newsfold ingest` of a small drop vs `newsfold sql "SELECT 1"`, as subprocesses."""
+def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7, before: Path | None = None) -> dict:
+    """Wall time of `newsfold ingest` of a small drop vs `newsfold sql "SELECT 1"`, as subprocesses.
+
+    before: another checkout of newsfold (e.g. `git worktree add /tmp/before <commit>`), measured
+    the same way first with its own behaviour, for a before/after in one run."""
     from flows.prefect_api import _free_port
 
     root = workdir / "small-drop"
@@ -210,7 +214,7 @@ def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7)
     env.update({"PREFECT_HOME": str(root / "prefect-home"), "PREFECT_PROFILES_PATH": str(root / "profiles.toml"),
                 "PREFECT_SERVER_API_PORT": str(_free_port()), "PYTHONPATH": str(REPO)})
     corpus = load_corpus_module()
-    docs = list(corpus.iter_documents(files_per_drop * (2 * reps + 1) + 20, seed=seed))
+    docs = list(corpus.iter_documents(files_per_drop * (3 * reps + 1) + 20, seed=seed))
     drops = []
     for k in range(0, len(docs) - 20, files_per_drop):
         folder = root / "drops" / f"{len(drops):03d}"
@@ -225,24 +229,33 @@ def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7)
     # the first ingest creates the warehouse and Prefect's database (migrations): not measured
     setup_s, _ = _cli("ingest", str(first), "-w", str(warehouse), env=env)
     _cli("sql", "SELECT 1", "-w", str(warehouse), env=env)  # warm the file cache
-    result = {"files_per_drop": files_per_drop, "reps": reps, "first_ingest_s": setup_s, "modes": {}}
+    result = {"files_per_drop": files_per_drop, "reps": reps, "first_ingest_s": setup_s, "modes": {},
+              "before": str(before) if before else None}
     drops_left = iter(drops)
-    for mode in ("temporary", "reused"):
+    for mode in ("before", "temporary", "reused"):
+        if mode == "before" and not before:
+            continue
+        checkout = before if mode == "before" else REPO
         if mode == "reused":
             _cli("prefect-server", "start", env=env)
         try:
-            ingest_s, sql_s, notes = [], [], set()
+            ingest_s, sql_s, notes, failed = [], [], set(), []
             for _ in range(reps):
-                wall, proc = _cli("ingest", str(next(drops_left)), "-w", str(warehouse), env=env)
+                wall, proc = _cli("ingest", str(next(drops_left)), "-w", str(warehouse), env=env, checkout=checkout,
+                                  check=mode != "before")
+                if proc.returncode != 0:  # e.g. Prefect's own temporary server missing its 20 s limit
+                    failed.append((wall, (proc.stderr.strip().splitlines() or ["?"])[-1][:200]))
+                    continue
                 ingest_s.append(wall)
                 notes.update(line for line in proc.stderr.splitlines() if "Prefect server" in line)
-                sql_s.append(_cli("sql", "SELECT 1", "-w", str(warehouse), env=env)[0])
+                sql_s.append(_cli("sql", "SELECT 1", "-w", str(warehouse), env=env, checkout=checkout)[0])
         finally:
             if mode == "reused":
                 _cli("prefect-server", "stop", env=env)
-        result["modes"][mode] = {"ingest_s": ingest_s, "sql_s": sql_s, "ingest_median_s": _median(ingest_s),
-                                 "sql_median_s": _median(sql_s), "ratio": _median(ingest_s) / _median(sql_s),
-                                 "prefect": sorted(notes)}
+        ingest_median = _median(ingest_s) if ingest_s else float("nan")
+        result["modes"][mode] = {"ingest_s": ingest_s, "sql_s": sql_s, "ingest_median_s": ingest_median,
+                                 "sql_median_s": _median(sql_s), "ratio": ingest_median / _median(sql_s),
+                                 "prefect": sorted(notes), "failed": failed}
     result["version_s"] = _median([_cli("--version", env=env)[0] for _ in range(reps)])
     return result
 
@@ -255,9 +268,14 @@ def print_small_drop(r: dict) -> None:
     print("|---|---:|---:|---:|---|---|")
     for mode, m in r["modes"].items():
         runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
-        label = {"temporary": "temporary server per ingest", "reused": "reused (`newsfold prefect-server start`)"}
-        print(f"| {label[mode]} | {m['ingest_median_s']:.2f} | {m['sql_median_s']:.2f} | **{m['ratio']:.1f}** | "
-              f"{runs(m['ingest_s'])} | {runs(m['sql_s'])} |")
+        label = {"before": f"before ({r.get('before')}): Prefect's own temporary server",
+                 "temporary": "temporary server per ingest", "reused": "reused (`newsfold prefect-server start`)"}
+        failed = f" ({len(m['failed'])} of {r['reps']} ingests failed)" if m["failed"] else ""
+        print(f"| {label[mode]}{failed} | {m['ingest_median_s']:.2f} | {m['sql_median_s']:.2f} | "
+              f"**{m['ratio']:.1f}** | {runs(m['ingest_s'])} | {runs(m['sql_s'])} |")
+    for mode, m in r["modes"].items():
+        for wall, line in m["failed"]:
+            print(f"  {mode}: an ingest failed after {wall:.1f} s: {line}")
     print(f"`newsfold --version`: {r['version_s']:.2f} s (median)")
 
 
@@ -284,6 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--small-drop", type=int, default=5, metavar="REPS",
                     help="repetitions of the small-drop measurement (0 skips it; default: %(default)s)")
     ap.add_argument("--small-drop-only", action="store_true", help="only the small-drop measurement")
+    ap.add_argument("--small-drop-before", type=Path, metavar="CHECKOUT",
+                    help="also measure the small drop with this other checkout of newsfold (before/after)")
     args = ap.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsfold-throughput-"))
@@ -292,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
               flush=True)
         cpu_before = minhash_speed._cpu_seconds()
         t0 = time.perf_counter()
-        sd = small_drop(workdir, args.small_drop)
+        sd = small_drop(workdir, args.small_drop, before=args.small_drop_before)
         cpu_after = minhash_speed._cpu_seconds()
         if cpu_before and cpu_after:
             sd["other_cpus"] = max(0.0, (cpu_after[0] - cpu_before[0]) - (cpu_after[1] - cpu_before[1])) / (
