@@ -186,10 +186,12 @@ def end_to_end(corpus: Path, warehouse: Path, batch_size: int, workers: int) -> 
 
 def _cli(*args: str, env: dict, checkout: Path = REPO, check: bool = True
          ) -> tuple[float, subprocess.CompletedProcess]:
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=checkout, env=env, capture_output=True,
                           text=True)
-    wall = time.perf_counter() - t0
+    wall, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the command and the processes it waited for (a temporary Prefect server; not a reused one)
+    proc.cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     if check and proc.returncode != 0:
         sys.exit(f"`newsfold {' '.join(args)}` failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return wall, proc
@@ -239,7 +241,7 @@ def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7,
         if mode == "reused":
             _cli("prefect-server", "start", env=env)
         try:
-            ingest_s, sql_s, notes, failed = [], [], set(), []
+            ingest_s, sql_s, notes, failed, ingest_cpu, sql_cpu = [], [], set(), [], [], []
             for _ in range(reps):
                 wall, proc = _cli("ingest", str(next(drops_left)), "-w", str(warehouse), env=env, checkout=checkout,
                                   check=mode != "before")
@@ -247,15 +249,20 @@ def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7,
                     failed.append((wall, (proc.stderr.strip().splitlines() or ["?"])[-1][:200]))
                     continue
                 ingest_s.append(wall)
+                ingest_cpu.append(proc.cpu_s)
                 notes.update(line for line in proc.stderr.splitlines() if "Prefect server" in line)
-                sql_s.append(_cli("sql", "SELECT 1", "-w", str(warehouse), env=env, checkout=checkout)[0])
+                wall, proc = _cli("sql", "SELECT 1", "-w", str(warehouse), env=env, checkout=checkout)
+                sql_s.append(wall)
+                sql_cpu.append(proc.cpu_s)
         finally:
             if mode == "reused":
                 _cli("prefect-server", "stop", env=env)
         ingest_median = _median(ingest_s) if ingest_s else float("nan")
         result["modes"][mode] = {"ingest_s": ingest_s, "sql_s": sql_s, "ingest_median_s": ingest_median,
                                  "sql_median_s": _median(sql_s), "ratio": ingest_median / _median(sql_s),
-                                 "prefect": sorted(notes), "failed": failed}
+                                 "prefect": sorted(notes), "failed": failed,
+                                 "ingest_cpu_median_s": _median(ingest_cpu) if ingest_cpu else float("nan"),
+                                 "sql_cpu_median_s": _median(sql_cpu)}
     result["version_s"] = _median([_cli("--version", env=env)[0] for _ in range(reps)])
     return result
 
@@ -264,19 +271,22 @@ def print_small_drop(r: dict) -> None:
     print(f"\nsmall drop: {r['files_per_drop']} new files into an existing warehouse via `newsfold ingest`, vs "
           f"`newsfold sql \"SELECT 1\"` on it; subprocesses, {r['reps']} repetitions each, medians "
           f"(first ingest, creating warehouse and Prefect database: {r['first_ingest_s']:.1f} s)")
-    print("| Prefect API | ingest s (median) | sql s (median) | ingest / sql | ingest runs (s) | sql runs (s) |")
-    print("|---|---:|---:|---:|---|---|")
+    print("| Prefect API | ingest s (median) | sql s (median) | ingest / sql | ingest runs (s) | sql runs (s) | "
+          "CPU s ingest / sql (medians) |")
+    print("|---|---:|---:|---:|---|---|---|")
     for mode, m in r["modes"].items():
         runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
         label = {"before": f"before ({r.get('before')}): Prefect's own temporary server",
                  "temporary": "temporary server per ingest", "reused": "reused (`newsfold prefect-server start`)"}
         failed = f" ({len(m['failed'])} of {r['reps']} ingests failed)" if m["failed"] else ""
         print(f"| {label[mode]}{failed} | {m['ingest_median_s']:.2f} | {m['sql_median_s']:.2f} | "
-              f"**{m['ratio']:.1f}** | {runs(m['ingest_s'])} | {runs(m['sql_s'])} |")
+              f"**{m['ratio']:.1f}** | {runs(m['ingest_s'])} | {runs(m['sql_s'])} | "
+              f"{m['ingest_cpu_median_s']:.1f} / {m['sql_cpu_median_s']:.2f} |")
     for mode, m in r["modes"].items():
         for wall, line in m["failed"]:
             print(f"  {mode}: an ingest failed after {wall:.1f} s: {line}")
-    print(f"`newsfold --version`: {r['version_s']:.2f} s (median)")
+    print(f"`newsfold --version`: {r['version_s']:.2f} s (median). CPU s: the command and the processes it waited "
+          "for (a temporary server counts, a reused one does not)")
 
 
 def timed(run, texts):
