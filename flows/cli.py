@@ -79,6 +79,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     when.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS (default: 60)")
     when.add_argument("--cron", metavar="EXPR", help='run on a cron schedule, e.g. "*/15 * * * *"')
     sv.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)")
+    sv.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
+                    help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
+                         "being written is not ingested half-written (default: %(default)s)")
     sv.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
                     help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
                          "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
@@ -118,6 +121,27 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                     "127.0.0.1:4200, UI included); ingests reuse it and their runs stay visible. "
                                     "A server set with PREFECT_API_URL is always used instead.")
     ps.add_argument("action", choices=["start", "stop", "status"])
+
+    ck = sub.add_parser("check", help="verify that every file the warehouse references is there and readable",
+                        description="Verify every Parquet file the catalog references, in the current snapshot and "
+                                    "in the older snapshots kept for time travel: it exists, has the recorded size "
+                                    "and its footer reads with the recorded row count. Also lists Parquet files no "
+                                    "snapshot references. Exit status 1 when a referenced file is damaged.")
+    _add_warehouse(ck)
+    ck.add_argument("--deep", action="store_true",
+                    help="also read every row of every file (slower: reads all the data)")
+
+    rp = sub.add_parser("repair", help="bring a damaged warehouse back to its last intact snapshot",
+                        description="If the current snapshot references a missing or damaged file, go back to the "
+                                    "last snapshot whose files are all intact: the drops committed after it are "
+                                    "rolled back and the files they recorded are listed (and written to a file) so "
+                                    "you can ingest them again. Older snapshots that reference a damaged file are "
+                                    "expired, and Parquet files no snapshot references are deleted. Shows the plan "
+                                    "and changes nothing without --yes.")
+    _add_warehouse(rp)
+    rp.add_argument("--yes", action="store_true", help="carry out the repair (without it: only show the plan)")
+    rp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                    help="if an ingest is writing, wait this long for it instead of failing at once")
     return parser
 
 
@@ -247,7 +271,8 @@ def cmd_ingest(args) -> int:
           f"contained {s['n_contained']})\n"
           f"  canonical switches  {s['n_canonical_switches']}\n"
           f"  spans removed       {s['n_spans_removed']}\n"
-          f"  elapsed             {time.perf_counter() - t0:.1f} s")
+          f"  elapsed             {time.perf_counter() - t0:.1f} s\n"
+          f"  Prefect             {api.note}")
     return 0
 
 
@@ -298,13 +323,21 @@ def cmd_serve(args) -> int:
 
     def report(summary: dict) -> None:
         stamp = datetime.now().strftime("%H:%M:%S")
-        if summary.get("error"):
-            print(f"{stamp} run failed, nothing committed (retried next run): {summary['error']}", flush=True)
-        elif summary.get("drop_id") is None:
-            print(f"{stamp} nothing new", flush=True)
+        notes = "".join(f"; {n} {what}" for n, what in (
+            (summary.get("n_settling"), "files still being written (taken once they stop changing)"),
+            (len(summary.get("newly_quarantined") or []), "files quarantined now"),
+            (summary.get("n_quarantined"), f"quarantined in all (see {args.warehouse}/quarantine.json)")) if n)
+        drops = summary.get("drop_ids") or ([summary["drop_id"]] if summary.get("drop_id") is not None else [])
+        if drops:
+            line = (f"{stamp} drop {', '.join(map(str, drops))}: {summary['n_documents']} new documents, "
+                    f"{summary['n_new_articles']} new articles")
+            if summary.get("error"):
+                line += f"; some files failed (retried next run): {summary['error']}"
+        elif summary.get("error"):
+            line = f"{stamp} run failed, nothing committed (retried next run): {summary['error']}"
         else:
-            print(f"{stamp} drop {summary['drop_id']}: {summary['n_documents']} new documents, "
-                  f"{summary['n_new_articles']} new articles", flush=True)
+            line = f"{stamp} nothing new"
+        print(line + notes, flush=True)
 
     with prefect_api() as api:
         from flows.serve import serve_inbox
@@ -317,11 +350,12 @@ def cmd_serve(args) -> int:
             scheduler = "local"
         with api.active():
             print(f"serving inbox {args.inbox} -> {args.warehouse} "
-                  f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops",
-                  flush=True)
+                  f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops\n"
+                  f"Prefect: {api.note}", flush=True)
             serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron,
                         batch_size=args.batch_size, params=dedup_params(args), max_runs=args.max_runs,
-                        scheduler=scheduler, on_run=report, workers=args.workers, dask_address=args.dask)
+                        scheduler=scheduler, on_run=report, workers=args.workers, dask_address=args.dask,
+                        settle_s=args.settle)
     return 0
 
 
@@ -349,7 +383,8 @@ def cmd_sql(args) -> int:
 
     snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
     with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
-        cur = wh.sql(args.query)
+        wh.lock_down()  # only reads: see Warehouse.lock_down
+        cur = wh.query(args.query)
         columns = [d[0] for d in cur.description] if cur.description else []
         rows = cur.fetchall() if columns else []
     print_rows(columns, rows, args.format)
@@ -371,14 +406,125 @@ def cmd_status(args) -> int:
     print_rows(["table", "rows"], counts, "table")
     print()
     print_rows(drop_cols, drops, "table")
+    _warn_if_damaged(args.warehouse)
     return 0
+
+
+def _warn_if_damaged(warehouse: str) -> None:
+    """status's cheap check: every referenced file is there with its recorded size."""
+    from pipeline.warehouse import check_warehouse
+
+    report = check_warehouse(warehouse, footer=False)
+    if report.problems:
+        print(f"\nwarning: {len(report.problems)} of the warehouse's files are missing or damaged, e.g. "
+              f"{report.problems[0]}; run `newsfold check` and `newsfold repair`", file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    from pipeline.warehouse import check_warehouse
+
+    report = check_warehouse(args.warehouse, deep=args.deep)
+    for problem in report.problems:
+        print(f"damaged  {problem}")
+    for path in report.unreferenced:
+        print(f"unreferenced  {path}")
+    kind = "every row of" if args.deep else "size and footer of"
+    print(f"checked {kind} {report.files} referenced files: {len(report.problems) or 'no'} damaged"
+          + (f", {len(report.unreferenced)} unreferenced (harmless; `newsfold repair` removes them)"
+             if report.unreferenced else "")
+          + (" (an ingest is writing: unreferenced files not counted)" if report.writer_busy else ""))
+    if report.problems:
+        print("the warehouse is damaged: `newsfold repair` shows how it would bring it back to its last intact "
+              "snapshot", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_repair(args) -> int:
+    from pipeline.warehouse import plan_repair, repair_warehouse, writer_lock
+
+    with writer_lock(args.warehouse, args.wait):
+        plan = plan_repair(args.warehouse)
+        if not plan.changes_anything:
+            print("nothing to repair: every referenced file is intact and no file is unreferenced")
+            return 0
+        if plan.rewind_to is not None:
+            drops = ", ".join(map(str, plan.lost_drops)) or "none"
+            print(f"the current snapshot ({plan.current_snapshot}) references damaged files: go back to snapshot "
+                  f"{plan.rewind_to}, the last one whose files are all intact\n"
+                  f"  drops rolled back: {drops}\n"
+                  f"  files to ingest again: {len(plan.reingest)}")
+            if plan.unreadable_lost_files:
+                print(f"  ({plan.unreadable_lost_files} damaged files of those drops: their drops' inputs are "
+                      "listed instead of single files)")
+        if plan.expire:
+            print(f"expire older snapshots that reference damaged files (no time travel to them): "
+                  f"{', '.join(map(str, plan.expire))}")
+        if plan.unreferenced:
+            print(f"delete {len(plan.unreferenced)} Parquet files no kept snapshot references")
+        if not args.yes:
+            print("nothing changed: run again with --yes to repair")
+            return 1
+        repair_warehouse(args.warehouse, plan)
+    if plan.rewind_to is not None:
+        listing = os.path.join(args.warehouse, f"repair-reingest-{datetime.now():%Y%m%dT%H%M%S}.txt")
+        with open(listing, "w", encoding="utf-8", errors="surrogateescape") as fh:
+            fh.writelines(p + "\n" for p in plan.reingest)
+        print(f"repaired. Ingest the rolled-back files again: newsfold ingest -w {args.warehouse} "
+              f"$(cat {listing})  (the list is in {listing})")
+    else:
+        print("repaired")
+    return 0
+
+
+def _add_debug_option(parser: argparse.ArgumentParser) -> None:
+    # accepted before or after the subcommand: `newsfold --debug sql ...`, `newsfold sql ... --debug`
+    help = "on an error, print the full traceback instead of one line"
+    parser.add_argument("--debug", action="store_true", help=help)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=help)
+
+
+DISK_FULL = "No space left on device"
+
+
+def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
+    """One line for any error: what happened and, where there is one, what to do."""
+    import errno
+
+    import duckdb
+
+    from flows.prefect_api import PrefectAPIError
+    from pipeline.warehouse import WarehouseError
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or DISK_FULL in str(exc):
+        return f"disk full ({text}); nothing was committed: free some space and run the command again"
+    if isinstance(exc, (WarehouseError, FileNotFoundError, ValueError, PrefectAPIError)):
+        return text
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or text}{where}"
+    if isinstance(exc, duckdb.Error):
+        data = [os.path.join(os.path.abspath(warehouse), "data"), os.path.join(os.path.realpath(warehouse), "data")
+                ] if warehouse else []
+        if any(d in str(exc) for d in data):  # DuckDB failed on one of the lake's own files
+            return f"{text} -- a warehouse file is missing or damaged: run `newsfold check`"
+        return text
+    return f"internal error: {type(exc).__name__}: {text} (run with --debug for the traceback)"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # the subcommand is the first word that is not an option (the top level has no options taking values)
     parser = build_parser(command=next((a for a in argv if not a.startswith("-")), ""))
+    _add_debug_option(parser)
     args = parser.parse_args(argv)
+    if not args.debug:
+        # Prefect logs a failed run's traceback itself; the error is ours to report, in one line
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     if args.version:
         from importlib import metadata
 
@@ -391,22 +537,48 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
-                "prefect-server": cmd_prefect_server}
-    import duckdb
-
-    from flows.prefect_api import PrefectAPIError
-    from pipeline.warehouse import WarehouseError
-
+                "check": cmd_check, "repair": cmd_repair, "prefect-server": cmd_prefect_server}
+    stop_signals = _stop_on_terminate()
     try:
         return handlers[args.command](args)
-    except (WarehouseError, FileNotFoundError, ValueError, PrefectAPIError) as exc:
-        print(f"newsfold: error: {exc}", file=sys.stderr)
-    except duckdb.Error as exc:
-        print(f"newsfold: error: {str(exc).splitlines()[0]}", file=sys.stderr)
     except KeyboardInterrupt:
         print("newsfold: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"newsfold: error: {describe_error(exc, getattr(args, 'warehouse', None))}", file=sys.stderr)
+    finally:
+        _restore_signals(stop_signals)
     return 1
+
+
+def _stop_on_terminate() -> dict:
+    """SIGTERM and SIGHUP (`kill`, a closed terminal, a service manager) stop newsfold like
+    Ctrl-C: the exception unwinds, so worker pools shut down and Prefect's temporary API
+    server is stopped by its exit handler instead of being left running."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous[sig] = signal.signal(sig, stop)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

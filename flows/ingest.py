@@ -109,6 +109,7 @@ def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | 
 @task(name="process-batch", cache_policy=NO_CACHE)
 def process_task(paths: list[str], params: DedupParams, clean_params: CleanParams, out_path: str,
                  known_chrome: str | None) -> dict:
+    fault_point("in_batch")
     return stage_batch(paths, params, clean_params, out_path, known_chrome)
 
 

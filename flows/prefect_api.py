@@ -10,10 +10,10 @@ Every ingest is a Prefect flow run, so it needs a Prefect API. In order, newsfol
    stop`), or a `prefect server start` in another terminal;
 3. a temporary server for this one command, stopped when the command ends.
 
-It says on stderr which one it uses. newsfold never leaves a server running on
-its own initiative: a server that outlives a command (~250 MB, a port, writes to
-Prefect's database) is the user's explicit choice, shown by `newsfold
-prefect-server status`.
+`PrefectAPI.note` says which one it used (the ingest summary prints it).
+newsfold never leaves a server running on its own initiative: a server that
+outlives a command (~250 MB, a port, writes to Prefect's database) is the user's
+explicit choice, shown by `newsfold prefect-server status`.
 
 Why newsfold starts the temporary server itself instead of letting Prefect do it
 when the flow begins:
@@ -145,12 +145,11 @@ class PrefectAPI:
     """The API for this command: `find()` it (starting a temporary server if needed), then
     run flows inside `active()`, and `stop()` at the end (a temporary server only)."""
 
-    def __init__(self, say=None):
+    def __init__(self):
         self.url: str | None = None
         self.kind: str | None = None  # "configured", "running" or "temporary"
         self.server: subprocess.Popen | None = None
         self.startup_s: float | None = None  # how long the temporary server took to answer
-        self._say = say or (lambda line: print(f"newsfold: {line}", file=sys.stderr, flush=True))
         self._log = None
         self._started_at = 0.0
 
@@ -224,16 +223,12 @@ class PrefectAPI:
             self.stop()
             self.url, self.kind = configured, "configured"
         if self.kind == "temporary":
-            self._say("starting a temporary Prefect server for this run (`newsfold prefect-server start` keeps "
-                      "one running: faster ingests, runs in its UI)")
             self._wait_for_server()
         else:
             if _health(self.url, timeout=10.0) is None:
                 where = "PREFECT_API_URL" if self.kind == "configured" else "running on this machine"
                 raise PrefectAPIError(f"the Prefect API at {self.url} ({where}) does not answer; start the server "
                                       "or unset PREFECT_API_URL")
-            how = "PREFECT_API_URL" if self.kind == "configured" else "already running on this machine"
-            self._say(f"using the Prefect server at {self.url} ({how}); this run shows in its UI")
         before = os.environ.get("PREFECT_API_URL")
         os.environ["PREFECT_API_URL"] = self.url  # inherited by worker processes
         try:
@@ -244,6 +239,15 @@ class PrefectAPI:
                 os.environ.pop("PREFECT_API_URL", None)
             else:
                 os.environ["PREFECT_API_URL"] = before
+
+    @property
+    def note(self) -> str:
+        """For the user: which Prefect API the command used."""
+        if self.kind == "temporary":
+            took = f", up in {self.startup_s:.1f} s" if self.startup_s is not None else ""
+            return f"a temporary server{took} (`newsfold prefect-server start` keeps one running: faster, with a UI)"
+        how = "PREFECT_API_URL" if self.kind == "configured" else "already running on this machine"
+        return f"reused the server at {self.url} ({how}); the run shows in its UI"
 
     def stop(self) -> None:
         """Stop the temporary server (if this command started one)."""
@@ -261,7 +265,7 @@ class PrefectAPI:
 
 
 @contextlib.contextmanager
-def prefect_api(say=None) -> Iterator[PrefectAPI]:
+def prefect_api() -> Iterator[PrefectAPI]:
     """Find (or start) the Prefect API now; stop a temporary server when the block ends.
 
     Start it before importing the flow, and run the flow inside `api.active()`:
@@ -271,7 +275,7 @@ def prefect_api(say=None) -> Iterator[PrefectAPI]:
             with api.active():
                 ingest_flow(...)
     """
-    api = PrefectAPI(say)
+    api = PrefectAPI()
     try:
         yield api.find()
     finally:

@@ -19,13 +19,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
+import re
 import shutil
 import signal
+import sqlite3
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -39,13 +43,21 @@ WRITER_MEMORY_LIMIT = "3GB"  # DuckDB's share of the < 6 GiB a million-document 
 
 
 def fault_point(name: str) -> None:
-    """Test hook: NEWSFOLD_KILL_AT=<name> SIGKILLs the process here.
+    """Test hooks: NEWSFOLD_KILL_AT=<name> SIGKILLs the process here;
+    NEWSFOLD_FAIL_AT=<name> raises an exception here.
 
-    The recovery tests use it to kill an ingest at exact points of a commit and
-    prove the warehouse stays at the previous drop.
+    The recovery tests use them to kill or fail an ingest at exact points of a
+    commit and prove the warehouse stays at the previous drop (and that a failed
+    ingest leaves no process behind).
     """
     if os.environ.get("NEWSFOLD_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("NEWSFOLD_FAIL_AT") == name:
+        raise InjectedFault(f"injected fault at {name} (NEWSFOLD_FAIL_AT)")
+
+
+class InjectedFault(RuntimeError):
+    """Raised by fault_point for NEWSFOLD_FAIL_AT: stands for any bug in a stage."""
 
 
 @dataclass
@@ -119,6 +131,8 @@ class Warehouse:
     def __init__(self, path: str | os.PathLike, read_only: bool = False, snapshot: int | None = None):
         self.path = Path(path)
         self.read_only = read_only
+        if self.path.exists() and not self.path.is_dir():
+            raise WarehouseError(f"{self.path} is a file, not a warehouse folder")
         if read_only and not (self.path / "catalog.sqlite").exists():
             raise WarehouseError(f"no warehouse at {self.path} (run `newsfold ingest` first)")
         self.path.mkdir(parents=True, exist_ok=True)
@@ -343,6 +357,465 @@ class Warehouse:
                         "WHERE commit_message LIKE 'drop %'").fetchall()
         return {int(msg.split()[1]): sid for sid, msg in rows}
 
+    # --- safety: read-only user queries ---------------------------------------
+
+    def lock_down(self) -> None:
+        """Make this read-only connection safe for queries typed by a user (`newsfold sql`).
+
+        The lake is attached READ_ONLY (no INSERT/UPDATE/DELETE/CREATE on it). On
+        top, DuckDB's own sandbox: no file outside the lake's data folder can be
+        read or written, no extension installed or loaded, and the configuration
+        is locked so no statement can undo this. DuckDB cannot make a directory
+        read-only, and it lets the sqlite extension ATTACH the catalog whatever
+        the settings, so `query()` also refuses every statement that is not a
+        query and the table functions that write (see `check_read_only_query`).
+        """
+        data = str((self.path / "data").resolve()).replace("'", "''") + "/"
+        for setting in (f"allowed_directories = ['{data}']", "enable_external_access = false",
+                        "autoinstall_known_extensions = false", "autoload_known_extensions = false",
+                        "lock_configuration = true"):
+            self.con.execute(f"SET {setting}")
+        self.locked = True
+
+    def query(self, query: str) -> duckdb.DuckDBPyConnection:
+        """Run a user's query on a locked-down connection; the last statement's result."""
+        if not getattr(self, "locked", False):
+            raise RuntimeError("Warehouse.query needs a connection made with lock_down()")
+        check_read_only_query(self.con, query)
+        return self.con.execute(query)
+
+    # --- safety: damage check and repair --------------------------------------
+
+    def data_files(self) -> list[DataFile]:
+        """Every file the catalog references, for any kept snapshot."""
+        return catalog_files(self.path)
+
+
+# Table functions that write (files or the catalog) even inside a SELECT; a lake's
+# `lake.merge_adjacent_files()` is the same function as `ducklake_merge_adjacent_files`.
+WRITING_TABLE_FUNCTIONS = frozenset({
+    "commit", "cleanup_old_files", "add_data_files", "delete_orphaned_files", "set_commit_message",
+    "set_option", "rewrite_data_files", "merge_adjacent_files", "flush_inlined_data", "expire_snapshots",
+    # run SQL given as a string, which the checks below cannot see into
+    "sqlite_attach", "sqlite_query", "query", "query_table",
+})
+
+
+def check_read_only_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Raise WarehouseError unless every statement of `query` only reads.
+
+    Allowed: SELECT in all its forms (FROM-first, WITH, VALUES, DESCRIBE, SHOW,
+    SUMMARIZE, PIVOT without ENUM creation) and EXPLAIN [ANALYZE] of a SELECT.
+    Refused: everything else (ATTACH, DETACH, COPY, CREATE, INSERT, SET, USE,
+    INSTALL, LOAD, CALL, EXPORT, PRAGMA, transactions, …) and table functions
+    that write (WRITING_TABLE_FUNCTIONS).
+    """
+    if not query.strip():
+        raise WarehouseError("empty query: give a SQL query, e.g. \"SELECT title FROM articles\"")
+    statements = con.extract_statements(query)
+    if not statements:
+        raise WarehouseError("empty query: give a SQL query, e.g. \"SELECT title FROM articles\"")
+    for st in statements:
+        try:
+            sql = st.query
+        except IndexError:  # one statement expanded into several (PIVOT creating an ENUM)
+            sql = None
+        if st.type == duckdb.StatementType.EXPLAIN and sql is not None:
+            inner = re.match(r"\s*EXPLAIN\s+(?:ANALYZE\s+)?(.*)", sql, re.IGNORECASE | re.DOTALL)
+            sql = inner.group(1) if inner else None
+            sub = con.extract_statements(sql) if sql else []
+            kind = sub[0].type if len(sub) == 1 else st.type
+        else:
+            kind = st.type
+        if kind != duckdb.StatementType.SELECT or sql is None:
+            name = str(kind).rsplit(".", 1)[-1]
+            raise WarehouseError(f"`newsfold sql` only reads: {name} statements are not allowed "
+                                 "(the warehouse changes only through `newsfold ingest`)")
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+        if tree.get("error"):
+            raise WarehouseError(f"cannot check the query: {tree.get('error_message')}")
+        for name in _table_functions(tree):
+            if name.lower().removeprefix("ducklake_") in WRITING_TABLE_FUNCTIONS:
+                raise WarehouseError(f"`newsfold sql` only reads: {name}() is not allowed")
+
+
+def _table_functions(node) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") == "TABLE_FUNCTION" and isinstance(node.get("function"), dict):
+            yield str(node["function"].get("function_name", ""))
+        for value in node.values():
+            yield from _table_functions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _table_functions(value)
+
+
+# --- safety: damage check and repair ------------------------------------------
+#
+# These read and (repair) rewrite the DuckLake catalog with sqlite3 directly: a
+# damaged lake may fail to attach or to scan, and DuckLake has no rollback to an
+# earlier snapshot. The catalog format is the one of the pinned ducklake 1.5.5
+# extension (catalog version 1.0, checked before any repair).
+
+CATALOG_VERSION = "1.0"
+
+
+@dataclass
+class DataFile:
+    """A Parquet file the catalog references (a data file or a delete file)."""
+
+    table: str
+    kind: str                  # data | delete
+    path: Path
+    size_bytes: int
+    record_count: int          # rows (data file) or deleted rows (delete file)
+    begin_snapshot: int
+    end_snapshot: int | None   # None: part of the current snapshot
+
+    @property
+    def current(self) -> bool:
+        return self.end_snapshot is None
+
+
+@dataclass
+class FileProblem:
+    file: DataFile
+    problem: str               # "missing", "size … (catalog: …)", "unreadable: …", "… rows (catalog: …)"
+
+    def __str__(self) -> str:
+        when = ("current snapshot" if self.file.current
+                else f"snapshots {self.file.begin_snapshot}-{self.file.end_snapshot - 1} only")
+        return f"{self.file.table}: {self.file.path}: {self.problem} ({when})"
+
+
+@dataclass
+class CheckReport:
+    files: int                 # files the catalog references
+    problems: list[FileProblem]
+    unreferenced: list[Path]   # Parquet files under data/ no snapshot references
+    writer_busy: bool          # an ingest was running: its unfinished files are not counted as unreferenced
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _catalog(path: Path, write: bool = False) -> sqlite3.Connection:
+    catalog = (path / "catalog.sqlite").resolve()
+    if not catalog.is_file():
+        raise WarehouseError(f"no warehouse at {path} (run `newsfold ingest` first)")
+    con = sqlite3.connect(f"file:{catalog}?mode={'rw' if write else 'ro'}", uri=True, timeout=60,
+                          isolation_level=None)
+    try:
+        version = con.execute("SELECT value FROM ducklake_metadata WHERE key = 'version'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise WarehouseError(f"catalog {catalog} is not readable: {exc}") from None
+    if write and (not version or version[0] != CATALOG_VERSION):
+        con.close()
+        raise WarehouseError(f"catalog version {version and version[0]} is not {CATALOG_VERSION}: "
+                             "this newsfold cannot repair it")
+    return con
+
+
+def _resolve(base: Path, part: str, relative: bool) -> Path:
+    return base / part if relative else Path(part)
+
+
+def catalog_files(path: str | os.PathLike, con: sqlite3.Connection | None = None) -> list[DataFile]:
+    """Every data and delete file the catalog references, with where it lives.
+
+    Paths resolve as DuckLake resolves them with OVERRIDE_DATA_PATH: the
+    warehouse's data/ folder, then the schema's, the table's and the file's
+    relative paths.
+    """
+    path = Path(path)
+    own = con is None
+    con = con or _catalog(path)
+    try:
+        tables = {tid: (name, sid, tpath, bool(trel)) for tid, name, sid, tpath, trel in con.execute(
+            "SELECT table_id, table_name, schema_id, path, path_is_relative FROM ducklake_table "
+            "ORDER BY begin_snapshot")}
+        schemas = {sid: (spath, bool(srel)) for sid, spath, srel in con.execute(
+            "SELECT schema_id, path, path_is_relative FROM ducklake_schema ORDER BY begin_snapshot")}
+        rows = con.execute("""
+            SELECT 'data', table_id, path, path_is_relative, file_size_bytes, record_count, begin_snapshot,
+                   end_snapshot FROM ducklake_data_file
+            UNION ALL
+            SELECT 'delete', table_id, path, path_is_relative, file_size_bytes, delete_count, begin_snapshot,
+                   end_snapshot FROM ducklake_delete_file""").fetchall()
+    finally:
+        if own:
+            con.close()
+    data = (path / "data").resolve()
+    files = []
+    for kind, tid, fpath, frel, size, count, begin, end in rows:
+        name, sid, tpath, trel = tables[tid]
+        spath, srel = schemas[sid]
+        table_dir = _resolve(_resolve(data, spath, srel), tpath, trel)
+        files.append(DataFile(name, kind, _resolve(table_dir, fpath, bool(frel)), int(size or 0), int(count or 0),
+                              int(begin), None if end is None else int(end)))
+    return files
+
+
+def check_file(f: DataFile, deep: bool = False, footer: bool = True) -> str | None:
+    """What is wrong with one referenced file, or None.
+
+    Cheap (footer=False): it exists with the size the catalog recorded.
+    Default: also its Parquet footer reads and holds the catalog's row count.
+    Deep: also every row group decodes (every page is read).
+    """
+    try:
+        size = f.path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    if size != f.size_bytes:
+        return f"size {size} bytes (catalog: {f.size_bytes})"
+    if not footer:
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(f.path)
+        rows = pf.metadata.num_rows
+        if rows != f.record_count:
+            return f"{rows} rows (catalog: {f.record_count})"
+        if deep:
+            read = sum(pf.read_row_group(i).num_rows for i in range(pf.num_row_groups))
+            if read != f.record_count:
+                return f"{read} rows read (catalog: {f.record_count})"
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable: {str(exc).splitlines()[0]}"
+    return None
+
+
+def unreferenced_files(path: str | os.PathLike, files: list[DataFile] | None = None) -> list[Path]:
+    """Parquet files under data/ that no kept snapshot references (and that are not
+    scheduled for deletion): left by a killed or failed commit, or by a repair.
+
+    Only meaningful while no ingest is writing: a running ingest's files are
+    unreferenced until its commit.
+    """
+    path = Path(path)
+    with contextlib.closing(_catalog(path)) as con:
+        files = files if files is not None else catalog_files(path, con)
+        scheduled = [p for p, in con.execute("SELECT path FROM ducklake_files_scheduled_for_deletion")]
+    known = {f.path for f in files}
+    pending = {Path(p).name for p in scheduled}  # DuckLake deletes these itself (file names are unique)
+    data = (path / "data").resolve()
+    return sorted(p for p in data.rglob("*.parquet") if p not in known and p.name not in pending)
+
+
+def check_warehouse(path: str | os.PathLike, deep: bool = False, footer: bool = True) -> CheckReport:
+    """Verify every file the catalog references, in every kept snapshot (see `check_file`)."""
+    path = Path(path)
+    files = catalog_files(path)
+    problems = [FileProblem(f, why) for f in files if (why := check_file(f, deep, footer))]
+    busy = writer_busy(path)
+    return CheckReport(len(files), problems, [] if busy else unreferenced_files(path, files), busy)
+
+
+def writer_busy(path: str | os.PathLike) -> bool:
+    """True when another process holds the warehouse's writer lock."""
+    try:
+        with writer_lock(path, wait_s=0):
+            return False
+    except WarehouseError:
+        return True
+
+
+@dataclass
+class RepairPlan:
+    """What `repair_warehouse` does: see its docstring."""
+
+    current_snapshot: int
+    rewind_to: int | None              # snapshot to go back to (None: the current one is intact)
+    lost_drops: list[int]              # drops committed after rewind_to: rolled back
+    expire: list[int]                  # older snapshots that reference a damaged file: time travel to them ends
+    reingest: list[str]                # source paths (or drop inputs) of the rolled-back drops' documents
+    unreadable_lost_files: int         # damaged files of rolled-back drops (their documents are listed by input)
+    unreferenced: list[Path]           # files to delete
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.rewind_to is not None or self.expire or self.unreferenced)
+
+
+def plan_repair(path: str | os.PathLike) -> RepairPlan:
+    """Work out the repair without changing anything (see `repair_warehouse`)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    with contextlib.closing(_catalog(path)) as con:
+        current = con.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()[0]
+        snapshots = [s for s, in con.execute("SELECT snapshot_id FROM ducklake_snapshot ORDER BY 1")]
+        messages = dict(con.execute("SELECT snapshot_id, commit_message FROM ducklake_snapshot_changes "
+                                    "WHERE commit_message LIKE 'drop %'").fetchall())
+        files = catalog_files(path, con)
+    bad = [f for f in files if check_file(f)]
+
+    def damaged(snapshot: int) -> bool:
+        return any(f.begin_snapshot <= snapshot and (f.end_snapshot is None or snapshot < f.end_snapshot)
+                   for f in bad)
+
+    rewind_to = None
+    if damaged(current):
+        intact = [s for s in snapshots if s < current and not damaged(s)]
+        if not intact:
+            raise WarehouseError("no snapshot of the warehouse has all its files: nothing to go back to "
+                                 "(ingest again into a new warehouse)")
+        rewind_to = intact[-1]
+    kept = rewind_to if rewind_to is not None else current
+    expire = [s for s in snapshots if s <= kept and damaged(s)]
+    lost_snapshots = {s for s in snapshots if s > kept}
+    lost_drops = sorted(int(messages[s].split()[1]) for s in lost_snapshots if s in messages)
+
+    # What to ingest again: the documents the rolled-back drops recorded (read from their
+    # intact documents files) and, for a drop whose documents file is damaged, the inputs
+    # its `drops` row names.
+    reingest: set[str] = set()
+    unreadable = 0
+    damaged_docs = set()
+    for f in files:
+        if f.begin_snapshot in lost_snapshots and f.kind == "data" and f.table == "documents":
+            if f in bad:
+                unreadable += 1
+                damaged_docs.add(f.begin_snapshot)
+            else:
+                reingest.update(pq.read_table(f.path, columns=["source_path"]).column(0).to_pylist())
+    for f in files:
+        if f.begin_snapshot in damaged_docs and f.table == "drops" and f.kind == "data" and f not in bad:
+            for inputs in pq.read_table(f.path, columns=["inputs"]).column(0).to_pylist():
+                reingest.update(json.loads(inputs or "[]"))
+    after = {f.path for f in files if f.begin_snapshot <= kept}
+    orphans = [p for p in unreferenced_files(path, files) if p not in after]
+    # files only the rolled-back snapshots reference become unreferenced by the rewind
+    orphans += sorted(f.path for f in files if f.begin_snapshot > kept and f.path.exists())
+    return RepairPlan(current, rewind_to, lost_drops, expire, sorted(p for p in reingest if p), unreadable,
+                      sorted(set(orphans)))
+
+
+# Catalog tables whose rows are versioned by begin_snapshot/end_snapshot.
+_VERSIONED = ("ducklake_schema", "ducklake_table", "ducklake_view", "ducklake_tag", "ducklake_column_tag",
+              "ducklake_data_file", "ducklake_delete_file", "ducklake_column", "ducklake_partition_info",
+              "ducklake_macro", "ducklake_sort_info")
+_PER_DATA_FILE = ("ducklake_file_column_stats", "ducklake_file_variant_stats", "ducklake_file_partition_value")
+
+
+def repair_warehouse(path: str | os.PathLike, plan: RepairPlan | None = None, wait_s: float = 0.0) -> RepairPlan:
+    """Bring a damaged warehouse back to its last snapshot whose files are all present.
+
+    Under the writer lock:
+    1. If the current snapshot references a missing or unreadable file, the
+       catalog is rewound to the last snapshot whose files are all intact: every
+       snapshot after it is removed (its drops are rolled back: `lost_drops`,
+       and their documents are listed in `reingest` so they can be ingested
+       again). A copy of the catalog is kept as catalog.sqlite.before-repair-<time>.
+    2. Older snapshots that reference a damaged file (time travel to them would
+       fail) are expired; the current data does not need them.
+    3. Parquet files no kept snapshot references are deleted (left by killed
+       commits, and those of the rolled-back drops).
+    """
+    path = Path(path)
+    with writer_lock(path, wait_s):
+        plan = plan or plan_repair(path)
+        if plan.rewind_to is not None:
+            stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+            shutil.copyfile(path / "catalog.sqlite", path / f"catalog.sqlite.before-repair-{stamp}")
+            _rewind_catalog(path, plan.rewind_to)
+        if plan.expire:
+            with Warehouse(path) as wh:
+                wh.con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', versions => ?)", [plan.expire])
+                wh.con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', cleanup_all => true)")
+        for p in plan.unreferenced:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    return plan
+
+
+def _stat_key(column_type: str):
+    """Order of DuckLake's min/max strings: numbers by value, everything else as text
+    (ISO dates and timestamps sort as text; DuckDB compares strings by their bytes)."""
+    if column_type.startswith(("int", "uint", "float", "decimal")):
+        return lambda v: float(v) if column_type.startswith("float") else Decimal(v)
+    return lambda v: v
+
+
+def _recompute_column_stats(con: sqlite3.Connection) -> None:
+    """Table-wide column stats from the current data files' stats.
+
+    They must be exact, not merely wide enough: DuckDB answers `max(drop_id)`
+    from them without reading a file.
+    """
+    types = {(t, c): ty for t, c, ty in con.execute(
+        "SELECT table_id, column_id, column_type FROM ducklake_column WHERE end_snapshot IS NULL")}
+    rows = con.execute("""
+        SELECT s.table_id, s.column_id, s.null_count, s.min_value, s.max_value, s.contains_nan
+        FROM ducklake_file_column_stats s JOIN ducklake_data_file f USING (data_file_id)
+        WHERE f.end_snapshot IS NULL""").fetchall()
+    stats: dict[tuple[int, int], list] = {}
+    for table, column, nulls, lo, hi, nan in rows:
+        key = _stat_key(types.get((table, column), "varchar"))
+        st = stats.setdefault((table, column), [False, None, None, None])
+        st[0] = st[0] or bool(nulls)
+        if lo is not None and (st[1] is None or key(lo) < key(st[1])):
+            st[1] = lo
+        if hi is not None and (st[2] is None or key(hi) > key(st[2])):
+            st[2] = hi
+        if nan is not None:
+            st[3] = bool(st[3]) or bool(nan)
+    for (table, column), (has_null, lo, hi, nan) in stats.items():
+        con.execute("UPDATE ducklake_table_column_stats SET contains_null = ?, min_value = ?, max_value = ?, "
+                    "contains_nan = ? WHERE table_id = ? AND column_id = ?",
+                    [int(has_null), lo, hi, None if nan is None else int(nan), table, column])
+    # a table left without data files: no values, so no min/max
+    con.execute("""UPDATE ducklake_table_column_stats SET contains_null = 0, min_value = NULL, max_value = NULL
+                   WHERE table_id NOT IN (SELECT table_id FROM ducklake_data_file WHERE end_snapshot IS NULL)""")
+
+
+def _rewind_catalog(path: Path, snapshot: int) -> None:
+    """Make the catalog exactly what it was right after `snapshot` (one SQLite transaction)."""
+    con = _catalog(path, write=True)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        s = int(snapshot)
+        inlined = con.execute("SELECT count(*) FROM ducklake_inlined_data_tables").fetchone()[0]
+        if inlined:
+            raise WarehouseError("the catalog holds inlined rows; this newsfold cannot rewind it")
+        con.execute(f"""DELETE FROM {_PER_DATA_FILE[0]} WHERE data_file_id IN
+                        (SELECT data_file_id FROM ducklake_data_file WHERE begin_snapshot > {s})""")
+        for table in _PER_DATA_FILE[1:]:
+            con.execute(f"""DELETE FROM {table} WHERE data_file_id IN
+                            (SELECT data_file_id FROM ducklake_data_file WHERE begin_snapshot > {s})""")
+        for table in _VERSIONED:
+            con.execute(f"DELETE FROM {table} WHERE begin_snapshot > {s}")
+            con.execute(f"UPDATE {table} SET end_snapshot = NULL WHERE end_snapshot > {s}")
+        con.execute(f"DELETE FROM ducklake_schema_versions WHERE begin_snapshot > {s}")
+        con.execute(f"DELETE FROM ducklake_snapshot_changes WHERE snapshot_id > {s}")
+        con.execute(f"DELETE FROM ducklake_snapshot WHERE snapshot_id > {s}")
+        # table totals as DuckLake keeps them: rows and bytes of the current data files
+        # (deleted rows included), and the next row id past every file's rows
+        con.execute("""
+            UPDATE ducklake_table_stats SET
+                record_count = (SELECT coalesce(sum(record_count), 0) FROM ducklake_data_file f
+                                WHERE f.table_id = ducklake_table_stats.table_id AND f.end_snapshot IS NULL),
+                file_size_bytes = (SELECT coalesce(sum(file_size_bytes), 0) FROM ducklake_data_file f
+                                   WHERE f.table_id = ducklake_table_stats.table_id AND f.end_snapshot IS NULL),
+                next_row_id = (SELECT coalesce(max(row_id_start + record_count), 0) FROM ducklake_data_file f
+                               WHERE f.table_id = ducklake_table_stats.table_id)""")
+        con.execute("DELETE FROM ducklake_table_stats WHERE table_id NOT IN (SELECT table_id FROM ducklake_table)")
+        con.execute("DELETE FROM ducklake_table_column_stats WHERE table_id NOT IN "
+                    "(SELECT table_id FROM ducklake_table)")
+        _recompute_column_stats(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
 
 def _sql_list(paths: list[str]) -> str:
     """A SQL list literal of file paths."""
@@ -362,6 +835,8 @@ def writer_lock(path: str | os.PathLike, wait_s: float = 0.0) -> Iterator[None]:
     a busy warehouse is reported before any flow run starts).
     """
     path = Path(path).resolve()
+    if path.exists() and not path.is_dir():
+        raise WarehouseError(f"{path} is a file, not a warehouse folder")
     if _held_locks.get(path):
         _held_locks[path] += 1
         try:

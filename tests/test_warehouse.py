@@ -77,3 +77,168 @@ def test_second_writer_fails_fast_with_a_clear_message(tmp_path):
         holder.wait()
     with writer_lock(tmp_path, wait_s=5):  # released by the kernel when the holder died
         pass
+
+
+# --- read-only sql, damage check, repair ----------------------------------------
+
+import json  # noqa: E402
+
+from flows.cli import main  # noqa: E402
+from pipeline.warehouse import check_warehouse, plan_repair, repair_warehouse  # noqa: E402
+
+
+def drop_with_files(drop_id, paths):
+    return {
+        "drops": schema.table("drops", [{"drop_id": drop_id, "label": f"d{drop_id}",
+                                         "inputs": json.dumps([f"/in/drop{drop_id}"])}]),
+        "documents": schema.table("documents", [{"doc_id": f"doc{drop_id}-{i}", "drop_id": drop_id,
+                                                 "status": "accepted", "source_path": p}
+                                                for i, p in enumerate(paths)]),
+    }
+
+
+@pytest.fixture(scope="module")
+def three_drops_template(tmp_path_factory):
+    wh = tmp_path_factory.mktemp("template") / "wh"
+    with Warehouse(wh) as w:
+        for d in (1, 2, 3):
+            w.commit_drop(d, drop_with_files(d, [f"/in/drop{d}/a.txt", f"/in/drop{d}/b.txt"]))
+    return wh
+
+
+@pytest.fixture
+def three_drops(three_drops_template, tmp_path):
+    """A warehouse of three drops of two documents each (a copy: the catalog keeps
+    its data path, which the attach overrides)."""
+    import shutil
+
+    wh = tmp_path / "wh"
+    shutil.copytree(three_drops_template, wh)
+    return wh
+
+
+def documents_file(wh, drop_id):
+    """The Parquet file holding drop `drop_id`'s documents."""
+    files = sorted((f for f in check_warehouse(wh).problems), key=str)
+    assert not files
+    from pipeline.warehouse import catalog_files
+
+    docs = sorted((f for f in catalog_files(wh) if f.table == "documents"), key=lambda f: f.begin_snapshot)
+    return docs[drop_id - 1].path
+
+
+def tree(path):
+    return {str(p.relative_to(path)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(path.rglob("*"))}
+
+
+ATTACKS = [
+    "DELETE FROM documents",
+    "DETACH lake; ATTACH 'ducklake:sqlite:{wh}/catalog.sqlite' AS l2 (DATA_PATH '{wh}/data/'); DELETE FROM l2.documents",
+    "ATTACH '{wh}/catalog.sqlite' AS s (TYPE sqlite); DELETE FROM s.ducklake_data_file",
+    "COPY (SELECT 1) TO '{wh}/catalog.sqlite'",
+    "COPY (SELECT 1) TO '{wh}/data/main/documents/x.parquet'",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{wh}/data/x.csv'",
+    "ATTACH '{wh}/data/new.duckdb' AS n",
+    "EXPORT DATABASE '{wh}/data/export'",
+    "CREATE TABLE x AS SELECT 1",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "USE memory",
+    "CALL ducklake_expire_snapshots('lake', older_than => now())",
+    "SELECT * FROM ducklake_cleanup_old_files('lake', cleanup_all => true)",
+    "SELECT * FROM lake.merge_adjacent_files()",
+    "SELECT * FROM query('SELECT 1')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT 1; DELETE FROM documents",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_sql_cannot_change_the_warehouse_or_write_into_it(three_drops, attack, capsys):
+    wh = three_drops
+    before = tree(wh)
+    assert main(["sql", attack.format(wh=wh), "-w", str(wh)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("newsfold: error: ") and err.count("\n") == 1, err
+    assert tree(wh) == before
+    assert count(wh, "documents") == 6 and check_warehouse(wh).ok
+
+
+def test_sql_still_reads_tables_snapshots_and_lake_files(three_drops, capsys):
+    wh = three_drops
+    for query, expected in [("SELECT count(*) AS n FROM documents", "n\n6\n"),
+                            ("SELECT count(*) AS n FROM (DESCRIBE documents)", f"n\n{len(schema.TABLES['documents'])}\n"),
+                            ("SELECT count(*) AS n FROM lake.snapshots() WHERE commit_message LIKE 'drop %'", "n\n3\n"),
+                            (f"SELECT count(*) AS n FROM read_parquet('{wh}/data/main/drops/*.parquet')", "n\n3\n")]:
+        assert main(["sql", query, "-w", str(wh), "--format", "csv"]) == 0
+        assert capsys.readouterr().out.split() == expected.split()
+    assert main(["sql", "SELECT count(*) AS n FROM documents", "-w", str(wh), "--format", "csv",
+                 "--as-of-drop", "1"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "2"]
+
+
+def test_check_finds_missing_and_truncated_files_and_status_warns(three_drops, capsys):
+    wh = three_drops
+    assert main(["check", "-w", str(wh), "--deep"]) == 0
+    assert "no damaged" in capsys.readouterr().out
+    truncated, missing = documents_file(wh, 2), documents_file(wh, 3)
+    truncated.write_bytes(truncated.read_bytes()[:-20])
+    missing.unlink()
+    (wh / "data" / "main" / "documents" / "left-by-a-kill.parquet").write_bytes(b"PAR1")
+    assert main(["check", "-w", str(wh)]) == 1
+    out = capsys.readouterr().out
+    assert f"{missing}: missing (current snapshot)" in out and str(truncated) in out
+    assert "2 damaged, 1 unreferenced" in out
+    assert main(["status", "-w", str(wh)]) == 0
+    assert "warning: 2 of the warehouse's files are missing or damaged" in capsys.readouterr().err
+    # a query that reads the damaged file: one line, pointing at `newsfold check`
+    assert main(["sql", "SELECT * FROM documents", "-w", str(wh)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run `newsfold check`" in err
+
+
+def test_repair_goes_back_to_the_last_intact_snapshot_and_lists_what_to_reingest(three_drops, capsys):
+    wh = three_drops
+    damaged = documents_file(wh, 2)
+    damaged.write_bytes(b"")
+    (wh / "data" / "orphan.parquet").write_bytes(b"PAR1")
+    assert main(["repair", "-w", str(wh)]) == 1  # the plan only
+    assert "drops rolled back: 2, 3" in capsys.readouterr().out and damaged.exists()
+    plan = plan_repair(wh)
+    # drop 3's documents are read from its intact file; drop 2's file is damaged: its input is listed
+    assert plan.lost_drops == [2, 3] and plan.reingest == ["/in/drop2", "/in/drop3/a.txt", "/in/drop3/b.txt"]
+    assert main(["repair", "-w", str(wh), "--yes"]) == 0
+    listing = next(wh.glob("repair-reingest-*.txt")).read_text().split()
+    assert listing == plan.reingest
+    report = check_warehouse(wh, deep=True)
+    assert report.ok and not report.unreferenced and not damaged.exists()
+    assert count(wh, "documents") == 2
+    with Warehouse(wh) as w:
+        assert w.next_drop_id() == 2  # answered from the column stats, which the rewind recomputed
+        w.commit_drop(2, drop_with_files(2, ["/in/drop2/a.txt"]))
+        assert sorted(w.drop_snapshots()) == [1, 2]
+    assert count(wh, "documents") == 3 and check_warehouse(wh, deep=True).ok
+    assert main(["repair", "-w", str(wh)]) == 0
+    assert "nothing to repair" in capsys.readouterr().out
+
+
+def test_repair_expires_old_snapshots_whose_files_are_lost(tmp_path):
+    wh = tmp_path / "wh"
+    with Warehouse(wh) as w:
+        w.commit_drop(1, drop_with_files(1, ["/a"]))
+        w.sql("UPDATE documents SET status = 'rejected'")  # the first documents file ends here
+        w.commit_drop(2, drop_with_files(2, ["/b"]))
+    from pipeline.warehouse import catalog_files
+
+    old = [f for f in catalog_files(wh) if not f.current]
+    assert old
+    old[0].path.unlink()
+    report = check_warehouse(wh)
+    assert len(report.problems) == 1 and "only" in str(report.problems[0])
+    plan = repair_warehouse(wh)
+    assert plan.rewind_to is None and plan.expire
+    assert check_warehouse(wh).ok
+    assert count(wh, "documents") == 2
