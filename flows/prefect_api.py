@@ -225,7 +225,7 @@ class PrefectAPI:
         if self.kind == "temporary":
             self._wait_for_server()
         else:
-            if _health(self.url, timeout=10.0) is None:
+            if _health(self.url, timeout=30.0) is None:  # refused is immediate; slow means busy
                 where = "PREFECT_API_URL" if self.kind == "configured" else "running on this machine"
                 raise PrefectAPIError(f"the Prefect API at {self.url} ({where}) does not answer; start the server "
                                       "or unset PREFECT_API_URL")
