@@ -544,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsfold: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader left (`newsfold sql ... | head`): not an error
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except Exception as exc:
         if args.debug:
             import traceback

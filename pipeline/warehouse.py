@@ -261,6 +261,7 @@ class Warehouse:
         `tables` are inserted as they are; `staged` rows come from the staging
         files, in the same transaction.
         """
+        before = self._data_files_on_disk()
         self.con.execute("BEGIN TRANSACTION")
         try:
             if staged is not None:
@@ -285,6 +286,7 @@ class Warehouse:
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
+            self._remove_files_of_failed_commit(before)
             raise
 
     def _update_articles(self, source: str) -> None:
@@ -389,6 +391,18 @@ class Warehouse:
     def data_files(self) -> list[DataFile]:
         """Every file the catalog references, for any kept snapshot."""
         return catalog_files(self.path)
+
+    def _data_files_on_disk(self) -> set[Path]:
+        return set((self.path / "data").resolve().rglob("*.parquet"))
+
+    def _remove_files_of_failed_commit(self, before: set[Path]) -> None:
+        """Delete the Parquet files a failed commit left: DuckLake's rollback removes the
+        files it finished, not one whose write failed (a full disk). We hold the writer
+        lock, so a new file the catalog does not reference is this commit's."""
+        with contextlib.suppress(Exception):
+            for p in unreferenced_files(self.path):
+                if p not in before:
+                    p.unlink(missing_ok=True)
 
 
 # Table functions that write (files or the catalog) even inside a SELECT; a lake's
@@ -502,6 +516,8 @@ class CheckReport:
 
 def _catalog(path: Path, write: bool = False) -> sqlite3.Connection:
     catalog = (path / "catalog.sqlite").resolve()
+    if path.exists() and not path.is_dir():
+        raise WarehouseError(f"{path} is a file, not a warehouse folder")
     if not catalog.is_file():
         raise WarehouseError(f"no warehouse at {path} (run `newsfold ingest` first)")
     con = sqlite3.connect(f"file:{catalog}?mode={'rw' if write else 'ro'}", uri=True, timeout=60,

@@ -3,6 +3,7 @@ import os
 import threading
 import time
 
+import psutil
 import pytest
 
 import flows.serve as serve
@@ -68,8 +69,15 @@ def test_a_file_that_fails_twice_is_quarantined_and_the_rest_lands(tmp_path, mon
         return real(**kw)
 
     monkeypatch.setattr(serve, "ingest_flow", ingest_flow)
-    runs = []
-    serve_inbox(str(inbox), str(wh), interval=0.1, settle_s=0, max_runs=3, on_run=runs.append, workers=1)
+    runs, children = [], []
+
+    def on_run(summary):
+        runs.append(summary)
+        children.append(len(psutil.Process().children(recursive=True)))
+
+    # two worker processes: a failing run must not leave its pool (or anything else) behind
+    serve_inbox(str(inbox), str(wh), interval=0.1, settle_s=0, max_runs=3, on_run=on_run, workers=2)
+    assert children[-1] <= children[0], children
     # run 1: the good files land although the inbox run failed; the poison file has failed once
     assert runs[0]["n_documents"] == 2 and "poison.txt: IndexError" in runs[0]["error"]
     assert runs[0]["n_quarantined"] == 0

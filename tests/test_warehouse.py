@@ -242,3 +242,37 @@ def test_repair_expires_old_snapshots_whose_files_are_lost(tmp_path):
     assert plan.rewind_to is None and plan.expire
     assert check_warehouse(wh).ok
     assert count(wh, "documents") == 2
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 512 KiB tmpfs (needs root and mount; skipped where neither is available)."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_disk_full_during_a_commit_is_one_line_and_leaves_nothing_behind(tiny_disk):
+    import os
+
+    from flows.cli import describe_error
+
+    wh = tiny_disk / "wh"
+    with Warehouse(wh) as w:
+        w.commit_drop(1, drop_rows(1))
+    before = sorted(p.name for p in wh.rglob("*.parquet"))
+    big = drop_rows(2)
+    big["documents"] = schema.table("documents", [{"doc_id": f"d{i}", "drop_id": 2, "source_path": os.urandom(
+        20_000).hex()} for i in range(40)])  # 1.6 MB that does not compress
+    with Warehouse(wh) as w, pytest.raises(Exception) as failed:
+        w.commit_drop(2, big)
+    message = describe_error(failed.value, str(wh))
+    assert message.startswith("disk full") and "nothing was committed" in message and "\n" not in message
+    assert sorted(p.name for p in wh.rglob("*.parquet")) == before  # not even the file whose write failed
+    assert count(wh, "documents") == 1 and check_warehouse(wh).ok

@@ -1,0 +1,58 @@
+"""The CLI's front door: one line on stderr for anything a user can cause, --debug for the traceback."""
+import pytest
+
+import flows.cli as cli
+from flows.cli import main
+from pipeline import schema
+from pipeline.warehouse import Warehouse
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("newsfold: error: ") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize("command", [["status"], ["sql", "SELECT 1"], ["check"], ["repair"],
+                                     ["ingest", "{seeds}"]])
+def test_warehouse_that_is_a_file_is_one_line(tmp_path, capsys, command):
+    not_a_folder = tmp_path / "warehouse.txt"
+    not_a_folder.write_text("hello")
+    args = [a.format(seeds=cli.os.path.dirname(__file__)) for a in command]
+    assert main([*args, "--warehouse", str(not_a_folder)]) == 1
+    assert "is a file, not a warehouse folder" in one_line_error(capsys)
+    assert not_a_folder.read_text() == "hello"
+
+
+@pytest.fixture
+def wh(tmp_path):
+    with Warehouse(tmp_path / "wh") as w:
+        w.commit_drop(1, {"drops": schema.table("drops", [{"drop_id": 1}])})
+    return tmp_path / "wh"
+
+
+@pytest.mark.parametrize("query", ["", "   ", "-- only a comment", "SELEC 1"])
+def test_empty_or_bad_query_is_one_line(wh, capsys, query):
+    assert main(["sql", query, "-w", str(wh)]) == 1
+    one_line_error(capsys)
+
+
+def test_a_bug_is_one_line_and_debug_shows_the_traceback(wh, capsys, monkeypatch):
+    def broken(args):
+        raise IndexError("index 0 is out of bounds for axis 0 with size 0")
+
+    monkeypatch.setattr(cli, "cmd_status", broken)
+    assert main(["status", "-w", str(wh)]) == 1
+    err = one_line_error(capsys)
+    assert "internal error: IndexError: index 0 is out of bounds" in err and "--debug" in err
+    for argv in (["--debug", "status", "-w", str(wh)], ["status", "-w", str(wh), "--debug"]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err and "raise IndexError" in err
+
+
+def test_missing_warehouse_and_unknown_drop_are_one_line(tmp_path, wh, capsys):
+    assert main(["sql", "SELECT 1", "-w", str(tmp_path / "nowhere")]) == 1
+    assert "no warehouse at" in one_line_error(capsys)
+    assert main(["sql", "SELECT 1", "-w", str(wh), "--as-of-drop", "7"]) == 1
+    assert "no drop 7" in one_line_error(capsys)
