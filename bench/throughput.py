@@ -16,6 +16,14 @@ written to disk as files. Then:
    -> fingerprint in parallel batches -> plan -> one warehouse commit) into a
    fresh warehouse, in a subprocess so its memory is measured on its own.
 
+0. the small-drop ratio (unless --small-drop 0): a 5-file drop of new generated
+   articles ingested into an existing warehouse through the CLI (`newsfold ingest`,
+   a subprocess, as a user runs it), against `newsfold sql "SELECT 1"` on the same
+   warehouse, interleaved, --small-drop repetitions, medians; once with a temporary
+   Prefect server per ingest and once reusing `newsfold prefect-server start`. Both
+   use a Prefect home of their own under the work dir (never ~/.prefect) and a port
+   where no server runs. `--small-drop-only` runs just this.
+
 Stages 1 and 2 see the texts the way the matcher does (NFKC, case-folded,
 word characters only, joined by single spaces), so the baselines' whitespace
 split and newsfold's tokeniser give the same shingles and pair agreement is
@@ -178,10 +186,14 @@ _E2E = """
 import json, os, sys, time
 sys.path.insert(0, {repo!r})
 t0 = time.perf_counter()
-from flows.ingest import ingest_flow
-import inspect
-extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
-summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
+from flows.prefect_api import prefect_api
+with prefect_api() as api:  # as `newsfold ingest` does: reuse a running server or start one early
+    from flows.ingest import ingest_flow
+    import inspect
+    extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
+    with api.active():
+        summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
+    summary["prefect_api"] = api.kind
 summary["wall_in_process_s"] = time.perf_counter() - t0
 import resource
 main, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
@@ -213,6 +225,111 @@ def end_to_end(corpus: Path, warehouse: Path, batch_size: int, workers: int) -> 
     return summary, wall, rss, other
 
 
+def _cli(*args: str, env: dict, checkout: Path = REPO, check: bool = True
+         ) -> tuple[float, subprocess.CompletedProcess]:
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=checkout, env=env, capture_output=True,
+                          text=True)
+    wall, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU of the command and the processes it waited for (a temporary Prefect server; not a reused one)
+    proc.cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    if check and proc.returncode != 0:
+        sys.exit(f"`newsfold {' '.join(args)}` failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return wall, proc
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
+def small_drop(workdir: Path, reps: int, files_per_drop: int = 5, seed: int = 7, before: Path | None = None) -> dict:
+    """Wall time of `newsfold ingest` of a small drop vs `newsfold sql "SELECT 1"`, as subprocesses.
+
+    before: another checkout of newsfold (e.g. `git worktree add /tmp/before <commit>`), measured
+    the same way first with its own behaviour, for a before/after in one run."""
+    from flows.prefect_api import _free_port
+
+    root = workdir / "small-drop"
+    shutil.rmtree(root, ignore_errors=True)
+    warehouse = root / "warehouse"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({"PREFECT_HOME": str(root / "prefect-home"), "PREFECT_PROFILES_PATH": str(root / "profiles.toml"),
+                "PREFECT_SERVER_API_PORT": str(_free_port()), "PYTHONPATH": str(REPO)})
+    corpus = load_corpus_module()
+    docs = list(corpus.iter_documents(files_per_drop * (3 * reps + 1) + 20, seed=seed))
+    drops = []
+    for k in range(0, len(docs) - 20, files_per_drop):
+        folder = root / "drops" / f"{len(drops):03d}"
+        folder.mkdir(parents=True)
+        for doc_id, text, _cluster, _kind in docs[k:k + files_per_drop]:
+            (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        drops.append(folder)
+    first = root / "drops" / "first"
+    first.mkdir()
+    for doc_id, text, _cluster, _kind in docs[-20:]:
+        (first / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    # the first ingest creates the warehouse and Prefect's database (migrations): not measured
+    setup_s, _ = _cli("ingest", str(first), "-w", str(warehouse), env=env)
+    _cli("sql", "SELECT 1", "-w", str(warehouse), env=env)  # warm the file cache
+    result = {"files_per_drop": files_per_drop, "reps": reps, "first_ingest_s": setup_s, "modes": {},
+              "before": str(before) if before else None}
+    drops_left = iter(drops)
+    for mode in ("before", "temporary", "reused"):
+        if mode == "before" and not before:
+            continue
+        checkout = before if mode == "before" else REPO
+        if mode == "reused":
+            _cli("prefect-server", "start", env=env)
+        try:
+            ingest_s, sql_s, notes, failed, ingest_cpu, sql_cpu = [], [], set(), [], [], []
+            for _ in range(reps):
+                wall, proc = _cli("ingest", str(next(drops_left)), "-w", str(warehouse), env=env, checkout=checkout,
+                                  check=mode != "before")
+                if proc.returncode != 0:  # e.g. Prefect's own temporary server missing its 20 s limit
+                    failed.append((wall, (proc.stderr.strip().splitlines() or ["?"])[-1][:200]))
+                    continue
+                ingest_s.append(wall)
+                ingest_cpu.append(proc.cpu_s)
+                notes.update(line for line in proc.stderr.splitlines() if "Prefect server" in line)
+                wall, proc = _cli("sql", "SELECT 1", "-w", str(warehouse), env=env, checkout=checkout)
+                sql_s.append(wall)
+                sql_cpu.append(proc.cpu_s)
+        finally:
+            if mode == "reused":
+                _cli("prefect-server", "stop", env=env)
+        ingest_median = _median(ingest_s) if ingest_s else float("nan")
+        result["modes"][mode] = {"ingest_s": ingest_s, "sql_s": sql_s, "ingest_median_s": ingest_median,
+                                 "sql_median_s": _median(sql_s), "ratio": ingest_median / _median(sql_s),
+                                 "prefect": sorted(notes), "failed": failed,
+                                 "ingest_cpu_median_s": _median(ingest_cpu) if ingest_cpu else float("nan"),
+                                 "sql_cpu_median_s": _median(sql_cpu)}
+    result["version_s"] = _median([_cli("--version", env=env)[0] for _ in range(reps)])
+    return result
+
+
+def print_small_drop(r: dict) -> None:
+    print(f"\nsmall drop: {r['files_per_drop']} new files into an existing warehouse via `newsfold ingest`, vs "
+          f"`newsfold sql \"SELECT 1\"` on it; subprocesses, {r['reps']} repetitions each, medians "
+          f"(first ingest, creating warehouse and Prefect database: {r['first_ingest_s']:.1f} s)")
+    print("| Prefect API | ingest s (median) | sql s (median) | ingest / sql | ingest runs (s) | sql runs (s) | "
+          "CPU s ingest / sql (medians) |")
+    print("|---|---:|---:|---:|---|---|---|")
+    for mode, m in r["modes"].items():
+        runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
+        label = {"before": f"before ({r.get('before')}): Prefect's own temporary server",
+                 "temporary": "temporary server per ingest", "reused": "reused (`newsfold prefect-server start`)"}
+        failed = f" ({len(m['failed'])} of {r['reps']} ingests failed)" if m["failed"] else ""
+        print(f"| {label[mode]}{failed} | {m['ingest_median_s']:.2f} | {m['sql_median_s']:.2f} | "
+              f"**{m['ratio']:.1f}** | {runs(m['ingest_s'])} | {runs(m['sql_s'])} | "
+              f"{m['ingest_cpu_median_s']:.1f} / {m['sql_cpu_median_s']:.2f} |")
+    for mode, m in r["modes"].items():
+        for wall, line in m["failed"]:
+            print(f"  {mode}: an ingest failed after {wall:.1f} s: {line}")
+    print(f"`newsfold --version`: {r['version_s']:.2f} s (median). CPU s: the command and the processes it waited "
+          "for (a temporary server counts, a reused one does not)")
+
+
 def timed(run, texts):
     """run(texts) and the CPUs other processes used meanwhile."""
     result, other = minhash_speed.timed_best(run, texts, 1)
@@ -235,11 +352,35 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--one-file", choices=["jsonl", "warc"],
                     help="end to end only, on the corpus written as one big JSONL or WARC file")
+    ap.add_argument("--small-drop", type=int, default=5, metavar="REPS",
+                    help="repetitions of the small-drop measurement (0 skips it; default: %(default)s)")
+    ap.add_argument("--small-drop-only", action="store_true", help="only the small-drop measurement")
+    ap.add_argument("--small-drop-before", type=Path, metavar="CHECKOUT",
+                    help="also measure the small drop with this other checkout of newsfold (before/after)")
     args = ap.parse_args(argv)
     if args.one_file:
         args.skip_baselines = True
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="newsfold-throughput-"))
+    if args.small_drop:
+        print(f"newsfold small drop  {datetime.now():%Y-%m-%d %H:%M}  {os.cpu_count()} cores  ({load_now()})",
+              flush=True)
+        cpu_before = minhash_speed._cpu_seconds()
+        t0 = time.perf_counter()
+        sd = small_drop(workdir, args.small_drop, before=args.small_drop_before)
+        cpu_after = minhash_speed._cpu_seconds()
+        if cpu_before and cpu_after:
+            sd["other_cpus"] = max(0.0, (cpu_after[0] - cpu_before[0]) - (cpu_after[1] - cpu_before[1])) / (
+                time.perf_counter() - t0)
+        print_small_drop(sd)
+        if "other_cpus" in sd:
+            print(f"(other processes used {sd['other_cpus']:.2f} CPUs meanwhile; {load_now()})")
+        if args.small_drop_only:
+            if args.json:
+                args.json.write_text(json.dumps({"small_drop": sd}, indent=2, default=str))
+            if not args.workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+            return
     corpus_dir, warehouse = workdir / "corpus", workdir / "warehouse"
     shutil.rmtree(warehouse, ignore_errors=True)
     n_base = 0 if args.skip_baselines else min(args.docs, args.baseline_docs or args.docs)
@@ -258,6 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[dict] = []
     results: dict = {"date": f"{datetime.now():%Y-%m-%d}", "docs": args.docs, "baseline_docs": n_base,
                      "workers": args.workers, "load_before": os.getloadavg()}
+    if args.small_drop:
+        results["small_drop"] = sd
     base_rate = args.baseline_rate
     if n_base:
         texts = [matcher_words(t) for t in raw]

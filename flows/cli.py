@@ -46,7 +46,9 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
                    help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `command`, other subcommands' dedup options are left out (building them
+    imports numpy and the pipeline, which `--version`, `--help`, `sql` and `status` do not need)."""
     parser = argparse.ArgumentParser(prog="newsfold", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -154,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Show how many rows each table holds and the most recent drops.")
     _add_warehouse(st)
     st.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
+
+    ps = sub.add_parser("prefect-server", help="keep a Prefect server (API and UI) running between ingests",
+                        description="Every ingest is a Prefect flow run. Without a server, each ingest starts a "
+                                    "temporary one (seconds of start-up) and stops it at the end. `start` keeps "
+                                    "one running in the background at PREFECT_SERVER_API_HOST:PORT (default "
+                                    "127.0.0.1:4200, UI included); ingests reuse it and their runs stay visible. "
+                                    "A server set with PREFECT_API_URL is always used instead.")
+    ps.add_argument("action", choices=["start", "stop", "status"])
 
     ck = sub.add_parser("check", help="verify that every file the warehouse references is there and readable",
                         description="Verify every Parquet file the catalog references, in the current snapshot and "
@@ -506,16 +516,19 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
-    _configure_logging(args)
-    from flows.ingest import ingest_flow
+    from flows.prefect_api import prefect_api
     from pipeline.warehouse import writer_lock
 
     try:
-        with writer_lock(args.warehouse, args.wait), _progress_display(args):
-            s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label,
-                            batch_size=args.batch_size, params=params, wait_s=args.wait, workers=args.workers,
-                            dask_address=args.dask,
-                            clean_params=_clean_params(args))
+        with writer_lock(args.warehouse, args.wait), prefect_api() as api:
+            # both import Prefect, while a temporary server boots
+            _configure_logging(args)
+            from flows.ingest import ingest_flow
+
+            with api.active(), _progress_display(args):
+                s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label,
+                                batch_size=args.batch_size, params=params, wait_s=args.wait, workers=args.workers,
+                                dask_address=args.dask, clean_params=_clean_params(args))
     finally:
         log_file = os.path.abspath(args.log_file) if args.log_file else None
         for h in list(logging.getLogger().handlers):
@@ -535,13 +548,14 @@ def cmd_ingest(args) -> int:
           f"contained {s['n_contained']})\n"
           f"  canonical switches  {s['n_canonical_switches']}\n"
           f"  spans removed       {s['n_spans_removed']}\n"
-          f"  elapsed             {s['elapsed_s']:.1f} s  (flow start to commit, as drops.elapsed_s)")
+          f"  elapsed             {s['elapsed_s']:.1f} s  (flow start to commit, as drops.elapsed_s)\n"
+          f"  Prefect             {api.note}")
     return 0
 
 
 def _quiet_prefect() -> None:
-    # Without a configured Prefect API, Prefect runs a temporary local server for the
-    # flow; keep its chatter (and its telemetry heartbeat) out of the user's terminal.
+    # Keep Prefect's chatter out of the user's terminal (the temporary server's own
+    # settings are in flows/prefect_api.py).
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # and the client's first-run telemetry notice (set DO_NOT_TRACK=0 to keep telemetry on)
@@ -557,11 +571,16 @@ def cmd_eval(args) -> int:
         raise ValueError(f"--warehouse {args.warehouse} already holds a warehouse; eval needs a new folder")
     params = dedup_params(args)
     _quiet_prefect()
-    from flows.evaluate import evaluate_labelled
-    from pipeline.evaluate import format_report
+    from flows.prefect_api import prefect_api
 
-    results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
-                                baseline=not args.no_baseline, worst=args.worst, clean_params=_clean_params(args))
+    with prefect_api() as api:
+        from flows.evaluate import evaluate_labelled
+        from pipeline.evaluate import format_report
+
+        with api.active():
+            results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
+                                        baseline=not args.no_baseline, worst=args.worst,
+                                        clean_params=_clean_params(args))
     if args.json:
         json.dump(results, sys.stdout, default=_jsonable, indent=1)
         sys.stdout.write("\n")
@@ -575,7 +594,7 @@ def cmd_serve(args) -> int:
 
     _check_execution_options(args)
     _configure_logging(args)
-    from flows.serve import serve_inbox
+    from flows.prefect_api import prefect_api
 
     # A service manager stops us with SIGTERM: leave like Ctrl-C. A run cut short
     # commits nothing, and its files are picked up by the next serve.
@@ -593,12 +612,32 @@ def cmd_serve(args) -> int:
             (summary.get("n_quarantined"), f"quarantined in all (see {args.warehouse}/quarantine.json)")) if n)
         print(f"{datetime.now():%H:%M:%S} {run_line(summary)}{notes}", flush=True)
 
-    print(f"serving inbox {args.inbox} -> {args.warehouse} "
-          f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops", flush=True)
-    serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron, batch_size=args.batch_size,
-                params=dedup_params(args), max_runs=args.max_runs, scheduler=args.scheduler, on_run=report,
-                workers=args.workers, dask_address=args.dask, settle_s=args.settle,
-                clean_params=_clean_params(args))
+    with prefect_api() as api:
+        from flows.serve import serve_inbox
+
+        scheduler = args.scheduler
+        if api.kind == "temporary":  # a temporary server cannot keep a schedule: newsfold keeps it
+            if scheduler == "prefect":
+                raise ValueError("--scheduler prefect needs a Prefect server: start one with "
+                                 "`newsfold prefect-server start`")
+            scheduler = "local"
+        with api.active():
+            print(f"serving inbox {args.inbox} -> {args.warehouse} "
+                  f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops\n"
+                  f"Prefect: {api.note}", flush=True)
+            serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron,
+                        batch_size=args.batch_size, params=dedup_params(args), max_runs=args.max_runs,
+                        scheduler=scheduler, on_run=report, workers=args.workers, dask_address=args.dask,
+                        settle_s=args.settle, clean_params=_clean_params(args))
+    return 0
+
+
+def cmd_prefect_server(args) -> int:
+    from flows import prefect_api
+
+    actions = {"start": prefect_api.start_background_server, "stop": prefect_api.stop_background_server,
+               "status": prefect_api.server_status}
+    print(actions[args.action]())
     return 0
 
 
@@ -859,12 +898,13 @@ def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
 
     import duckdb
 
+    from flows.prefect_api import PrefectAPIError
     from pipeline.warehouse import WarehouseError
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or DISK_FULL in str(exc):
         return f"disk full ({text}); nothing was committed: free some space and run the command again"
-    if isinstance(exc, (WarehouseError, FileNotFoundError, ValueError)):
+    if isinstance(exc, (WarehouseError, FileNotFoundError, ValueError, PrefectAPIError)):
         return text
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
@@ -880,7 +920,9 @@ def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the subcommand is the first word that is not an option (the top level has no options taking values)
+    parser = build_parser(command=next((a for a in argv if not a.startswith("-")), ""))
     _add_debug_option(parser)
     args = parser.parse_args(argv)
     if not args.debug:
@@ -898,7 +940,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
-                "check": cmd_check, "repair": cmd_repair, "export": cmd_export, "compact": cmd_compact}
+                "check": cmd_check, "repair": cmd_repair, "export": cmd_export, "compact": cmd_compact,
+                "prefect-server": cmd_prefect_server}
     stop_signals = _stop_on_terminate()
     try:
         return handlers[args.command](args)

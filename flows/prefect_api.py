@@ -1,0 +1,379 @@
+"""The Prefect API a newsfold command reports its flow runs to: reused when one runs, else started fast.
+
+Every ingest is a Prefect flow run, so it needs a Prefect API. In order, newsfold uses:
+
+1. the configured one: PREFECT_API_URL (environment, active Prefect profile, or any
+   other Prefect settings source);
+2. a Prefect server already running on this machine at Prefect's own address
+   (PREFECT_SERVER_API_HOST:PREFECT_SERVER_API_PORT, default 127.0.0.1:4200): one
+   started with `newsfold prefect-server start` (stopped with `newsfold prefect-server
+   stop`), or a `prefect server start` in another terminal;
+3. a temporary server for this one command, stopped when the command ends.
+
+`PrefectAPI.note` says which one it used (the ingest summary prints it).
+newsfold never leaves a server running on its own initiative: a server that
+outlives a command (~250 MB, a port, writes to Prefect's database) is the user's
+explicit choice, shown by `newsfold prefect-server status`.
+
+Why newsfold starts the temporary server itself instead of letting Prefect do it
+when the flow begins:
+- Prefect imports its whole server (~4 s of CPU: FastAPI, SQLAlchemy, every API
+  route) into the ingest process only to launch it as a subprocess, and only once
+  the flow starts. newsfold launches it before importing Prefect at all, so the
+  server boots on the second core while this process imports Prefect and the
+  pipeline.
+- Prefect allows it 20 s, counted in sleep steps (much more in real time under
+  load), and then fails with a 30-line traceback; a first start against an empty
+  Prefect home (database migrations) alone can take that long on a busy machine.
+  newsfold waits up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS of wall time
+  (default here 120 s) and fails with one line.
+- It switches off what a single ingest does not need: telemetry, the UI,
+  automations (triggers and actions) and block-type registration. Flow runs, task
+  runs, logs and artifacts are recorded as usual, in Prefect's database in the
+  Prefect home, so a later `prefect server start` shows them.
+
+This module imports nothing heavy until `PrefectAPI.active()`, so that the server
+starts as early as possible.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+DEFAULT_STARTUP_LIMIT_S = 120.0
+
+# Settings for the temporary server; the user's environment may override them.
+TEMPORARY_SERVER_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+}
+# What Prefect itself sets for its temporary server (prefect.server.api.server.SubprocessASGIServer).
+TEMPORARY_SERVER_FORCED = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT_SERVER_UI_ENABLED": "false",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+_PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind
+
+
+class PrefectAPIError(Exception):
+    """No usable Prefect API (the message is one line for the user)."""
+
+
+def _prefect_setting(name: str) -> str | None:
+    """A Prefect setting from the environment or the active Prefect profile, without importing Prefect."""
+    if os.environ.get(name):
+        return os.environ[name]
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        import tomllib
+
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active")
+    value = profiles.get("profiles", {}).get(active, {}).get(name)
+    return str(value) if value not in (None, "") else None
+
+
+def configured_url() -> str | None:
+    if "prefect.settings" in sys.modules:  # Prefect is loaded anyway: ask it (all its sources)
+        from prefect.settings import PREFECT_API_URL
+
+        return PREFECT_API_URL.value() or None
+    return _prefect_setting("PREFECT_API_URL")
+
+
+def local_server_url() -> str:
+    """Where `prefect server start` listens on this machine (Prefect's own default: 127.0.0.1:4200)."""
+    host = _prefect_setting("PREFECT_SERVER_API_HOST") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    port = _prefect_setting("PREFECT_SERVER_API_PORT") or "4200"
+    return f"http://{host}:{port}/api"
+
+
+def _health(url: str, timeout: float) -> int | None:
+    """HTTP status of the API's health endpoint; None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (OSError, ValueError):  # refused, timed out, bad URL
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the server process: be stopped when newsfold dies, even by SIGKILL (Linux only)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def startup_limit_s() -> float:
+    raw = os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
+    try:
+        return float(raw) if raw else DEFAULT_STARTUP_LIMIT_S
+    except ValueError:
+        raise PrefectAPIError(f"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS is not a number: {raw!r}") from None
+
+
+class PrefectAPI:
+    """The API for this command: `find()` it (starting a temporary server if needed), then
+    run flows inside `active()`, and `stop()` at the end (a temporary server only)."""
+
+    def __init__(self):
+        self.url: str | None = None
+        self.kind: str | None = None  # "configured", "running" or "temporary"
+        self.server: subprocess.Popen | None = None
+        self.startup_s: float | None = None  # how long the temporary server took to answer
+        self._log = None
+        self._started_at = 0.0
+
+    def find(self) -> PrefectAPI:
+        url = configured_url()
+        if url:
+            self.url, self.kind = url, "configured"
+            return self
+        url = local_server_url()
+        if _health(url, timeout=3.0) == 200:
+            self.url, self.kind = url, "running"
+            return self
+        self._start_server()
+        return self
+
+    def _start_server(self) -> None:
+        port = _free_port()
+        env = {**TEMPORARY_SERVER_DEFAULTS, **os.environ, **TEMPORARY_SERVER_FORCED}
+        env.pop("PREFECT_API_URL", None)
+        self._log = self._log or tempfile.TemporaryFile(prefix="newsfold-prefect-server-")
+        self._started_at = self._started_at or time.monotonic()
+        self.url, self.kind = f"http://127.0.0.1:{port}/api", "temporary"
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"],
+            env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches newsfold, which then stops the server in order
+            preexec_fn=_die_with_parent)
+
+    def _wait_for_server(self) -> None:
+        limit = startup_limit_s()
+        while True:
+            code = self.server.poll()
+            if code == _PORT_IN_USE:  # another process took the port meanwhile
+                self._start_server()
+                continue
+            if code is not None:
+                self.server = None
+                raise PrefectAPIError(f"Prefect's temporary API server exited during start-up (code {code}): "
+                                      f"{self._last_output() or 'no output'}")
+            if _health(self.url, timeout=2.0) == 200:
+                self.startup_s = time.monotonic() - self._started_at
+                return
+            if time.monotonic() - self._started_at > limit:
+                self.stop()
+                raise PrefectAPIError(
+                    f"Prefect's temporary API server did not answer within {limit:g} s (busy machine?); retry, "
+                    "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or keep a server running with "
+                    "`newsfold prefect-server start`")
+            time.sleep(0.1)
+
+    def _last_output(self) -> str:
+        if not self._log:
+            return ""
+        self._log.seek(0)
+        lines = [ln.strip() for ln in self._log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        return lines[-1][:300] if lines else ""
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[str]:
+        """Point Prefect, in this process and in the worker processes it starts, at the API.
+
+        Imports Prefect. Waits for a temporary server to answer; a configured or
+        running API that does not answer is a one-line error, not a traceback
+        from deep inside the flow.
+        """
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        configured = PREFECT_API_URL.value()
+        if configured and configured != self.url:  # configured where newsfold does not look (e.g. prefect.toml)
+            self.stop()
+            self.url, self.kind = configured, "configured"
+        if self.kind == "temporary":
+            self._wait_for_server()
+        else:
+            if _health(self.url, timeout=30.0) is None:  # refused is immediate; slow means busy
+                where = "PREFECT_API_URL" if self.kind == "configured" else "running on this machine"
+                raise PrefectAPIError(f"the Prefect API at {self.url} ({where}) does not answer; start the server "
+                                      "or unset PREFECT_API_URL")
+        before = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = self.url  # inherited by worker processes
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: self.url}):
+                yield self.url
+        finally:
+            if before is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = before
+
+    @property
+    def note(self) -> str:
+        """For the user: which Prefect API the command used."""
+        if self.kind == "temporary":
+            took = f", up in {self.startup_s:.1f} s" if self.startup_s is not None else ""
+            return f"a temporary server{took} (`newsfold prefect-server start` keeps one running: faster, with a UI)"
+        how = "PREFECT_API_URL" if self.kind == "configured" else "already running on this machine"
+        return f"reused the server at {self.url} ({how}); the run shows in its UI"
+
+    def stop(self) -> None:
+        """Stop the temporary server (if this command started one)."""
+        server, self.server = self.server, None
+        if server is not None and server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[PrefectAPI]:
+    """Find (or start) the Prefect API now; stop a temporary server when the block ends.
+
+    Start it before importing the flow, and run the flow inside `api.active()`:
+
+        with prefect_api() as api:
+            from flows.ingest import ingest_flow  # imports Prefect while the server boots
+            with api.active():
+                ingest_flow(...)
+    """
+    api = PrefectAPI()
+    try:
+        yield api.find()
+    finally:
+        api.stop()
+
+
+# A Prefect server kept running between commands, started and stopped explicitly by the user.
+# `prefect server start --background` (Prefect 3.8) leaves the server writing to a pipe whose reader
+# has exited, and the server dies at its first logged request; newsfold starts the same server
+# with its output going to a log file instead, and records its pid where Prefect's own
+# `prefect server stop` looks for it.
+SERVER_PID_FILE = "server.pid"  # Prefect's name, in PREFECT_HOME
+SERVER_LOG_FILE = "newsfold-prefect-server.log"
+
+
+def prefect_home() -> Path:
+    return Path(_prefect_setting("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is not a server
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def _recorded_pid() -> int | None:
+    try:
+        pid = int((prefect_home() / SERVER_PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _pid_alive(pid) else None
+
+
+def server_status() -> str:
+    url, pid = local_server_url(), _recorded_pid()
+    answers = _health(url, timeout=5.0) == 200
+    if answers:
+        who = f"pid {pid}, started in the background" if pid else "not started by newsfold"
+        return f"a Prefect server is running at {url.removesuffix('/api')} ({who}); newsfold ingest reuses it"
+    if pid:
+        return f"a Prefect server (pid {pid}) is starting or not answering at {url}"
+    return f"no Prefect server at {url}; each newsfold ingest starts a temporary one"
+
+
+def start_background_server(say=None) -> str:
+    """Start a Prefect server (API and UI) that outlives this command; newsfold commands reuse it."""
+    say = say or (lambda line: print(line, flush=True))
+    url = local_server_url()
+    if _health(url, timeout=5.0) == 200:
+        return server_status()
+    home = prefect_home()
+    home.mkdir(parents=True, exist_ok=True)
+    if (pid := _recorded_pid()) is not None:
+        raise PrefectAPIError(f"a Prefect server (pid {pid}, {home / SERVER_PID_FILE}) is already starting or "
+                              "not answering; `newsfold prefect-server stop` stops it")
+    host, port = url.removeprefix("http://").removesuffix("/api").rsplit(":", 1)
+    env = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", **os.environ, "PREFECT__SERVER_FINAL": "1"}
+    env.pop("PREFECT_API_URL", None)
+    log_path = home / SERVER_LOG_FILE
+    with open(log_path, "ab") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", host,
+             "--port", port, "--log-level", "warning"],
+            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (home / SERVER_PID_FILE).write_text(str(server.pid))
+    say(f"starting a Prefect server at {url.removesuffix('/api')} (pid {server.pid}, log {log_path}) ...")
+    started, limit = time.monotonic(), startup_limit_s()
+    while _health(url, timeout=2.0) != 200:
+        if server.poll() is not None or time.monotonic() - started > limit:
+            stop_background_server()
+            raise PrefectAPIError(f"the Prefect server did not start (see {log_path})")
+        time.sleep(0.2)
+    return (f"Prefect server running at {url.removesuffix('/api')} (its UI) after {time.monotonic() - started:.0f} s; "
+            "newsfold ingest reuses it. Stop it with `newsfold prefect-server stop`.")
+
+
+def stop_background_server() -> str:
+    pid_file = prefect_home() / SERVER_PID_FILE
+    pid = _recorded_pid()
+    pid_file.unlink(missing_ok=True)
+    if pid is None:
+        if _health(local_server_url(), timeout=5.0) == 200:
+            return (f"the Prefect server at {local_server_url()} was not started in the background "
+                    "(no pid file); stop it where it runs")
+        return "no Prefect server running in the background"
+    import signal
+
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while _pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return f"stopped the Prefect server (pid {pid})"
