@@ -1,6 +1,7 @@
 """Dedup quality, newsfold next to the plain datasketch baseline (the same evaluation as
 `newsfold eval`): first on the real labelled sets (bench/real_folding.py, when the shared
-real data is there), then on the labelled corpus of bench/corpus.py.
+real data is there) together with body extraction on real pages (bench/extraction.py),
+then on the labelled corpus of bench/corpus.py.
 
     python bench/quality.py                 # real sets, then 2,000 generated documents, seed 0
     python bench/quality.py --no-real       # the generated corpus only
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus  # noqa: E402
+import extraction  # noqa: E402
 import real_folding  # noqa: E402
 
 from flows.cli import _add_dedup_options, _quiet_prefect, dedup_params  # noqa: E402
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.real.is_dir():
             print(f"=== real pages ({a.real})")
             real_folding.run(a.real, dedup_params(a), worst=a.worst)
+            print("\n=== body text on real pages (bench/extraction.py)")
+            print(extraction.extraction_report(a.real))
             print("\n=== generated corpus")
         else:
             print(f"(no real data at {a.real}: real tables skipped; --real DIR)")

@@ -31,10 +31,18 @@ def wh(tmp_path):
     return tmp_path / "wh"
 
 
-@pytest.mark.parametrize("query", ["", "   ", "-- only a comment", "SELEC 1"])
-def test_empty_or_bad_query_is_one_line(wh, capsys, query):
+@pytest.mark.parametrize("query", ["", "   ", "-- only a comment"])
+def test_empty_query_is_one_line(wh, capsys, query):
     assert main(["sql", query, "-w", str(wh)]) == 1
     one_line_error(capsys)
+
+
+def test_bad_query_is_duckdbs_message_without_a_traceback(wh, capsys):
+    assert main(["sql", "SELEC 1", "-w", str(wh)]) == 1
+    err = capsys.readouterr().err
+    # DuckDB's own help is kept: the error line, then the query line and the caret under the error
+    assert err.startswith("newsfold: error: Parser Error") and "Traceback" not in err, err
+    assert "LINE 1: SELEC 1" in err and "^" in err
 
 
 def test_a_bug_is_one_line_and_debug_shows_the_traceback(wh, capsys, monkeypatch):

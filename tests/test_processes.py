@@ -59,7 +59,9 @@ def assert_nothing_left(mark):
 
 
 def test_failed_ingest_leaves_no_process(drop, tmp_path):
-    fault = "in_batch"  # a bug in a batch task, while the other worker runs another batch
+    # a bug in the flow once the worker pool has run (a failing batch task alone no longer fails
+    # the ingest: its files are retried one by one)
+    fault = "before_plan"
     proc, mark = start_ingest(drop, tmp_path, NEWSFOLD_FAIL_AT=fault)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1
