@@ -115,7 +115,7 @@ def test_real_sets_converter_flattens_pages_and_groups_copies(tmp_path):
     html = (b"<html><head><title>T</title><style>p{}</style></head><body><nav><a>Home</a> <a>World</a></nav>"
             b"<h1>Storm hits coast</h1><script>var x=1;</script><p>First <b>bold</b> line.</p><p>Second.</p>"
             b"<footer>(c) Site</footer></body></html>")
-    assert real.flatten_html(html) == "Home World\nStorm hits coast\nFirst bold line.\nSecond.\n(c) Site"
+    assert real.flatten_html(html) == "Home World\nStorm hits coast\nFirst bold line.\nSecond.\n(c) Site\n"
     root = real._components(list("abcde"), [("b", "a"), ("c", "b"), ("e", "d")])
     assert root == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "d"}
     # the converter's output is what `newsfold eval` reads
