@@ -700,9 +700,7 @@ def _fetch_batches(cur, size: int = 2048):
 def cmd_sql(args) -> int:
     from pipeline.warehouse import Warehouse
 
-    query = _read_query(args)
-    if not query.strip():
-        raise ValueError("the query is empty")
+    query = _read_query(args)  # an empty one is refused by Warehouse.query, with an example
     snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
     with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
         wh.lock_down()  # only reads: see Warehouse.lock_down
@@ -808,8 +806,6 @@ def stock_duckdb_sql(warehouse: str) -> str:
 
     return (f"SET extension_directory = '{extension_directory()}';\n"
             f"{attach_sql(Path(warehouse), read_only=True)};\nUSE lake;")
-
-
 
 
 def _warn_if_damaged(warehouse: str) -> None:
