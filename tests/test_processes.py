@@ -40,7 +40,8 @@ def drop(tmp_path):
 def start_ingest(drop, tmp_path, **env_extra):
     mark = uuid.uuid4().hex
     # no PREFECT_API_URL: the ingest starts Prefect's temporary server, as for a new user
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    # (and Prefect's log level as a user's shell has it: in-process CLI tests may have set it)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API") and k != "PREFECT_LOGGING_LEVEL"}
     env.update(NEWSFOLD_TEST_MARK=mark, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180", **env_extra)
     proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "ingest", str(drop), "-w", str(tmp_path / "wh"),
                              "--batch-size", "2", "--workers", "2"], cwd=REPO, env=env,
