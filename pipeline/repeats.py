@@ -62,6 +62,3 @@ def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
     doc.units = keep
     return doc
 
-
-def collapse_batch(docs: list[Doc], min_words: int = MIN_REPEAT_WORDS) -> list[Doc]:
-    return [collapse_repeats(d, min_words) for d in docs]
