@@ -267,13 +267,14 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                            for k, b in enumerate(batches)]
                 for k, fut in enumerate(futures, 1):
                     try:
-                        receipts.append(fut.result())
+                        batch_receipts = [fut.result()]
                     except Exception as exc:  # e.g. its worker died: retry its files one by one
                         logger.warning("batch %d/%d failed (%s: %s); retrying its %d files one by one", k,
                                        len(futures), type(exc).__name__, exc, len(batches[k - 1]))
-                        receipts.extend(stage_one_by_one(batches[k - 1], params, clean_params,
-                                                         run_dir / f"batch-{k - 1:06d}-retry", known_chrome))
-                    for receipt in receipts:
+                        batch_receipts = stage_one_by_one(batches[k - 1], params, clean_params,
+                                                          run_dir / f"batch-{k - 1:06d}-retry", known_chrome)
+                    receipts.extend(batch_receipts)
+                    for receipt in batch_receipts:  # this batch's only: the earlier ones are logged
                         for w in receipt.pop("warnings", []):
                             THIRD_PARTY_WARNINGS.info("batch %d: %s", k, w)
                     done.update(files_done=done["files_done"] + len(batches[k - 1]), batches_done=k)
