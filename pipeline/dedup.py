@@ -575,9 +575,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
             elif doc_in_canon >= params.containment_threshold and (
                     j < params.jaccard_threshold or params.switch_ratio * sizes[i] <= art.n_shingles):
                 verdict = schema.CONTAINED  # a shorter version: trimmed, a teaser, an earlier version
-            elif j >= params.jaccard_threshold:
-                verdict = schema.NEAR_DUPLICATE
-            elif same_url:
+            elif j >= params.jaccard_threshold or same_url:
                 verdict = schema.NEAR_DUPLICATE
             else:
                 continue
