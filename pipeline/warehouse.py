@@ -412,10 +412,6 @@ class Warehouse:
 
     # --- maintenance (`newsfold compact`) ---------------------------------
 
-    def parquet_files_on_disk(self) -> int:
-        """Parquet files in the warehouse's data folder (referenced or not)."""
-        return sum(1 for _ in (self.path / "data").rglob("*.parquet"))
-
     def compact(self, older_than: timedelta | None = None) -> dict[str, int]:
         """DuckLake's own maintenance: expire snapshots older than `older_than` (None:
         keep every snapshot; the latest drop's snapshot is always kept), rewrite files
@@ -424,7 +420,7 @@ class Warehouse:
         files keep each row's snapshot range). Run it under the writer lock. A reader
         that opened an older file list just before may fail once and can simply retry.
         """
-        before = self.parquet_files_on_disk()
+        before = len(self._data_files_on_disk())
         expired = 0
         if older_than is not None:
             latest_drop = max(self.drop_snapshots().values(), default=None)
@@ -439,7 +435,7 @@ class Warehouse:
         self.sql(f"CALL ducklake_rewrite_data_files('{LAKE}')").fetchall()
         self.sql(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
         deleted = len(self.sql(f"CALL ducklake_cleanup_old_files('{LAKE}', cleanup_all => true)").fetchall())
-        return {"files_before": before, "files_after": self.parquet_files_on_disk(), "snapshots_expired": expired,
+        return {"files_before": before, "files_after": len(self._data_files_on_disk()), "snapshots_expired": expired,
                 "files_deleted": deleted}
 
     def drop_snapshots(self) -> dict[int, int]:
