@@ -39,7 +39,8 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from pipeline import readers, sources
 from pipeline.dedup import DedupParams
-from pipeline.drop import CleanParams, drop_row, plan_drop, stage_batch, stage_one_by_one
+from pipeline.drop import CleanParams, stage_batch, stage_one_by_one
+from pipeline.plan import drop_row, plan_drop
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500

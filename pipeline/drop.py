@@ -1,4 +1,4 @@
-"""Compose the stages for one drop: per-batch processing and the drop's commit plan.
+"""Compose the stages for one batch: read, process and stage its documents.
 
 `process_batch` runs read -> clean -> repeats -> fingerprint on a batch of
 paths and returns one Arrow table (one row per document: a file, or a record
@@ -6,52 +6,28 @@ of a JSONL/CSV/WARC file). It is pure and independent of other batches, so
 the flow can run batches in parallel; `stage_batch` streams a batch's parts
 (whole files, or byte ranges of a big container) and writes its rows to
 staging Parquet files, one per `chunk_docs` documents, so no process ever
-holds the texts of a whole drop, nor of a whole 2 GB export.
-
-`plan_drop` reads only the small columns of a drop's staging files (ids,
-hashes, signatures, band hashes), looks up what the warehouse already knows
-(documents seen before, exact and LSH candidates), clusters with
-`dedup.assign` and builds the small tables of the commit; the big ones
-(documents, articles, removed spans, signatures, band index) are inserted by
-the commit straight from the staging files.
+holds the texts of a whole drop, nor of a whole 2 GB export. The staging
+schema and the plan of a drop's commit are pipeline/plan.py's.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import chrome, clean, dedup, readers, repeats, schema, sources
+from . import chrome, clean, dedup, readers, repeats, sources
 from .model import Doc
-from .warehouse import StagedDrop, Warehouse, fault_point
+from .plan import CHROME_KEYS, INTERNAL_ERROR, PROCESSED, _doc_row, _table, chrome_dict, chrome_path, chrome_table
+from .warehouse import fault_point
 
-SPAN_TYPE = pa.struct([(f.name, f.type) for f in schema.TABLES["removed_spans"]
-                       if f.name not in ("doc_id", "drop_id")])
-# documents.clean_text is staged as `text` (the articles' text comes from the same column)
-_DOC_FIELDS = [f for f in schema.TABLES["documents"] if f.name not in ("drop_id", "ingested_at", "clean_text")]
-PROCESSED = pa.schema(_DOC_FIELDS + [
-    ("text", pa.string()),
-    ("word_count", pa.int32()),
-    ("n_metadata", pa.int8()),       # how many of title, byline, date were found
-    ("minhash", pa.binary()),
-    ("bands", pa.list_(pa.uint64())),
-    ("spans", pa.list_(SPAN_TYPE)),
-    ("n_spans", pa.int32()),         # len(spans), so planning can count them without reading them
-])
-# What planning reads from the staging files: no texts, no spans.
-PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
-                "n_spans", "canonical_url"]
 DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
 
 
@@ -63,54 +39,6 @@ class CleanParams:
     fields: readers.FieldMap = readers.FieldMap()  # which JSONL/CSV fields hold text, title, url, ...
 
 
-def _doc_row(doc: Doc) -> dict:
-    text = doc.text if doc.accepted else None
-    return {
-        "doc_id": doc.doc_id, "source_path": doc.source_path, "source_name": doc.source_name,
-        "format": doc.fmt, "content_sha256": doc.content_sha256, "size_bytes": doc.size_bytes,
-        "encoding": doc.encoding,
-        "status": schema.ACCEPTED if doc.accepted else schema.REJECTED,
-        "reject_reason": doc.reject_reason,
-        "title": doc.title, "byline": doc.byline, "published_at": doc.published_at,
-        "raw_chars": len(doc.raw_text),
-        "clean_chars": len(text) if text is not None else None,
-        "clean_sha256": dedup.clean_sha256(text) if text is not None else None,
-        "text": text,
-        "word_count": sum(clean.word_count(u.text) for u in doc.units) if text is not None else None,
-        "n_metadata": sum(x is not None for x in (doc.title, doc.byline, doc.published_at)),
-        "spans": [{"stage": r.stage, "reason": r.reason, "start": r.start, "end": r.end, "text": r.text,
-                   "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
-                  for r in doc.removed],
-        "n_spans": len(doc.removed),
-        "error": doc.error,
-        "source_uri": doc.source_uri or doc.source_path, "url": doc.url, "canonical_url": doc.canonical_url,
-        "fetched_at": doc.fetched_at,
-    }
-
-
-# Staged chrome: the warehouse's chrome_keys without the drop id, which the commit adds.
-CHROME_KEYS = pa.schema([schema.TABLES["chrome_keys"].field(n) for n in ("source_name", "key")])
-
-
-def chrome_table(keys: dict[str, np.ndarray]) -> pa.Table:
-    """source name -> chrome keys, as a table (CHROME_KEYS)."""
-    names = [name for name, k in keys.items() for _ in range(len(k))]
-    flat = np.concatenate(list(keys.values())) if keys else np.empty(0, dtype=np.uint64)
-    return pa.table({"source_name": pa.array(names, pa.string()), "key": pa.array(flat, pa.uint64())})
-
-
-def chrome_dict(table: pa.Table) -> dict[str, np.ndarray]:
-    """The inverse of chrome_table: source name -> sorted chrome keys."""
-    if not table.num_rows:
-        return {}
-    table = table.sort_by([("source_name", "ascending"), ("key", "ascending")])
-    names = table.column("source_name").to_numpy(zero_copy_only=False)
-    keys = table.column("key").to_numpy()
-    cuts = np.flatnonzero(names[1:] != names[:-1]) + 1
-    return {str(names[a]): keys[a:b] for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(names)])))}
-
-
-INTERNAL_ERROR = "internal_error"
 log = logging.getLogger("newsfold.drop")
 
 
@@ -217,23 +145,6 @@ def _fingerprint(docs: list[Doc], params: dedup.DedupParams) -> dict[int, tuple]
     return out
 
 
-def _table(rows: list[dict]) -> pa.Table:
-    try:
-        return pa.Table.from_pylist(rows, schema=PROCESSED)
-    except Exception as exc:  # a value Arrow cannot hold: find the row and keep only its identity
-        log.warning("batch rows do not convert (%s: %s); converting row by row", type(exc).__name__, exc)
-    tables = []
-    for r in rows:
-        try:
-            tables.append(pa.Table.from_pylist([r], schema=PROCESSED))
-        except Exception as exc:
-            keep = ("doc_id", "source_path", "source_name", "format", "content_sha256", "size_bytes")
-            row = {k: r[k] for k in keep} | {"status": schema.REJECTED, "reject_reason": INTERNAL_ERROR,
-                                              "error": f"rows: {type(exc).__name__}: {exc}"[:2000], "n_spans": 0}
-            tables.append(pa.Table.from_pylist([row], schema=PROCESSED))
-    return pa.concat_tables(tables)
-
-
 def as_part(item: str | Path | readers.Part) -> readers.Part:
     return item if isinstance(item, readers.Part) else readers.Part(str(item))
 
@@ -324,11 +235,6 @@ def _write_atomically(table: pa.Table, path: Path) -> None:
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
-
-
-def chrome_path(staging_file: str | Path) -> Path:
-    """Where a batch's learnt chrome is staged, next to its rows."""
-    return Path(staging_file).with_suffix(".chrome.parquet")
 
 
 def known_record_ids(known_records: str | Path | None, parts: Sequence[str | Path | readers.Part]) -> set[str]:
@@ -438,128 +344,3 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
     return receipts
 
 
-def read_plan_columns(staging: Sequence[str | Path]) -> pa.Table:
-    """The columns planning needs from a drop's staging files, in file order."""
-    tables = [pq.read_table(p, columns=PLAN_COLUMNS) for p in staging]
-    if not tables:
-        return PROCESSED.empty_table().select(PLAN_COLUMNS)
-    return pa.concat_tables(tables)
-
-
-@dataclass
-class DropPlan:
-    drop_id: int
-    tables: dict[str, pa.Table]        # small tables, inserted as they are
-    staged: StagedDrop                 # big tables, inserted from the staging files
-    relation_updates: pa.Table         # provenance of old canonicals that a new copy took over
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupParams, drop_id: int,
-              now: datetime | None = None) -> DropPlan:
-    now = now or datetime.now(timezone.utc)
-    processed = read_plan_columns(staging)
-    n_files = processed.num_rows
-    # the same path with the same bytes is the same document: skip what the warehouse has
-    known = wh.known_doc_ids(processed.column("doc_id").to_pylist())
-    if known:
-        processed = processed.filter(pc.invert(pc.is_in(processed["doc_id"], pa.array(list(known)))))
-    n_documents = processed.num_rows
-    n_spans = int(pc.sum(processed["n_spans"]).as_py() or 0)
-    is_accepted = pc.equal(processed["status"], schema.ACCEPTED)
-    # filter() copies; at a million documents the copy is a gigabyte, so skip it when it changes nothing
-    accepted = processed if pc.all(is_accepted).as_py() is not False else processed.filter(is_accepted)
-    del processed, is_accepted
-
-    exact = wh.exact_matches(accepted.column("clean_sha256").to_pylist())
-    if wh.has_band_index():
-        # query = row number, not doc_id: a million documents x 36 bands of repeated id strings
-        # would cost gigabytes; the numbers are mapped back to doc_ids below
-        band_matrix = dedup.band_matrix(accepted.column("bands"), params)
-        n, width = band_matrix.shape
-        query_bands = pa.table({"band": np.tile(dedup.band_ids(params), n),
-                                "hash": band_matrix.reshape(-1),
-                                "query": np.repeat(np.arange(n, dtype=np.int64), width)})
-        candidates = wh.band_matches(query_bands)
-        candidates = candidates.set_column(0, "query", accepted["doc_id"].take(candidates["query"]))
-        del band_matrix, query_bands
-    else:  # a first drop: nothing to look up
-        candidates = pa.table({"query": pa.array([], pa.string()), "article_id": pa.array([], pa.string())})
-    # canonical URL signal (dedup.same_url_match): articles holding a document with the same canonical URL
-    with_url = accepted.select(["doc_id", "canonical_url"]).filter(
-        pa.array([dedup.url_key_is_specific(u) for u in accepted.column("canonical_url").to_pylist()], pa.bool_()))
-    url_candidates = wh.url_matches(with_url.rename_columns(["query", "canonical_url"]))
-    candidates = pa.concat_tables([candidates, url_candidates.cast(candidates.schema)])
-    wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
-    # common content: the drop's document frequency of signature minima plus the warehouse's
-    minima = dedup.drop_minima(accepted, params)
-    known_minima = None
-    if params.common_df:
-        query = minima.keys
-        if wh_articles.num_rows:
-            query = np.union1d(query, dedup.minima_keys(dedup.sig_matrix(wh_articles["minhash"], params.num_perm)))
-        known_minima = wh.minima_counts(query)
-    result = dedup.assign(accepted, params, drop_id=drop_id, exact=exact,
-                          warehouse_candidates=candidates, warehouse_articles=wh_articles,
-                          warehouse_url_candidates=url_candidates, known_minima=known_minima, minima=minima)
-    provenance = result.provenance
-    if params.common_df:
-        # documents placed in an article the warehouse had: their story is counted already
-        article_of = dict(zip(provenance["doc_id"].to_pylist(), provenance["article_id"].to_pylist()))
-        from_warehouse = np.array([article_of[d] not in result.new_articles
-                                   for d in accepted["doc_id"].to_pylist()], dtype=bool)
-        df_keys, df_counts = dedup.minima_to_keep(accepted, minima, known_minima, from_warehouse, params)
-    else:
-        df_keys, df_counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-
-    # exact duplicates add nothing to the index: their text is already there
-    indexed = provenance.filter(pc.not_equal(provenance["relation"], schema.EXACT_DUPLICATE)
-                                ).select(["doc_id", "article_id"])
-    new_articles = pa.table({"article_id": pa.array(list(result.new_articles), pa.string()),
-                             "doc_id": pa.array(list(result.new_articles.values()), pa.string())})
-    switches = pa.table({"article_id": pa.array([s.article_id for s in result.switches], pa.string()),
-                         "doc_id": pa.array([s.new_doc_id for s in result.switches], pa.string())})
-    relation_updates = pa.Table.from_pylist(
-        [{"doc_id": s.old_doc_id, "relation": schema.CONTAINED, "similarity": s.similarity,
-          "containment": s.containment, "matched_doc_id": s.new_doc_id} for s in result.switches],
-        schema=pa.schema([schema.TABLES["provenance"].field(n) for n in
-                          ("doc_id", "relation", "similarity", "containment", "matched_doc_id")]))
-    staged = StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
-                        chrome_files=[str(chrome_path(p)) for p in staging if chrome_path(p).exists()],
-                        skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
-                        new_articles=new_articles, indexed=indexed, switches=switches,
-                        band_ids=dedup.band_ids(params).tolist())
-
-    relations = provenance.column("relation").to_pylist()
-    counts = {
-        "n_files": n_files,
-        "n_seen_before": len(known),
-        "n_documents": n_documents,
-        "n_accepted": accepted.num_rows,
-        "n_rejected": n_documents - accepted.num_rows,
-        "n_new_articles": len(result.new_articles),
-        "n_exact_duplicates": relations.count(schema.EXACT_DUPLICATE),
-        "n_near_duplicates": relations.count(schema.NEAR_DUPLICATE),
-        "n_contained": relations.count(schema.CONTAINED),
-        "n_canonical_switches": len(result.switches),
-        "n_spans_removed": n_spans,
-    }
-    tables = {
-        "provenance": provenance,
-        "canonical_switches": schema.table("canonical_switches", [
-            {"article_id": s.article_id, "drop_id": drop_id, "old_doc_id": s.old_doc_id,
-             "new_doc_id": s.new_doc_id} for s in result.switches]),
-        "minima_df": pa.table({"key": pa.array(df_keys, pa.uint64()), "n": pa.array(df_counts, pa.int32()),
-                               "drop_id": pa.array(np.full(len(df_keys), drop_id), pa.int64())}),
-    }
-    return DropPlan(drop_id, tables, staged, relation_updates, counts)
-
-
-def drop_row(plan: DropPlan, label: str | None, inputs: list[str], started_at: datetime,
-             finished_at: datetime, params: dedup.DedupParams, version: str) -> pa.Table:
-    return schema.table("drops", [{
-        "drop_id": plan.drop_id, "label": label, "started_at": started_at, "finished_at": finished_at,
-        "inputs": json.dumps(inputs), **plan.counts,
-        "elapsed_s": round((finished_at - started_at).total_seconds(), 3),
-        "parameters": json.dumps(params.to_dict()), "newsfold_version": version,
-    }])

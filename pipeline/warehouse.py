@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import schema
+from .plan import StagedDrop
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
@@ -59,29 +60,6 @@ def fault_point(name: str) -> None:
 
 class InjectedFault(RuntimeError):
     """Raised by fault_point for NEWSFOLD_FAIL_AT: stands for any bug in a stage."""
-
-
-@dataclass
-class StagedDrop:
-    """A drop's big rows, still in the staging Parquet files its batches wrote.
-
-    The commit inserts documents, articles, removed spans, signatures and the
-    band index from these files with SQL, inside the drop's one transaction,
-    so no process holds a drop's texts in memory. The small Arrow tables say
-    which staged rows go where.
-    """
-
-    files: list[str]           # staging Parquet files (pipeline.drop.PROCESSED rows)
-    chrome_files: list[str]    # chrome the batches learnt (pipeline.drop.CHROME_KEYS rows)
-    drop_id: int
-    ingested_at: datetime
-    skip: pa.Table             # doc_id: documents the warehouse already holds
-    new_articles: pa.Table     # article_id, doc_id: new articles and their canonical documents
-    indexed: pa.Table          # doc_id, article_id: documents whose signature and bands are stored
-    switches: pa.Table         # article_id, doc_id: articles whose canonical copy becomes doc_id
-    # LSH band id of each position of the staged band list (dedup.band_ids: the lead windows
-    # share ids); None: the position is the id
-    band_ids: list[int] | None = None
 
 
 class WarehouseError(Exception):

@@ -209,7 +209,8 @@ def test_real_pages_of_one_site_stay_apart_when_cleaning_misses_their_headline_b
 
 def _drop(wh_path, files, drop_id, tmp_path):
     """One drop through the pure stages and the real commit (no Prefect)."""
-    from pipeline.drop import CleanParams, plan_drop, stage_batch
+    from pipeline.drop import CleanParams, stage_batch
+    from pipeline.plan import plan_drop
     from pipeline.warehouse import Warehouse
 
     staged = tmp_path / f"staging{drop_id}" / "batch-0.parquet"
