@@ -40,7 +40,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 from pipeline import readers, sources
 from pipeline.dedup import DedupParams
 from pipeline.drop import CleanParams, stage_batch, stage_one_by_one
-from pipeline.plan import drop_row, plan_drop
+from pipeline.plan import DropInfo, plan_drop
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500
@@ -196,15 +196,12 @@ def commit_task(staging: list[str], warehouse: str, params: DedupParams, label: 
                 inputs: list[str], started_at: datetime, n_files: int) -> dict:
     timings = {}
     t0 = time.perf_counter()
+    info = DropInfo(label=label, inputs=tuple(inputs), started_at=started_at, n_found=n_files, version=version())
     with Warehouse(warehouse) as wh:
         drop_id = wh.next_drop_id()
-        plan = plan_drop(staging, wh, params, drop_id)
+        plan = plan_drop(staging, wh, params, drop_id, info=info)
         t1 = time.perf_counter()
         timings["plan"] = t1 - t0
-        plan.counts["n_seen_before"] += n_files - plan.counts["n_files"]
-        plan.counts["n_files"] = n_files
-        plan.tables["drops"] = drop_row(plan, label, inputs, started_at, datetime.now(timezone.utc), params,
-                                        version())
         wh.commit_drop(drop_id, plan.tables, relation_updates=plan.relation_updates, staged=plan.staged)
         timings["commit"] = time.perf_counter() - t1
         elapsed = wh.sql("SELECT elapsed_s FROM drops WHERE drop_id = ?", [drop_id]).fetchone()[0]

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from . import chrome, clean, dedup, readers, repeats, sources
 from .model import Doc
-from .plan import CHROME_KEYS, INTERNAL_ERROR, PROCESSED, _doc_row, _table, chrome_dict, chrome_path, chrome_table
+from .plan import (CHROME_KEYS, INTERNAL_ERROR, PROCESSED, chrome_dict, chrome_path, chrome_table, staging_row,
+                   staging_table)
 from .warehouse import fault_point
 
 DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
@@ -217,15 +218,15 @@ def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: Clean
     rows = []
     for d in docs:
         try:
-            rows.append(_doc_row(d))
+            rows.append(staging_row(d))
         except Exception as exc:
             _reject_internal(d, "rows", exc)
-            rows.append(_doc_row(d))
+            rows.append(staging_row(d))
     for i, (n_shingles, minhash, bands) in prints.items():
         if docs[i].accepted:
             rows[i].update(n_shingles=n_shingles, minhash=minhash, bands=bands)
     del docs
-    table = _table(rows)
+    table = staging_table(rows)
     lap("rows")
     return table
 
@@ -333,7 +334,7 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
                 _reject_internal(doc, "worker", error)
             else:
                 doc = failed_doc(Path(part.path), "worker", error, clean_params.max_bytes)
-            table = _table([_doc_row(doc)])
+            table = staging_table([staging_row(doc)])
             out_path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(table, out_path)
             receipts.append({"path": str(out_path), "paths": [str(out_path)], "rows": 1, "skipped": 0,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,9 +25,6 @@ import pyarrow.parquet as pq
 
 from . import clean, dedup, schema
 from .model import Doc
-
-if TYPE_CHECKING:
-    from .warehouse import Warehouse
 
 INTERNAL_ERROR = "internal_error"
 log = logging.getLogger("newsfold.drop")
@@ -48,9 +45,18 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
 # What planning reads from the staging files: no texts, no spans.
 PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
                 "n_spans", "canonical_url"]
+# How the commit fills the warehouse from staging rows: warehouse column -> staging column.
+# (removed_spans come from the `spans` list, lsh_bands from the `bands` list.)
+STAGED_AS = {
+    "documents": {f.name: f.name for f in _DOC_FIELDS} | {"clean_text": "text"},
+    "articles": {"canonical_doc_id": "doc_id", "title": "title", "byline": "byline", "published_at": "published_at",
+                 "text": "text", "word_count": "word_count", "clean_sha256": "clean_sha256"},
+    "signatures": {"doc_id": "doc_id", "n_shingles": "n_shingles", "minhash": "minhash"},
+}
+SPANS, BANDS = "spans", "bands"
 
 
-def _doc_row(doc: Doc) -> dict:
+def staging_row(doc: Doc) -> dict:
     text = doc.text if doc.accepted else None
     return {
         "doc_id": doc.doc_id, "source_path": doc.source_path, "source_name": doc.source_name,
@@ -97,7 +103,7 @@ def chrome_dict(table: pa.Table) -> dict[str, np.ndarray]:
     return {str(names[a]): keys[a:b] for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(names)])))}
 
 
-def _table(rows: list[dict]) -> pa.Table:
+def staging_table(rows: list[dict]) -> pa.Table:
     try:
         return pa.Table.from_pylist(rows, schema=PROCESSED)
     except Exception as exc:  # a value Arrow cannot hold: find the row and keep only its identity
@@ -142,7 +148,6 @@ class StagedDrop:
     band_ids: list[int] | None = None
 
 
-
 def read_plan_columns(staging: Sequence[str | Path]) -> pa.Table:
     """The columns planning needs from a drop's staging files, in file order."""
     tables = [pq.read_table(p, columns=PLAN_COLUMNS) for p in staging]
@@ -151,20 +156,72 @@ def read_plan_columns(staging: Sequence[str | Path]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
+class WarehouseReader(Protocol):
+    """What planning reads from the warehouse: pipeline.warehouse.Warehouse implements it, and
+    a test can plan a drop against a few dicts (tests/test_plan.py)."""
+
+    def known_doc_ids(self, doc_ids: list[str]) -> set[str]:
+        """The ones of `doc_ids` the warehouse has (same path, same bytes)."""
+
+    def exact_matches(self, clean_hashes: list[str]) -> dict[str, tuple[str, str]]:
+        """clean_sha256 -> (doc_id, article_id) of an earlier accepted document with that text."""
+
+    def has_band_index(self) -> bool:
+        """Whether any LSH bands are stored (False before the first drop)."""
+
+    def band_matches(self, bands: pa.Table) -> pa.Table:
+        """(query, article_id) for query band hashes (columns query, band, hash)."""
+
+    def url_matches(self, keys: pa.Table) -> pa.Table:
+        """(query, article_id) for canonical URLs (columns query, canonical_url)."""
+
+    def canonical_signatures(self, article_ids: list[str]) -> pa.Table:
+        """article_id, canonical_doc_id, n_shingles, minhash of these articles."""
+
+    def minima_counts(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, stories) for those of `keys` the warehouse's minima_df holds."""
+
+
+@dataclass(frozen=True)
+class DropInfo:
+    """What the flow knows of a drop that its staging files do not say (the drops row)."""
+
+    label: str | None = None
+    inputs: tuple[str, ...] = ()
+    started_at: datetime | None = None   # None: when planning starts
+    # documents found in the inputs: files and records skipped before staging (the warehouse
+    # had them) plus the staged rows; None: the staged rows only
+    n_found: int | None = None
+    version: str = "dev"
+    parameters: dict | None = None       # drops.parameters; None: the dedup parameters
+
+
 @dataclass
 class DropPlan:
     drop_id: int
-    tables: dict[str, pa.Table]        # small tables, inserted as they are
+    tables: dict[str, pa.Table]        # small tables, inserted as they are (drops among them)
     staged: StagedDrop                 # big tables, inserted from the staging files
     relation_updates: pa.Table         # provenance of old canonicals that a new copy took over
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)   # the drops row's n_* columns
 
 
-def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupParams, drop_id: int,
-              now: datetime | None = None) -> DropPlan:
+@dataclass
+class _Lookups:
+    """What the warehouse knows about a drop's accepted documents."""
+
+    exact: dict[str, tuple[str, str]]
+    candidates: pa.Table           # (query doc_id, article_id): band and URL matches
+    url_candidates: pa.Table       # (query doc_id, article_id): URL matches
+    articles: pa.Table             # the candidate articles' canonical signatures
+    known_minima: tuple[np.ndarray, np.ndarray] | None
+
+
+def plan_drop(staging: Sequence[str | Path], wh: WarehouseReader, params: dedup.DedupParams, drop_id: int,
+              now: datetime | None = None, info: DropInfo = DropInfo()) -> DropPlan:
+    """Plan the commit of a drop from its staging files: every table's rows and the counts."""
     now = now or datetime.now(timezone.utc)
     processed = read_plan_columns(staging)
-    n_files = processed.num_rows
+    n_staged = processed.num_rows
     # the same path with the same bytes is the same document: skip what the warehouse has
     known = wh.known_doc_ids(processed.column("doc_id").to_pylist())
     if known:
@@ -176,6 +233,38 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
     accepted = processed if pc.all(is_accepted).as_py() is not False else processed.filter(is_accepted)
     del processed, is_accepted
 
+    minima = dedup.drop_minima(accepted, params)
+    found = _look_up(accepted, wh, params, minima)
+    result = dedup.assign(accepted, params, drop_id=drop_id, exact=found.exact,
+                          warehouse_candidates=found.candidates, warehouse_articles=found.articles,
+                          warehouse_url_candidates=found.url_candidates, known_minima=found.known_minima,
+                          minima=minima)
+    n_found = n_staged if info.n_found is None else info.n_found
+    counts = {
+        "n_files": n_found,
+        "n_seen_before": len(known) + n_found - n_staged,
+        "n_documents": n_documents,
+        "n_accepted": accepted.num_rows,
+        "n_rejected": n_documents - accepted.num_rows,
+        **_fold_counts(result),
+        "n_spans_removed": n_spans,
+    }
+    tables = {
+        "provenance": result.provenance,
+        "canonical_switches": schema.table("canonical_switches", [
+            {"article_id": s.article_id, "drop_id": drop_id, "old_doc_id": s.old_doc_id,
+             "new_doc_id": s.new_doc_id} for s in result.switches]),
+        "minima_df": _minima_df(accepted, result, minima, found.known_minima, params, drop_id),
+        "drops": drops_row(drop_id, counts, info, now, params),
+    }
+    staged = _staged(staging, drop_id, now, known, result, params)
+    return DropPlan(drop_id, tables, staged, _relation_updates(result), counts)
+
+
+def _look_up(accepted: pa.Table, wh: WarehouseReader, params: dedup.DedupParams,
+             minima: dedup.DropMinima) -> _Lookups:
+    """The warehouse's exact matches, band and URL candidates, their articles and the common
+    content counts, for a drop's accepted documents."""
     exact = wh.exact_matches(accepted.column("clean_sha256").to_pylist())
     if wh.has_band_index():
         # query = row number, not doc_id: a million documents x 36 bands of repeated id strings
@@ -195,28 +284,48 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
         pa.array([dedup.url_key_is_specific(u) for u in accepted.column("canonical_url").to_pylist()], pa.bool_()))
     url_candidates = wh.url_matches(with_url.rename_columns(["query", "canonical_url"]))
     candidates = pa.concat_tables([candidates, url_candidates.cast(candidates.schema)])
-    wh_articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
+    articles = wh.canonical_signatures(pc.unique(candidates["article_id"]).to_pylist())
     # common content: the drop's document frequency of signature minima plus the warehouse's
-    minima = dedup.drop_minima(accepted, params)
     known_minima = None
     if params.common_df:
         query = minima.keys
-        if wh_articles.num_rows:
-            query = np.union1d(query, dedup.minima_keys(dedup.sig_matrix(wh_articles["minhash"], params.num_perm)))
+        if articles.num_rows:
+            query = np.union1d(query, dedup.minima_keys(dedup.sig_matrix(articles["minhash"], params.num_perm)))
         known_minima = wh.minima_counts(query)
-    result = dedup.assign(accepted, params, drop_id=drop_id, exact=exact,
-                          warehouse_candidates=candidates, warehouse_articles=wh_articles,
-                          warehouse_url_candidates=url_candidates, known_minima=known_minima, minima=minima)
-    provenance = result.provenance
+    return _Lookups(exact, candidates, url_candidates, articles, known_minima)
+
+
+def _fold_counts(result: dedup.Assignment) -> dict[str, int]:
+    relations = result.provenance.column("relation").to_pylist()
+    return {
+        "n_new_articles": len(result.new_articles),
+        "n_exact_duplicates": relations.count(schema.EXACT_DUPLICATE),
+        "n_near_duplicates": relations.count(schema.NEAR_DUPLICATE),
+        "n_contained": relations.count(schema.CONTAINED),
+        "n_canonical_switches": len(result.switches),
+    }
+
+
+def _minima_df(accepted: pa.Table, result: dedup.Assignment, minima: dedup.DropMinima,
+               known_minima: tuple[np.ndarray, np.ndarray] | None, params: dedup.DedupParams,
+               drop_id: int) -> pa.Table:
+    """The drop's rows of minima_df (see dedup.minima_to_keep)."""
     if params.common_df:
         # documents placed in an article the warehouse had: their story is counted already
+        provenance = result.provenance
         article_of = dict(zip(provenance["doc_id"].to_pylist(), provenance["article_id"].to_pylist()))
         from_warehouse = np.array([article_of[d] not in result.new_articles
                                    for d in accepted["doc_id"].to_pylist()], dtype=bool)
         df_keys, df_counts = dedup.minima_to_keep(accepted, minima, known_minima, from_warehouse, params)
     else:
         df_keys, df_counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    return pa.table({"key": pa.array(df_keys, pa.uint64()), "n": pa.array(df_counts, pa.int32()),
+                     "drop_id": pa.array(np.full(len(df_keys), drop_id), pa.int64())})
 
+
+def _staged(staging: Sequence[str | Path], drop_id: int, now: datetime, known: set[str],
+            result: dedup.Assignment, params: dedup.DedupParams) -> StagedDrop:
+    provenance = result.provenance
     # exact duplicates add nothing to the index: their text is already there
     indexed = provenance.filter(pc.not_equal(provenance["relation"], schema.EXACT_DUPLICATE)
                                 ).select(["doc_id", "article_id"])
@@ -224,47 +333,30 @@ def plan_drop(staging: Sequence[str | Path], wh: Warehouse, params: dedup.DedupP
                              "doc_id": pa.array(list(result.new_articles.values()), pa.string())})
     switches = pa.table({"article_id": pa.array([s.article_id for s in result.switches], pa.string()),
                          "doc_id": pa.array([s.new_doc_id for s in result.switches], pa.string())})
-    relation_updates = pa.Table.from_pylist(
+    return StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
+                      chrome_files=[str(chrome_path(p)) for p in staging if chrome_path(p).exists()],
+                      skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
+                      new_articles=new_articles, indexed=indexed, switches=switches,
+                      band_ids=dedup.band_ids(params).tolist())
+
+
+def _relation_updates(result: dedup.Assignment) -> pa.Table:
+    """The provenance of the old canonical copies that a more complete copy took over."""
+    return pa.Table.from_pylist(
         [{"doc_id": s.old_doc_id, "relation": schema.CONTAINED, "similarity": s.similarity,
           "containment": s.containment, "matched_doc_id": s.new_doc_id} for s in result.switches],
         schema=pa.schema([schema.TABLES["provenance"].field(n) for n in
                           ("doc_id", "relation", "similarity", "containment", "matched_doc_id")]))
-    staged = StagedDrop(files=[str(p) for p in staging], drop_id=drop_id, ingested_at=now,
-                        chrome_files=[str(chrome_path(p)) for p in staging if chrome_path(p).exists()],
-                        skip=pa.table({"doc_id": pa.array(sorted(known), pa.string())}),
-                        new_articles=new_articles, indexed=indexed, switches=switches,
-                        band_ids=dedup.band_ids(params).tolist())
-
-    relations = provenance.column("relation").to_pylist()
-    counts = {
-        "n_files": n_files,
-        "n_seen_before": len(known),
-        "n_documents": n_documents,
-        "n_accepted": accepted.num_rows,
-        "n_rejected": n_documents - accepted.num_rows,
-        "n_new_articles": len(result.new_articles),
-        "n_exact_duplicates": relations.count(schema.EXACT_DUPLICATE),
-        "n_near_duplicates": relations.count(schema.NEAR_DUPLICATE),
-        "n_contained": relations.count(schema.CONTAINED),
-        "n_canonical_switches": len(result.switches),
-        "n_spans_removed": n_spans,
-    }
-    tables = {
-        "provenance": provenance,
-        "canonical_switches": schema.table("canonical_switches", [
-            {"article_id": s.article_id, "drop_id": drop_id, "old_doc_id": s.old_doc_id,
-             "new_doc_id": s.new_doc_id} for s in result.switches]),
-        "minima_df": pa.table({"key": pa.array(df_keys, pa.uint64()), "n": pa.array(df_counts, pa.int32()),
-                               "drop_id": pa.array(np.full(len(df_keys), drop_id), pa.int64())}),
-    }
-    return DropPlan(drop_id, tables, staged, relation_updates, counts)
 
 
-def drop_row(plan: DropPlan, label: str | None, inputs: list[str], started_at: datetime,
-             finished_at: datetime, params: dedup.DedupParams, version: str) -> pa.Table:
+def drops_row(drop_id: int, counts: dict[str, int], info: DropInfo, now: datetime,
+              params: dedup.DedupParams) -> pa.Table:
+    """The drop's row of `drops`. finished_at and elapsed_s are stamped by the commit."""
+    started_at = info.started_at or now
     return schema.table("drops", [{
-        "drop_id": plan.drop_id, "label": label, "started_at": started_at, "finished_at": finished_at,
-        "inputs": json.dumps(inputs), **plan.counts,
-        "elapsed_s": round((finished_at - started_at).total_seconds(), 3),
-        "parameters": json.dumps(params.to_dict()), "newsfold_version": version,
+        "drop_id": drop_id, "label": info.label, "started_at": started_at, "finished_at": now,
+        "inputs": json.dumps(list(info.inputs)), **counts,
+        "elapsed_s": round((now - started_at).total_seconds(), 3),
+        "parameters": json.dumps(params.to_dict() if info.parameters is None else info.parameters),
+        "newsfold_version": info.version,
     }])

@@ -36,7 +36,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import schema
+from . import plan, schema
 from .plan import StagedDrop
 
 LAKE = "lake"
@@ -353,25 +353,22 @@ class Warehouse:
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT {exprs} FROM {source}", params or [])
             fault_point(f"after_insert_{table}")
 
-        same = lambda table, *but: {c: f's."{c}"' for c in schema.TABLES[table].names if c not in but}  # noqa: E731
-        insert("documents", {**same("documents", "drop_id", "ingested_at", "clean_text"), "drop_id": str(drop),
-                             "ingested_at": at[0], "clean_text": "s.text"}, "_staged s", at[1])
-        article = {"canonical_doc_id": "s.doc_id", "title": "s.title", "byline": "s.byline",
-                   "published_at": "s.published_at", "text": "s.text", "word_count": "s.word_count",
-                   "clean_sha256": "s.clean_sha256", "updated_drop_id": str(drop)}
+        # which staging column fills which warehouse column is the plan's (plan.STAGED_AS)
+        staged = lambda table: {c: f's."{src}"' for c, src in plan.STAGED_AS[table].items()}  # noqa: E731
+        insert("documents", {**staged("documents"), "drop_id": str(drop), "ingested_at": at[0]}, "_staged s", at[1])
+        article = {**staged("articles"), "updated_drop_id": str(drop)}
         insert("articles", {**article, "article_id": "n.article_id", "first_drop_id": str(drop)},
                "_staged s JOIN _new_articles n USING (doc_id)")
-        span_cols = [c for c in schema.TABLES["removed_spans"].names if c not in ("doc_id", "drop_id")]
         insert("removed_spans", {"doc_id": "s.doc_id", "drop_id": str(drop),
-                                 **{c: f's.span."{c}"' for c in span_cols}},
-               "(SELECT doc_id, unnest(spans) AS span FROM _staged) s")
-        insert("signatures", {**same("signatures", "article_id"), "article_id": "i.article_id"},
+                                 **{c: f's.span."{c}"' for c in plan.SPAN_TYPE.names}},
+               f'(SELECT doc_id, unnest("{plan.SPANS}") AS span FROM _staged) s')
+        insert("signatures", {**staged("signatures"), "article_id": "i.article_id"},
                "_staged s JOIN _indexed i USING (doc_id)")
         band = ("s.band" if st.band_ids is None
                 else f"list_extract([{', '.join(str(int(b)) for b in st.band_ids)}], s.band + 1)")
         insert("lsh_bands", {"band": "CAST(s.band AS SMALLINT)", "hash": "s.hash", "doc_id": "s.doc_id"},
                f"(SELECT DISTINCT s.doc_id, {band} AS band, s.hash FROM "
-               "(SELECT s.doc_id, unnest(range(len(s.bands))) AS band, unnest(s.bands) AS hash "
+               f'(SELECT s.doc_id, unnest(range(len(s."{plan.BANDS}"))) AS band, unnest(s."{plan.BANDS}") AS hash '
                " FROM _staged s JOIN _indexed i USING (doc_id)) s) s")
         if st.chrome_files:
             self.con.execute(f"""
