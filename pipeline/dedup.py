@@ -485,6 +485,161 @@ def minima_to_keep(docs: pa.Table, minima: DropMinima, known: tuple[np.ndarray, 
     return keys[shared], counts[shared]
 
 
+@dataclass
+class Match:
+    """A verified candidate: the article a document would join, and how."""
+
+    article: _Article
+    verdict: str             # schema.CONTAINED | schema.NEAR_DUPLICATE | schema.TAKES_OVER
+    similarity: float        # estimated Jaccard with the article's canonical copy
+    containment: float       # share of the document found in the canonical
+    canonical_in_doc: float  # share of the canonical found in the document
+
+    @property
+    def rank(self) -> tuple[float, float]:
+        """The best match has the highest similarity, then containment."""
+        return self.similarity, self.containment
+
+
+def verdict(params: DedupParams, article: _Article, doc_size: int, j: float, doc_in_canon: float,
+            canon_in_doc: float, same_url: bool) -> str | None:
+    """How a document relates to an article's canonical copy; None: not a copy of it."""
+    if (article.existing and canon_in_doc >= params.containment_threshold
+            and doc_size >= params.switch_ratio * article.n_shingles):
+        return schema.TAKES_OVER  # a later, longer version that holds the canonical
+    if doc_in_canon >= params.containment_threshold and (
+            j < params.jaccard_threshold or params.switch_ratio * doc_size <= article.n_shingles):
+        return schema.CONTAINED  # a shorter version: trimmed, a teaser, an earlier version
+    if j >= params.jaccard_threshold or same_url:
+        return schema.NEAR_DUPLICATE
+    return None
+
+
+class Clusterer:
+    """Star clustering of one drop's accepted documents (see the module docstring).
+
+    `place(i)` puts document i (visited most complete first) into an article: an exact
+    duplicate of a text seen before, the best verified match among its candidate articles,
+    or a new article of its own. The articles grow as documents are placed; `assignment()`
+    is the result.
+    """
+
+    def __init__(self, docs: pa.Table, params: DedupParams, drop_id: int, articles: dict[str, _Article],
+                 common: np.ndarray | None, exact: dict[str, tuple[str, str]]):
+        """articles: the warehouse's candidate articles; common: the common minima keys (None: off)."""
+        self.params, self.drop_id, self.articles = params, drop_id, articles
+        self.ids = docs.column("doc_id").to_pylist()
+        self.hashes = docs.column("clean_sha256").to_pylist()
+        self.sizes = docs.column("n_shingles").to_pylist()
+        self.meta = docs.column("n_metadata").to_pylist()
+        self.urls = (docs.column("canonical_url").to_pylist() if "canonical_url" in docs.column_names
+                     else [None] * len(self.ids))
+        self.sigs = sig_matrix(docs.column("minhash"), params.num_perm)
+        self.doc_common = is_common(self.sigs, common) if common is not None else None
+        self.article_of: dict[int, str] = {}
+        self.seen_hash: dict[str, tuple[str, str]] = dict(exact)
+        self.rows: list[dict] = []
+        self.new_articles: dict[str, str] = {}
+        self.switches: list[Switch] = []
+
+    def order(self) -> list[int]:
+        """Most complete first: most shingles, then most metadata, then doc_id."""
+        return sorted(range(len(self.ids)), key=lambda i: (-self.sizes[i], -self.meta[i], self.ids[i]))
+
+    def place(self, i: int, candidates: set[str], url_matches: set[str]) -> None:
+        """candidates: article ids sharing a band or a URL with document i (url_matches: the
+        warehouse's articles sharing its canonical URL)."""
+        if self.hashes[i] in self.seen_hash:
+            matched, art = self.seen_hash[self.hashes[i]]
+            self.article_of[i] = art
+            self._row(i, art, schema.EXACT_DUPLICATE, 1.0, 1.0, matched)
+            return
+        match = self.best_match(i, candidates, url_matches)
+        if match is None:
+            self._start_article(i)
+        else:
+            self._join(i, match)
+
+    def best_match(self, i: int, candidates: set[str], url_matches: set[str]) -> Match | None:
+        best = None
+        mine = self._common(i)
+        for art_id in sorted(candidates):
+            art = self.articles[art_id]
+            j, doc_in_canon, canon_in_doc = compare(self.sigs[i], art.signature, mine, art.common,
+                                                    self.params.min_informative)
+            same_url = same_url_match(self.urls[i], art.urls, art_id in url_matches, j, self.params)
+            found = verdict(self.params, art, self.sizes[i], j, doc_in_canon, canon_in_doc, same_url)
+            if found is not None and (best is None or (j, doc_in_canon) > best.rank):
+                best = Match(art, found, j, doc_in_canon, canon_in_doc)
+        return best
+
+    def _start_article(self, i: int) -> None:
+        art_id = article_id_for(self.hashes[i])
+        self.articles[art_id] = _Article(art_id, self.ids[i], self.sizes[i], self.sigs[i], existing=False,
+                                         common=self._common(i), urls={self.urls[i]} if self.urls[i] else set())
+        self.new_articles[art_id] = self.ids[i]
+        self.article_of[i] = art_id
+        self.seen_hash[self.hashes[i]] = (self.ids[i], art_id)
+        self._row(i, art_id, schema.CANONICAL, 1.0, 1.0, self.ids[i])
+
+    def _join(self, i: int, match: Match) -> None:
+        art = match.article
+        self.article_of[i] = art.article_id
+        self.seen_hash[self.hashes[i]] = (self.ids[i], art.article_id)
+        if self.urls[i]:
+            art.urls.add(self.urls[i])
+        if match.verdict == schema.TAKES_OVER:
+            self.switches.append(Switch(art.article_id, art.canonical, self.ids[i], round(match.similarity, 4),
+                                        round(match.canonical_in_doc, 4)))
+            art.canonical, art.n_shingles, art.signature = self.ids[i], self.sizes[i], self.sigs[i]
+            art.common = self._common(i)
+            self._row(i, art.article_id, schema.CANONICAL, 1.0, 1.0, self.ids[i])
+        else:
+            self._row(i, art.article_id, match.verdict, match.similarity, match.containment, art.canonical)
+
+    def _common(self, i: int) -> np.ndarray | None:
+        return self.doc_common[i] if self.doc_common is not None else None
+
+    def _row(self, i: int, art: str, relation: str, sim: float, cont: float, matched: str) -> None:
+        self.rows.append({"doc_id": self.ids[i], "article_id": art, "drop_id": self.drop_id, "relation": relation,
+                          "similarity": round(sim, 4), "containment": round(cont, 4), "matched_doc_id": matched})
+
+    def assignment(self) -> Assignment:
+        return Assignment(schema.table("provenance", self.rows), self.new_articles, self.switches)
+
+
+def _warehouse_articles(table: pa.Table | None, params: DedupParams, common: np.ndarray) -> dict[str, _Article]:
+    """The warehouse's candidate articles (article_id, canonical_doc_id, n_shingles, minhash)."""
+    articles: dict[str, _Article] = {}
+    if table is None or not table.num_rows:
+        return articles
+    sigs = sig_matrix(table.column("minhash"), params.num_perm)
+    wh_common = is_common(sigs, common) if params.common_df else None
+    for k, row in enumerate(table.select(["article_id", "canonical_doc_id", "n_shingles"]).to_pylist()):
+        articles[row["article_id"]] = _Article(row["article_id"], row["canonical_doc_id"], row["n_shingles"],
+                                               sigs[k], existing=True,
+                                               common=wh_common[k] if wh_common is not None else None)
+    return articles
+
+
+def _pairs_by_query(table: pa.Table | None) -> dict[str, set[str]]:
+    """query doc_id -> article ids, from (query, article_id) rows."""
+    found: dict[str, set[str]] = {}
+    if table is not None:
+        for q, a in zip(table.column("query").to_pylist(), table.column("article_id").to_pylist()):
+            found.setdefault(q, set()).add(a)
+    return found
+
+
+def _neighbours(pairs: list[tuple[int, int]]) -> dict[int, set[int]]:
+    """In-drop candidates: index -> the other indices it shares a band or a URL with."""
+    found: dict[int, set[int]] = {}
+    for i, j in pairs:
+        found.setdefault(i, set()).add(j)
+        found.setdefault(j, set()).add(i)
+    return found
+
+
 def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
            exact: dict[str, tuple[str, str]] | None = None,
            warehouse_candidates: pa.Table | None = None,
@@ -504,102 +659,17 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     warehouse_url_candidates: (query doc_id, article_id) pairs sharing a canonical URL (also in
           warehouse_candidates); docs may carry a canonical_url column for the in-drop signal.
     """
-    exact = exact or {}
-    ids = docs.column("doc_id").to_pylist()
-    hashes = docs.column("clean_sha256").to_pylist()
-    sizes = docs.column("n_shingles").to_pylist()
-    meta = docs.column("n_metadata").to_pylist()
-    sigs = sig_matrix(docs.column("minhash"), params.num_perm)
-
     minima = minima or drop_minima(docs, params)
-    pairs = minima.pairs
     known_keys, known_counts = known_minima if known_minima is not None else (None, None)
     common = common_minima(minima.keys, minima.counts, known_keys, known_counts, params)
-    use_common = bool(params.common_df)
-    doc_common = is_common(sigs, common) if use_common else None
-    urls = (docs.column("canonical_url").to_pylist() if "canonical_url" in docs.column_names
-            else [None] * len(ids))
-    wh_url_pairs = set() if warehouse_url_candidates is None else set(zip(
-        warehouse_url_candidates.column("query").to_pylist(), warehouse_url_candidates.column("article_id").to_pylist()))
-
-    articles: dict[str, _Article] = {}
-    if warehouse_articles is not None and warehouse_articles.num_rows:
-        wh_sigs = sig_matrix(warehouse_articles.column("minhash"), params.num_perm)
-        wh_common = is_common(wh_sigs, common) if use_common else None
-        for k, row in enumerate(warehouse_articles.select(["article_id", "canonical_doc_id", "n_shingles"]
-                                                          ).to_pylist()):
-            articles[row["article_id"]] = _Article(row["article_id"], row["canonical_doc_id"], row["n_shingles"],
-                                                   wh_sigs[k], existing=True,
-                                                   common=wh_common[k] if use_common else None)
-    wh_cands: dict[str, set[str]] = {}
-    if warehouse_candidates is not None:
-        for q, a in zip(warehouse_candidates.column("query").to_pylist(),
-                        warehouse_candidates.column("article_id").to_pylist()):
-            wh_cands.setdefault(q, set()).add(a)
-
-    # in-drop candidates: index -> other indices sharing a band
-    drop_cands: dict[int, set[int]] = {}
-    for i, j in [*pairs.tolist(), *same_url_pairs(urls)]:
-        drop_cands.setdefault(i, set()).add(j)
-        drop_cands.setdefault(j, set()).add(i)
-
-    order = sorted(range(len(ids)), key=lambda i: (-sizes[i], -meta[i], ids[i]))
-    article_of: dict[int, str] = {}
-    seen_hash: dict[str, tuple[str, str]] = dict(exact)
-    rows: list[dict] = []
-    new_articles: dict[str, str] = {}
-    switches: list[Switch] = []
-
-    def row(i: int, art: str, relation: str, sim: float, cont: float, matched: str) -> None:
-        rows.append({"doc_id": ids[i], "article_id": art, "drop_id": drop_id, "relation": relation,
-                     "similarity": round(sim, 4), "containment": round(cont, 4), "matched_doc_id": matched})
-
-    for i in order:
-        if hashes[i] in seen_hash:
-            matched, art = seen_hash[hashes[i]]
-            article_of[i] = art
-            row(i, art, schema.EXACT_DUPLICATE, 1.0, 1.0, matched)
-            continue
-        candidates = set(wh_cands.get(ids[i], ()))
-        candidates.update(article_of[j] for j in drop_cands.get(i, ()) if j in article_of)
-        mine = doc_common[i] if use_common else None
-        best = None
-        for art_id in sorted(candidates):
-            art = articles[art_id]
-            j, doc_in_canon, canon_in_doc = compare(sigs[i], art.signature, mine, art.common,
-                                                    params.min_informative)
-            same_url = same_url_match(urls[i], art.urls, (ids[i], art_id) in wh_url_pairs, j, params)
-            if (art.existing and canon_in_doc >= params.containment_threshold
-                    and sizes[i] >= params.switch_ratio * art.n_shingles):
-                verdict = "takes_over"   # a later, longer version that holds the canonical
-            elif doc_in_canon >= params.containment_threshold and (
-                    j < params.jaccard_threshold or params.switch_ratio * sizes[i] <= art.n_shingles):
-                verdict = schema.CONTAINED  # a shorter version: trimmed, a teaser, an earlier version
-            elif j >= params.jaccard_threshold or same_url:
-                verdict = schema.NEAR_DUPLICATE
-            else:
-                continue
-            key = (j, doc_in_canon)
-            if best is None or key > best[0]:
-                best = (key, art, verdict, j, doc_in_canon, canon_in_doc)
-        if best is None:
-            art_id = article_id_for(hashes[i])
-            articles[art_id] = _Article(art_id, ids[i], sizes[i], sigs[i], existing=False,
-                                        common=mine, urls={urls[i]} if urls[i] else set())
-            new_articles[art_id] = ids[i]
-            article_of[i] = art_id
-            seen_hash[hashes[i]] = (ids[i], art_id)
-            row(i, art_id, schema.CANONICAL, 1.0, 1.0, ids[i])
-            continue
-        _, art, verdict, j, cont, canon_in_doc = best
-        article_of[i] = art.article_id
-        seen_hash[hashes[i]] = (ids[i], art.article_id)
-        if urls[i]:
-            art.urls.add(urls[i])
-        if verdict == "takes_over":
-            switches.append(Switch(art.article_id, art.canonical, ids[i], round(j, 4), round(canon_in_doc, 4)))
-            art.canonical, art.n_shingles, art.signature, art.common = ids[i], sizes[i], sigs[i], mine
-            row(i, art.article_id, schema.CANONICAL, 1.0, 1.0, ids[i])
-        else:
-            row(i, art.article_id, verdict, j, cont, art.canonical)
-    return Assignment(schema.table("provenance", rows), new_articles, switches)
+    clusterer = Clusterer(docs, params, drop_id, _warehouse_articles(warehouse_articles, params, common),
+                          common if params.common_df else None, exact or {})
+    wh_cands = _pairs_by_query(warehouse_candidates)
+    wh_urls = _pairs_by_query(warehouse_url_candidates)
+    drop_cands = _neighbours([*minima.pairs.tolist(), *same_url_pairs(clusterer.urls)])
+    for i in clusterer.order():
+        doc_id = clusterer.ids[i]
+        candidates = set(wh_cands.get(doc_id, ()))
+        candidates.update(clusterer.article_of[j] for j in drop_cands.get(i, ()) if j in clusterer.article_of)
+        clusterer.place(i, candidates, wh_urls.get(doc_id, set()))
+    return clusterer.assignment()

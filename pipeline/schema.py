@@ -14,6 +14,9 @@ EXACT_DUPLICATE = "exact_duplicate"
 NEAR_DUPLICATE = "near_duplicate"
 CONTAINED = "contained"
 RELATIONS = (CANONICAL, EXACT_DUPLICATE, NEAR_DUPLICATE, CONTAINED)
+# dedup's verdict for a later, more complete copy that takes over an article's canonical copy
+# (recorded as canonical; the old canonical becomes contained)
+TAKES_OVER = "takes_over"
 
 # documents.status values
 ACCEPTED = "accepted"
