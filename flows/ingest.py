@@ -41,6 +41,7 @@ from pipeline import readers, sources
 from pipeline.dedup import DedupParams
 from pipeline.drop import CleanParams, stage_batch, stage_one_by_one
 from pipeline.plan import DropInfo, plan_drop
+from pipeline.stage import PipelineStats
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
 DEFAULT_BATCH_SIZE = 500
@@ -279,10 +280,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
                     _report_progress(progress, stage="process", **done)
                     logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
             stage_s["process"] = time.perf_counter() - t0
-            cpu: dict[str, float] = {}
-            for r in receipts:
-                for k, v in r["timings"].items():
-                    cpu[k] = cpu.get(k, 0.0) + v
+            batch_stats = sum((PipelineStats.from_dict(r["stats"]) for r in receipts), PipelineStats())
             fault_point("before_plan")
             _report_progress(None, stage="commit", **done)
             # documents found: files skipped whole + records skipped by the workers + rows staged
@@ -298,7 +296,8 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             with contextlib.suppress(OSError):
                 staging_root.rmdir()  # only if empty
     summary["stage_s"] = {k: round(v, 2) for k, v in {**stage_s, **summary["stage_s"]}.items()}
-    summary["process_cpu_s"] = {k: round(v, 2) for k, v in cpu.items()}
+    summary["process_cpu_s"] = {k: round(v, 2) for k, v in batch_stats.seconds().items()}
+    summary["process_stats"] = batch_stats.to_dict()  # documents in/out, rejections, spans removed per stage
     # elapsed_s: flow start to commit, as stored in drops.elapsed_s (set by the commit)
     create_markdown_artifact(_summary_markdown(summary), key="newsfold-drop-summary",
                              description=f"newsfold drop {summary['drop_id']}")

@@ -670,7 +670,3 @@ def degenerate(text: str) -> str | None:
         if blob > 0.5 * non_space:
             return "mostly base64/hex data"
     return None
-
-
-def clean_batch(docs: list[Doc], min_words: int = MIN_ARTICLE_WORDS) -> list[Doc]:
-    return [clean_document(d, min_words) for d in docs]

@@ -12,10 +12,10 @@ schema and the plan of a drop's commit are pipeline/plan.py's.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import chrome, clean, dedup, readers, repeats, sources
+from . import clean, dedup, readers, sources
 from .model import Doc
-from .plan import (CHROME_KEYS, INTERNAL_ERROR, PROCESSED, chrome_dict, chrome_path, chrome_table, staging_row,
-                   staging_table)
+from .plan import INTERNAL_ERROR, PROCESSED, chrome_path, chrome_table, staging_row, staging_table
+from .stage import (ChromeStage, CleanStage, FingerprintStage, PipelineStats, RepeatsStage, Stage, StageStats,
+                    reject_internal, run_stages)
 from .warehouse import fault_point
 
 DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
@@ -40,17 +41,6 @@ class CleanParams:
     fields: readers.FieldMap = readers.FieldMap()  # which JSONL/CSV fields hold text, title, url, ...
 
 
-log = logging.getLogger("newsfold.drop")
-
-
-def _reject_internal(doc: Doc, stage: str, exc: BaseException) -> None:
-    """An error while processing one document rejects that document only (logged, and kept in
-    `documents.error`); the rest of the batch goes on."""
-    log.warning("%s failed on %s: %s: %s", stage, doc.source_path, type(exc).__name__, exc, exc_info=exc)
-    doc.reject_reason = INTERNAL_ERROR
-    doc.error = f"{stage}: {type(exc).__name__}: {exc}"[:2000]
-    doc.units = []
-
 
 def failed_doc(path: Path, stage: str, exc: BaseException, max_bytes: int) -> Doc:
     """The record of a path whose processing raised: its identity, reason internal_error."""
@@ -60,7 +50,7 @@ def failed_doc(path: Path, stage: str, exc: BaseException, max_bytes: int) -> Do
     except Exception:
         digest = hashlib.sha256(spath.encode()).hexdigest()
     doc = Doc(sources.doc_id_for(spath, digest), spath, sources.display_path(path.parent.name), digest, 0)
-    _reject_internal(doc, stage, exc)
+    reject_internal(doc, stage, exc)
     return doc
 
 
@@ -70,80 +60,6 @@ def _read_one(path: Path, max_bytes: int) -> Doc:
         return sources.read_document(path, max_bytes)
     except Exception as exc:  # read_document rejects what is wrong on disk; this is a bug in it
         return failed_doc(path, "read", exc, max_bytes)
-
-
-def _snapshot(doc: Doc) -> tuple:
-    return (doc.reject_reason, list(doc.units), len(doc.removed), doc.title, doc.byline, doc.published_at)
-
-
-def _restore(doc: Doc, state: tuple) -> None:
-    doc.reject_reason, units, n_removed, doc.title, doc.byline, doc.published_at = state
-    doc.units = list(units)
-    del doc.removed[n_removed:]
-
-
-def _each(docs: list[Doc], stage: str, run: Callable[[Doc], object]) -> None:
-    """Run a per-document stage on each accepted document; one that raises is rejected as it
-    was before the stage, with the error."""
-    for d in docs:
-        if d.accepted:
-            state = _snapshot(d)
-            try:
-                run(d)
-            except Exception as exc:
-                _restore(d, state)
-                _reject_internal(d, stage, exc)
-
-
-def _strip_chrome(docs: list[Doc], known: dict | None) -> dict[str, np.ndarray]:
-    """chrome.strip_batch, isolated per document. The chrome stage learns across the batch,
-    so when it raises, each document is tried alone to find the ones it fails on; those are
-    rejected and the batch runs again without them (alone, a document still gets the known
-    chrome cut, but learns nothing)."""
-    states = [_snapshot(d) for d in docs]
-    try:
-        return chrome.strip_batch(docs, known)
-    except Exception as exc:
-        log.warning("chrome stage failed on the batch (%s: %s); retrying document by document",
-                    type(exc).__name__, exc)
-    for d, state in zip(docs, states):
-        _restore(d, state)
-    _each(docs, "chrome", lambda d: chrome.strip_batch([d], known))
-    good = [(d, state) for d, state in zip(docs, states) if d.reject_reason != INTERNAL_ERROR]
-    for d, state in good:
-        _restore(d, state)
-    try:
-        return chrome.strip_batch([d for d, _ in good], known)
-    except Exception:  # failing together but not alone: each keeps what it gets alone
-        for d, state in good:
-            _restore(d, state)
-        _each([d for d, _ in good], "chrome", lambda d: chrome.strip_batch([d], known))
-        return {}
-
-
-def _fingerprint(docs: list[Doc], params: dedup.DedupParams) -> dict[int, tuple]:
-    """index in docs -> (n_shingles, minhash bytes, bands) of each accepted document; one that
-    fails alone is rejected."""
-    accepted = [i for i, d in enumerate(docs) if d.accepted]
-
-    def run(idx: list[int]) -> dict[int, tuple]:
-        sizes, sigs, bands = dedup.fingerprint([docs[i].text for i in idx], params)
-        return {i: (int(sizes[k]), dedup.sig_to_bytes(sigs[k]), bands[k]) for k, i in enumerate(idx)}
-
-    if not accepted:
-        return {}
-    try:
-        return run(accepted)
-    except Exception as exc:
-        log.warning("fingerprint failed on the batch (%s: %s); retrying document by document",
-                    type(exc).__name__, exc)
-    out: dict[int, tuple] = {}
-    for i in accepted:
-        try:
-            out.update(run([i]))
-        except Exception as exc:
-            _reject_internal(docs[i], "fingerprint", exc)
-    return out
 
 
 def as_part(item: str | Path | readers.Part) -> readers.Part:
@@ -168,7 +84,7 @@ def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanPa
                 yield doc
         except Exception as exc:  # a bug in a reader: the records read so far stand, the rest is one rejection
             doc = readers.part_failure(part, INTERNAL_ERROR)
-            _reject_internal(doc, "read", exc)
+            reject_internal(doc, "read", exc)
             yield doc
 
 
@@ -181,54 +97,49 @@ def process_batch(paths: list[str | Path | readers.Part], params: dedup.DedupPar
     known_chrome: a Parquet file (CHROME_KEYS) of chrome the warehouse learnt earlier.
     learnt_chrome: if given, gets the chrome keys learnt from this batch, per source.
     """
-    timings = {} if timings is None else timings
+    stats = PipelineStats()
     clock = time.perf_counter()
     docs = list(read_batch(paths, clean_params))
-    timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
-    return process_docs(docs, params, clean_params, timings, known_chrome, learnt_chrome)
+    stats.add("read", read_stats(docs, time.perf_counter() - clock))
+    table = process_docs(docs, params, clean_params, stats, known_chrome, learnt_chrome)
+    if timings is not None:
+        for name, seconds in stats.seconds().items():
+            timings[name] = timings.get(name, 0.0) + seconds
+    return table
+
+
+def stages(params: dedup.DedupParams, clean_params: CleanParams, chrome_stage: ChromeStage) -> list[Stage]:
+    """The stages a batch runs through, in order."""
+    return [chrome_stage, CleanStage(clean_params.min_words), RepeatsStage(), FingerprintStage(params)]
 
 
 def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: CleanParams = CleanParams(),
-                 timings: dict[str, float] | None = None, known_chrome: str | Path | None = None,
+                 stats: PipelineStats | None = None, known_chrome: str | Path | None = None,
                  learnt_chrome: dict | None = None) -> pa.Table:
-    """The rows of documents already read (see process_batch)."""
-    timings = {} if timings is None else timings
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = timings.get(stage, 0.0) + now - clock
-        clock = now
-    known = None
-    if known_chrome is not None:
-        names = sorted({d.source_name for d in docs})
-        known = chrome_dict(pq.read_table(known_chrome, filters=[("source_name", "in", names)]) if names
-                            else CHROME_KEYS.empty_table())
-    learnt = _strip_chrome(docs, known)
+    """The rows of documents already read (see process_batch); `stats`, if given, gets each
+    stage's stats added."""
+    stats = PipelineStats() if stats is None else stats
+    chrome_stage = ChromeStage.from_file(known_chrome, docs)
+    docs = run_stages(docs, stages(params, clean_params, chrome_stage), stats)
     if learnt_chrome is not None:
-        learnt_chrome.update(learnt)
-    lap("chrome")
-    _each(docs, "clean", lambda d: clean.clean_document(d, clean_params.min_words))
-    lap("clean")
-    _each(docs, "repeats", repeats.collapse_repeats)
-    lap("repeats")
-    prints = _fingerprint(docs, params)
-    lap("fingerprint")
-    rows = []
-    for d in docs:
-        try:
-            rows.append(staging_row(d))
-        except Exception as exc:
-            _reject_internal(d, "rows", exc)
-            rows.append(staging_row(d))
-    for i, (n_shingles, minhash, bands) in prints.items():
-        if docs[i].accepted:
-            rows[i].update(n_shingles=n_shingles, minhash=minhash, bands=bands)
-    del docs
-    table = staging_table(rows)
-    lap("rows")
+        learnt_chrome.update(chrome_stage.learnt)
+    with stats.timed("rows"):
+        rows = []
+        for d in docs:
+            try:
+                rows.append(staging_row(d))
+            except Exception as exc:
+                reject_internal(d, "rows", exc)
+                rows.append(staging_row(d))
+        del docs
+        table = staging_table(rows)
     return table
+
+
+def read_stats(docs: list[Doc], seconds: float) -> StageStats:
+    """Reading as a stage: the documents read, those rejected on reading, by reason."""
+    rejected = Counter(d.reject_reason for d in docs if not d.accepted)
+    return StageStats(len(docs), len(docs) - sum(rejected.values()), dict(rejected), {}, seconds)
 
 
 def _write_atomically(table: pa.Table, path: Path) -> None:
@@ -271,7 +182,7 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
     Records the warehouse already holds (`known_records`, see known_record_ids) are skipped
     before any work and counted in the receipt's `skipped`.
     """
-    timings: dict[str, float] = {}
+    stats = PipelineStats()
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped = [0]
@@ -279,23 +190,23 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
     written, rows = [], 0
     clock = time.perf_counter()
     for k, chunk in enumerate(_chunks(docs, chunk_docs)):
-        timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
+        stats.add("read", read_stats(chunk, time.perf_counter() - clock))
         learnt: dict[str, np.ndarray] = {}
-        table = process_docs(chunk, params, clean_params, timings, known_chrome, learnt)
+        table = process_docs(chunk, params, clean_params, stats, known_chrome, learnt)
         del chunk
-        t0 = time.perf_counter()
-        path = out_path if k == 0 else out_path.with_suffix(f".{k}.parquet")
-        _write_atomically(chrome_table(learnt), chrome_path(path))
-        _write_atomically(table, path)
-        written.append(str(path))
-        rows += table.num_rows
-        del table
+        with stats.timed("write_staging"):
+            path = out_path if k == 0 else out_path.with_suffix(f".{k}.parquet")
+            _write_atomically(chrome_table(learnt), chrome_path(path))
+            _write_atomically(table, path)
+            written.append(str(path))
+            rows += table.num_rows
+            del table
         clock = time.perf_counter()
-        timings["write_staging"] = timings.get("write_staging", 0.0) + clock - t0
     if not written:  # nothing new in the batch: an empty file keeps receipts uniform
         _write_atomically(PROCESSED.empty_table(), out_path)
         written.append(str(out_path))
-    return {"path": written[0], "paths": written, "rows": rows, "skipped": skipped[0], "timings": timings}
+    return {"path": written[0], "paths": written, "rows": rows, "skipped": skipped[0],
+            "stats": stats.to_dict()}
 
 
 def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
@@ -331,14 +242,14 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
             part = as_part(path)
             if readers.is_container(part.path):  # a part of a container: one rejection for the part
                 doc = readers.part_failure(part, INTERNAL_ERROR)
-                _reject_internal(doc, "worker", error)
+                reject_internal(doc, "worker", error)
             else:
                 doc = failed_doc(Path(part.path), "worker", error, clean_params.max_bytes)
             table = staging_table([staging_row(doc)])
             out_path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(table, out_path)
             receipts.append({"path": str(out_path), "paths": [str(out_path)], "rows": 1, "skipped": 0,
-                             "timings": {}})
+                             "stats": {}})
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -56,6 +57,10 @@ class Doc:
     url: str | None = None            # the URL the record carried (JSONL/CSV field, WARC target URI)
     canonical_url: str | None = None  # duplicate key: the page's canonical URL or `url`, normalised
     fetched_at: datetime | None = None  # when the crawler fetched it (WARC-Date, news-please date_download)
+    # set by the fingerprint stage (pipeline/stage.py) on accepted documents
+    n_shingles: int | None = None
+    minhash: bytes | None = None      # MinHash signature, num_perm little-endian uint32
+    bands: Any = None                 # LSH band hashes (numpy uint64 array)
 
     @property
     def accepted(self) -> bool:

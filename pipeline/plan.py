@@ -78,6 +78,9 @@ def staging_row(doc: Doc) -> dict:
         "error": doc.error,
         "source_uri": doc.source_uri or doc.source_path, "url": doc.url, "canonical_url": doc.canonical_url,
         "fetched_at": doc.fetched_at,
+        "n_shingles": doc.n_shingles if text is not None else None,
+        "minhash": doc.minhash if text is not None else None,
+        "bands": doc.bands if text is not None else None,
     }
 
 

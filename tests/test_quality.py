@@ -7,9 +7,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline import chrome, clean, dedup, evaluate, schema
+from pipeline import chrome, dedup, evaluate, schema
 from pipeline.drop import process_batch
 from pipeline.model import Doc
+from pipeline.stage import ChromeStage, CleanStage
 from test_corpus import corpus
 
 P = dedup.DedupParams()
@@ -99,7 +100,7 @@ def test_a_pages_own_headline_survives_when_its_sites_related_links_list_it():
     pages = ["\n\n".join([heads[i], _article(i), "Related stories", *[h for h in heads if h != heads[i]]])
              for i in range(5)]
     docs = [_doc(i, t) for i, t in enumerate(pages)]
-    chrome.strip_batch(docs)
-    for d, head in zip(clean.clean_batch(docs), heads):
+    docs, _ = CleanStage()(ChromeStage()(docs)[0])
+    for d, head in zip(docs, heads):
         assert d.title == head
         assert not any(h in d.text for h in heads)
