@@ -209,6 +209,49 @@ def commit_task(staging: list[str], warehouse: str, params: DedupParams, label: 
     return {"drop_id": drop_id, "label": label, **plan.counts, "stage_s": timings, "elapsed_s": elapsed}
 
 
+def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dict, *,
+                     runner: TaskRunner | None, **task_args) -> list[dict]:
+    """Run process_task on each batch (on `runner`, or the flow's threads); a batch that fails
+    as a whole (its worker died, ...) is retried one document at a time. Returns the receipts,
+    in batch order; `done` counts the batches and files processed, for the progress reports."""
+    logger = get_run_logger()
+    progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
+    _report_progress(None, stage="process", **done)
+    receipts = []
+    with shared_prefect_api(), runner or contextlib.nullcontext():
+        submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
+        futures = [submit(paths=b, out_path=str(run_dir / f"batch-{k:06d}.parquet"), **task_args)
+                   for k, b in enumerate(batches)]
+        for k, fut in enumerate(futures, 1):
+            try:
+                batch_receipts = [fut.result()]
+            except Exception as exc:  # e.g. its worker died: retry its files one by one
+                logger.warning("batch %d/%d failed (%s: %s); retrying its %d files one by one", k,
+                               len(futures), type(exc).__name__, exc, len(batches[k - 1]))
+                batch_receipts = stage_one_by_one(batches[k - 1], task_args["params"], task_args["clean_params"],
+                                                  run_dir / f"batch-{k - 1:06d}-retry", task_args["known_chrome"])
+            receipts.extend(batch_receipts)
+            for receipt in batch_receipts:  # this batch's only: the earlier ones are logged
+                for w in receipt.pop("warnings", []):
+                    THIRD_PARTY_WARNINGS.info("batch %d: %s", k, w)
+            done.update(files_done=done["files_done"] + len(batches[k - 1]), batches_done=k)
+            _report_progress(progress, stage="process", **done)
+            logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
+    return receipts
+
+
+def _publish_summary(summary: dict, stage_s: dict[str, float], batch_stats: PipelineStats) -> dict:
+    """The commit's summary with the flow's stage seconds and the batches' summed stats, published
+    as an artifact and logged. elapsed_s: flow start to commit, as stored in drops.elapsed_s."""
+    summary["stage_s"] = {k: round(v, 2) for k, v in {**stage_s, **summary["stage_s"]}.items()}
+    summary["process_cpu_s"] = {k: round(v, 2) for k, v in batch_stats.seconds().items()}
+    summary["process_stats"] = batch_stats.to_dict()  # documents in/out, rejections, spans removed per stage
+    create_markdown_artifact(_summary_markdown(summary), key="newsfold-drop-summary",
+                             description=f"newsfold drop {summary['drop_id']}")
+    get_run_logger().info("drop %s committed: %s", summary["drop_id"], summary)
+    return summary
+
+
 def _summary_markdown(summary: dict) -> str:
     rows = "\n".join(f"| {k} | {v} |" for k, v in summary.items())
     return f"# newsfold drop {summary['drop_id']}\n\n| metric | value |\n|---|---|\n{rows}\n"
@@ -253,32 +296,10 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             t0 = time.perf_counter()
             known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"), files)
             known_records = known_records_task(warehouse, str(run_dir / "known-records.parquet"), files)
-            progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
             done = {"files_total": len(files), "files_done": 0, "batches_total": len(batches), "batches_done": 0}
-            _report_progress(None, stage="process", **done)
-            receipts = []
-            runner = batch_runner(len(batches), workers, dask_address)
-            with shared_prefect_api(), runner or contextlib.nullcontext():
-                submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
-                futures = [submit(paths=b, params=params, clean_params=clean_params,
-                                  out_path=str(run_dir / f"batch-{k:06d}.parquet"), known_chrome=known_chrome,
-                                  known_records=known_records, chunk_docs=batch_size)
-                           for k, b in enumerate(batches)]
-                for k, fut in enumerate(futures, 1):
-                    try:
-                        batch_receipts = [fut.result()]
-                    except Exception as exc:  # e.g. its worker died: retry its files one by one
-                        logger.warning("batch %d/%d failed (%s: %s); retrying its %d files one by one", k,
-                                       len(futures), type(exc).__name__, exc, len(batches[k - 1]))
-                        batch_receipts = stage_one_by_one(batches[k - 1], params, clean_params,
-                                                          run_dir / f"batch-{k - 1:06d}-retry", known_chrome)
-                    receipts.extend(batch_receipts)
-                    for receipt in batch_receipts:  # this batch's only: the earlier ones are logged
-                        for w in receipt.pop("warnings", []):
-                            THIRD_PARTY_WARNINGS.info("batch %d: %s", k, w)
-                    done.update(files_done=done["files_done"] + len(batches[k - 1]), batches_done=k)
-                    _report_progress(progress, stage="process", **done)
-                    logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
+            receipts = _process_batches(batches, run_dir, done, params=params, clean_params=clean_params,
+                                        known_chrome=known_chrome, known_records=known_records,
+                                        chunk_docs=batch_size, runner=batch_runner(len(batches), workers, dask_address))
             stage_s["process"] = time.perf_counter() - t0
             batch_stats = sum((PipelineStats.from_dict(r["stats"]) for r in receipts), PipelineStats())
             fault_point("before_plan")
@@ -295,11 +316,4 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             shutil.rmtree(run_dir, ignore_errors=True)
             with contextlib.suppress(OSError):
                 staging_root.rmdir()  # only if empty
-    summary["stage_s"] = {k: round(v, 2) for k, v in {**stage_s, **summary["stage_s"]}.items()}
-    summary["process_cpu_s"] = {k: round(v, 2) for k, v in batch_stats.seconds().items()}
-    summary["process_stats"] = batch_stats.to_dict()  # documents in/out, rejections, spans removed per stage
-    # elapsed_s: flow start to commit, as stored in drops.elapsed_s (set by the commit)
-    create_markdown_artifact(_summary_markdown(summary), key="newsfold-drop-summary",
-                             description=f"newsfold drop {summary['drop_id']}")
-    logger.info("drop %s committed: %s", summary["drop_id"], summary)
-    return summary
+    return _publish_summary(summary, stage_s, batch_stats)

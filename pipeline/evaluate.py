@@ -160,9 +160,37 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
         members[clusters[p]].append(p)
     # per predicted cluster: how many documents of each true cluster
     mix = {c: Counter(by_path[p].cluster for p in ps) for c, ps in members.items()}
+    kinds, missed = _kind_scores(labels, by_path, clusters, mix, pred)
+    merges = _false_merges(mix, members, by_path, pred)
 
+    repeated = [lb.path for lb in labels if lb.kind == REPEATED]
+    collapsed = None
+    if repeated and pred.kept_text:
+        collapsed = sum(1 for p in repeated if p in pred.kept_text
+                        and repeat_share(pred.kept_text[p]) <= REPEAT_SHARE_MAX)
+    hn_merges = sum(v["false_merges"] for k, v in kinds.items() if k.startswith(HARD_NEGATIVE_PREFIX))
+    return {
+        **scores,
+        "n_docs": len(paths),
+        "n_true_clusters": len(set(by_path[p].cluster for p in paths)),
+        "n_predicted_clusters": len(members),
+        "n_false_merge_clusters": len(merges),
+        "n_missed_copies": len(missed),
+        "n_hard_negative_merges": hn_merges,
+        "cross_event_merges": _cross_event_merges(labels, by_path, members),
+        "repeated": {"n": len(repeated), "collapsed": collapsed},
+        "kinds": kinds,
+        "worst_false_merges": merges[:worst],
+        "worst_missed": missed[:worst],
+    }
+
+
+def _kind_scores(labels: list[Label], by_path: dict[str, Label], clusters: dict[str, str],
+                 mix: dict[str, Counter], pred: Prediction) -> tuple[dict[str, dict], list[dict]]:
+    """Per kind: documents, copies, copies found with their source, false merges; and the
+    missed copies, highest estimated Jaccard with their source first."""
     kinds: dict[str, dict] = {}
-    missed, merges = [], []
+    missed = []
     for lb in labels:
         k = kinds.setdefault(lb.kind, {"n": 0, "copies": 0, "found": 0, "false_merges": 0})
         k["n"] += 1
@@ -181,8 +209,14 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
                                **({"title": lb.title, "source_title": by_path[lb.source].title} if lb.title else {})})
     for k in kinds.values():
         k["recall"] = k["found"] / k["copies"] if k["copies"] else None
+    missed.sort(key=lambda m: (-(m["jaccard"] or 0.0), m["path"]))
+    return kinds, missed
 
-    # false merges: predicted clusters holding more than one true cluster, worst (most wrong pairs) first
+
+def _false_merges(mix: dict[str, Counter], members: dict[str, list[str]], by_path: dict[str, Label],
+                  pred: Prediction) -> list[dict]:
+    """Predicted clusters holding more than one true cluster, worst (most wrong pairs) first."""
+    merges = []
     for c, counts in mix.items():
         if len(counts) < 2:
             continue
@@ -192,35 +226,19 @@ def evaluate(labels: list[Label], pred: Prediction, worst: int = 5) -> dict:
                 for p in members[c]]
         merges.append({"article": c, "wrong_pairs": wrong, "clusters": len(counts), "docs": docs})
     merges.sort(key=lambda m: (-m["wrong_pairs"], m["article"]))
-    missed.sort(key=lambda m: (-(m["jaccard"] or 0.0), m["path"]))
+    return merges
 
-    repeated = [lb.path for lb in labels if lb.kind == REPEATED]
-    collapsed = None
-    if repeated and pred.kept_text:
-        collapsed = sum(1 for p in repeated if p in pred.kept_text
-                        and repeat_share(pred.kept_text[p]) <= REPEAT_SHARE_MAX)
-    hn_merges = sum(v["false_merges"] for k, v in kinds.items() if k.startswith(HARD_NEGATIVE_PREFIX))
-    events = None
-    if any(lb.event for lb in labels):
-        # predicted articles holding documents of more than one event, and the wrong pairs in them
-        mixed = [Counter(by_path[p].event for p in ps) for ps in members.values()]
-        mixed = [m for m in mixed if len(m) > 1]
-        events = {"articles": len(mixed),
-                  "pairs": sum(_pair_sum([sum(m.values())]) - _pair_sum(m.values()) for m in mixed)}
-    return {
-        **scores,
-        "n_docs": len(paths),
-        "n_true_clusters": len(set(by_path[p].cluster for p in paths)),
-        "n_predicted_clusters": len(members),
-        "n_false_merge_clusters": len(merges),
-        "n_missed_copies": len(missed),
-        "n_hard_negative_merges": hn_merges,
-        "cross_event_merges": events,
-        "repeated": {"n": len(repeated), "collapsed": collapsed},
-        "kinds": kinds,
-        "worst_false_merges": merges[:worst],
-        "worst_missed": missed[:worst],
-    }
+
+def _cross_event_merges(labels: list[Label], by_path: dict[str, Label],
+                        members: dict[str, list[str]]) -> dict | None:
+    """Predicted articles holding documents of more than one event, and the wrong pairs in
+    them; None when the labels name no events."""
+    if not any(lb.event for lb in labels):
+        return None
+    mixed = [Counter(by_path[p].event for p in ps) for ps in members.values()]
+    mixed = [m for m in mixed if len(m) > 1]
+    return {"articles": len(mixed),
+            "pairs": sum(_pair_sum([sum(m.values())]) - _pair_sum(m.values()) for m in mixed)}
 
 
 # --- the plain baseline ----------------------------------------------------------------
