@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from . import clean, dedup, schema
 from .model import Doc
 
-INTERNAL_ERROR = "internal_error"
+INTERNAL_ERROR = "internal_error"  # reject reason of a document a stage failed on (pipeline/stage.py)
 log = logging.getLogger("newsfold.drop")
 
 SPAN_TYPE = pa.struct([(f.name, f.type) for f in schema.TABLES["removed_spans"]
@@ -57,6 +57,7 @@ SPANS, BANDS = "spans", "bands"
 
 
 def staging_row(doc: Doc) -> dict:
+    """A processed document as a staging row (PROCESSED); texts and fingerprints of accepted ones only."""
     text = doc.text if doc.accepted else None
     return {
         "doc_id": doc.doc_id, "source_path": doc.source_path, "source_name": doc.source_name,

@@ -31,13 +31,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import plan, schema
-from .plan import StagedDrop
+from . import schema
+
+if TYPE_CHECKING:  # the plan module imports dedup: `newsfold sql` must start without it
+    from .plan import StagedDrop
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
@@ -330,6 +333,8 @@ class Warehouse:
             FROM {source} u WHERE articles.article_id = u.article_id""")
 
     def _insert_staged(self, st: StagedDrop) -> None:
+        from . import plan  # the staging schema; imported here, see the TYPE_CHECKING import
+
         if not st.files:
             return
         for name, table in (("_skip", st.skip), ("_new_articles", st.new_articles), ("_indexed", st.indexed),
