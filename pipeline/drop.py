@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import chrome, clean, dedup, readers, repeats, schema, sources
+from .config import ChromeConfig, IngestConfig
 from .model import Doc
 from .warehouse import StagedDrop, Warehouse, fault_point
 
@@ -52,15 +53,6 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
 # What planning reads from the staging files: no texts, no spans.
 PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
                 "n_spans", "canonical_url"]
-DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
-
-
-@dataclass(frozen=True)
-class CleanParams:
-    max_bytes: int = sources.DEFAULT_MAX_BYTES
-    min_words: int = clean.MIN_ARTICLE_WORDS
-    follow_symlinks: bool = False  # follow symlinks that lead outside the given paths (sources.discover)
-    fields: readers.FieldMap = readers.FieldMap()  # which JSONL/CSV fields hold text, title, url, ...
 
 
 def _doc_row(doc: Doc) -> dict:
@@ -166,29 +158,34 @@ def _each(docs: list[Doc], stage: str, run: Callable[[Doc], object]) -> None:
                 _reject_internal(d, stage, exc)
 
 
-def _strip_chrome(docs: list[Doc], known: dict | None) -> dict[str, np.ndarray]:
+def _strip_chrome(docs: list[Doc], known: dict | None, settings: ChromeConfig = ChromeConfig()
+                  ) -> dict[str, np.ndarray]:
     """chrome.strip_batch, isolated per document. The chrome stage learns across the batch,
     so when it raises, each document is tried alone to find the ones it fails on; those are
     rejected and the batch runs again without them (alone, a document still gets the known
     chrome cut, but learns nothing)."""
+    def strip_batch(batch: list[Doc], known: dict | None) -> dict[str, np.ndarray]:
+        return chrome.strip_batch(batch, known, min_docs=settings.min_docs, min_own_words=settings.min_own_words,
+                                  min_run=settings.min_run, gram_words=settings.gram_words)
+
     states = [_snapshot(d) for d in docs]
     try:
-        return chrome.strip_batch(docs, known)
+        return strip_batch(docs, known)
     except Exception as exc:
         log.warning("chrome stage failed on the batch (%s: %s); retrying document by document",
                     type(exc).__name__, exc)
     for d, state in zip(docs, states):
         _restore(d, state)
-    _each(docs, "chrome", lambda d: chrome.strip_batch([d], known))
+    _each(docs, "chrome", lambda d: strip_batch([d], known))
     good = [(d, state) for d, state in zip(docs, states) if d.reject_reason != INTERNAL_ERROR]
     for d, state in good:
         _restore(d, state)
     try:
-        return chrome.strip_batch([d for d, _ in good], known)
+        return strip_batch([d for d, _ in good], known)
     except Exception:  # failing together but not alone: each keeps what it gets alone
         for d, state in good:
             _restore(d, state)
-        _each([d for d, _ in good], "chrome", lambda d: chrome.strip_batch([d], known))
+        _each([d for d, _ in good], "chrome", lambda d: strip_batch([d], known))
         return {}
 
 
@@ -238,17 +235,18 @@ def as_part(item: str | Path | readers.Part) -> readers.Part:
     return item if isinstance(item, readers.Part) else readers.Part(str(item))
 
 
-def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanParams = CleanParams(),
+def read_batch(parts: Sequence[str | Path | readers.Part], config: IngestConfig = IngestConfig(),
                skip_ids: set[str] | None = None, skipped: list[int] | None = None) -> Iterator[Doc]:
     """The documents of a batch's parts, streamed; records whose doc_id is in `skip_ids` (the
     warehouse has them) are left out and counted in skipped[0]."""
+    max_bytes, fields = config.reading.max_bytes, config.reading.field_map()
     for part in map(as_part, parts):
         if not readers.is_container(part.path) and not readers.is_gzipped(part.path):
-            yield _read_one(Path(part.path), clean_params.max_bytes)
+            yield _read_one(Path(part.path), max_bytes)
             continue
         fault_point(f"read:{Path(part.path).name}")  # test hook: a document that kills its worker
         try:
-            for doc in readers.read_part(part, clean_params.fields, clean_params.max_bytes, skip_ids or ()):
+            for doc in readers.read_part(part, fields, max_bytes, skip_ids or ()):
                 if doc is None:
                     if skipped is not None:
                         skipped[0] += 1
@@ -260,9 +258,9 @@ def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanPa
             yield doc
 
 
-def process_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParams,
-                  clean_params: CleanParams = CleanParams(), timings: dict[str, float] | None = None,
-                  known_chrome: str | Path | None = None, learnt_chrome: dict | None = None) -> pa.Table:
+def process_batch(paths: list[str | Path | readers.Part], config: IngestConfig = IngestConfig(),
+                  timings: dict[str, float] | None = None, known_chrome: str | Path | None = None,
+                  learnt_chrome: dict | None = None) -> pa.Table:
     """The batch's rows (paths: files, or parts of files; see readers.Part).
 
     timings: if given, gets the seconds spent per stage added to it.
@@ -271,14 +269,13 @@ def process_batch(paths: list[str | Path | readers.Part], params: dedup.DedupPar
     """
     timings = {} if timings is None else timings
     clock = time.perf_counter()
-    docs = list(read_batch(paths, clean_params))
+    docs = list(read_batch(paths, config))
     timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
-    return process_docs(docs, params, clean_params, timings, known_chrome, learnt_chrome)
+    return process_docs(docs, config, timings, known_chrome, learnt_chrome)
 
 
-def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: CleanParams = CleanParams(),
-                 timings: dict[str, float] | None = None, known_chrome: str | Path | None = None,
-                 learnt_chrome: dict | None = None) -> pa.Table:
+def process_docs(docs: list[Doc], config: IngestConfig = IngestConfig(), timings: dict[str, float] | None = None,
+                 known_chrome: str | Path | None = None, learnt_chrome: dict | None = None) -> pa.Table:
     """The rows of documents already read (see process_batch)."""
     timings = {} if timings is None else timings
     clock = time.perf_counter()
@@ -293,15 +290,15 @@ def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: Clean
         names = sorted({d.source_name for d in docs})
         known = chrome_dict(pq.read_table(known_chrome, filters=[("source_name", "in", names)]) if names
                             else CHROME_KEYS.empty_table())
-    learnt = _strip_chrome(docs, known)
+    learnt = _strip_chrome(docs, known, config.chrome)
     if learnt_chrome is not None:
         learnt_chrome.update(learnt)
     lap("chrome")
-    _each(docs, "clean", lambda d: clean.clean_document(d, clean_params.min_words))
+    _each(docs, "clean", lambda d: clean.clean_document(d, config.cleaning.min_words))
     lap("clean")
-    _each(docs, "repeats", repeats.collapse_repeats)
+    _each(docs, "repeats", lambda d: repeats.collapse_repeats(d, config.repeats.min_words))
     lap("repeats")
-    prints = _fingerprint(docs, params)
+    prints = _fingerprint(docs, config.dedup)
     lap("fingerprint")
     rows = []
     for d in docs:
@@ -352,11 +349,10 @@ def _chunks(docs: Iterator[Doc], size: int) -> Iterator[list[Doc]]:
         yield chunk
 
 
-def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParams, clean_params: CleanParams,
-                out_path: str | Path, known_chrome: str | Path | None = None,
-                known_records: str | Path | None = None, chunk_docs: int = DEFAULT_CHUNK_DOCS) -> dict:
+def stage_batch(paths: list[str | Path | readers.Part], config: IngestConfig, out_path: str | Path,
+                known_chrome: str | Path | None = None, known_records: str | Path | None = None) -> dict:
     """Process a batch (files, or parts of big files) and write its rows to staging Parquet
-    files, `out_path` and, past `chunk_docs` documents, `out_path`'s siblings `<stem>.<k>.parquet`,
+    files, `out_path` and, past `chunk_docs` (config.execution.batch_size) documents, `out_path`'s siblings `<stem>.<k>.parquet`,
     each with the chrome it learnt at `chrome_path(file)`; return a small receipt.
 
     Memory is bounded by `chunk_docs` documents whatever the size of the files: the parts
@@ -368,13 +364,14 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped = [0]
-    docs = read_batch(paths, clean_params, known_record_ids(known_records, paths), skipped)
+    chunk_docs = config.execution.batch_size
+    docs = read_batch(paths, config, known_record_ids(known_records, paths), skipped)
     written, rows = [], 0
     clock = time.perf_counter()
     for k, chunk in enumerate(_chunks(docs, chunk_docs)):
         timings["read"] = timings.get("read", 0.0) + time.perf_counter() - clock
         learnt: dict[str, np.ndarray] = {}
-        table = process_docs(chunk, params, clean_params, timings, known_chrome, learnt)
+        table = process_docs(chunk, config, timings, known_chrome, learnt)
         del chunk
         t0 = time.perf_counter()
         path = out_path if k == 0 else out_path.with_suffix(f".{k}.parquet")
@@ -391,8 +388,8 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
     return {"path": written[0], "paths": written, "rows": rows, "skipped": skipped[0], "timings": timings}
 
 
-def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
-                     out_stem: str | Path, known_chrome: str | Path | None = None) -> list[dict]:
+def stage_one_by_one(paths: list[str | Path], config: IngestConfig, out_stem: str | Path,
+                     known_chrome: str | Path | None = None) -> list[dict]:
     """Retry a batch that failed as a whole (its worker died, ...) one document at a time.
 
     Each document runs in a worker process of its own pool, so one that kills its process
@@ -412,8 +409,7 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
             if pool is None:
                 pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             try:
-                receipts.append(pool.submit(stage_batch, [path], params, clean_params, out_path,
-                                            known_chrome).result())
+                receipts.append(pool.submit(stage_batch, [path], config, out_path, known_chrome).result())
                 continue
             except BrokenProcessPool as exc:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -426,7 +422,7 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
                 doc = readers.part_failure(part, INTERNAL_ERROR)
                 _reject_internal(doc, "worker", error)
             else:
-                doc = failed_doc(Path(part.path), "worker", error, clean_params.max_bytes)
+                doc = failed_doc(Path(part.path), "worker", error, config.reading.max_bytes)
             table = _table([_doc_row(doc)])
             out_path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(table, out_path)
