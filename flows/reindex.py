@@ -58,7 +58,7 @@ def staged_rows(batch: pa.RecordBatch, config: IngestConfig) -> pa.Table:
 def stage_drop(old: Warehouse, drop_id: int, out_dir: Path, config: IngestConfig) -> list[str]:
     """Write one drop of the old warehouse as staging files (and its learnt chrome beside the first)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    reader = old.sql(_DOCUMENTS, [drop_id, drop_id]).fetch_record_batch(config.execution.batch_size)
+    reader = old.sql(_DOCUMENTS, [drop_id, drop_id]).to_arrow_reader(config.execution.batch_size)
     files = []
     for k, batch in enumerate(reader):
         path = out_dir / f"drop-{drop_id:06d}-{k:06d}.parquet"

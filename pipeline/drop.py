@@ -352,8 +352,9 @@ def _chunks(docs: Iterator[Doc], size: int) -> Iterator[list[Doc]]:
 def stage_batch(paths: list[str | Path | readers.Part], config: IngestConfig, out_path: str | Path,
                 known_chrome: str | Path | None = None, known_records: str | Path | None = None) -> dict:
     """Process a batch (files, or parts of big files) and write its rows to staging Parquet
-    files, `out_path` and, past `chunk_docs` (config.execution.batch_size) documents, `out_path`'s siblings `<stem>.<k>.parquet`,
-    each with the chrome it learnt at `chrome_path(file)`; return a small receipt.
+    files, `out_path` and, past `chunk_docs` (config.execution.batch_size) documents,
+    `out_path`'s siblings `<stem>.<k>.parquet`, each with the chrome it learnt at
+    `chrome_path(file)`; return a small receipt.
 
     Memory is bounded by `chunk_docs` documents whatever the size of the files: the parts
     are read as a stream and each chunk goes through the stages and to disk on its own.
