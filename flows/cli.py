@@ -60,14 +60,19 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
     add_cli_options(p)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole parser: one small builder per subcommand (COMMANDS)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser: one small builder per subcommand (COMMANDS), and the ingest settings'
+    options for the CONFIGURED ones; with `command`, only that subcommand gets those (so
+    `--version`, `--help`, `sql` and `status` neither build nor import them)."""
     parser = argparse.ArgumentParser(prog="newsfold", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help, description, add_options) in COMMANDS.items():
-        add_options(sub.add_parser(name, help=help, description=description))
+        p = sub.add_parser(name, help=help, description=description)
+        add_options(p)
+        if name in CONFIGURED and command in (None, name):
+            _add_config_options(p)
     return parser
 
 
@@ -75,7 +80,6 @@ def _ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
     _add_warehouse(p)
     p.add_argument("--label", help="a name for this drop, shown by `newsfold status`")
-    _add_config_options(p)
     _add_output_options(p)
 
 
@@ -121,7 +125,6 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
                    help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
                         "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
     _add_warehouse(p)
-    _add_config_options(p)
     _add_output_options(p)
 
 
@@ -133,7 +136,6 @@ def _eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--worst", type=int, default=5, metavar="N",
                    help="list this many worst false merges and missed copies (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
-    _add_config_options(p)
 
 
 def _status_options(p: argparse.ArgumentParser) -> None:
@@ -159,9 +161,9 @@ def _repair_options(p: argparse.ArgumentParser) -> None:
 def _reindex_options(p: argparse.ArgumentParser) -> None:
     _add_warehouse(p)
     p.add_argument("--into", required=True, metavar="NEW_WAREHOUSE", help="the new warehouse folder to write")
-    _add_config_options(p)
 
 
+CONFIGURED = ("ingest", "serve", "eval", "config", "reindex")  # commands taking the ingest settings
 COMMANDS = {  # name -> (help, description, options)
     "ingest": ("ingest files or folders as one drop",
                "Read the files (folders recursively), clean them, fold duplicates into articles and commit "
@@ -195,7 +197,7 @@ COMMANDS = {  # name -> (help, description, options)
                _status_options),
     "config": ("print the effective ingest settings and where each comes from",
                "Print the settings an ingest with the same flags would use, as a newsfold.toml, each with its "
-               "source: a flag, a NEWSFOLD_* variable, the config file or the default.", _add_config_options),
+               "source: a flag, a NEWSFOLD_* variable, the config file or the default.", lambda p: None),
     "reindex": ("re-fingerprint a warehouse into a new one with other dedup index parameters",
                 "A warehouse keeps the shingle size, num_perm, bands, rows, seed and lead bands its index was made "
                 "with, and refuses ingests with others. reindex re-runs its documents (their clean texts, drop by "
@@ -877,7 +879,8 @@ def describe_error(exc: BaseException, warehouse: str | None = None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    # the subcommand is the first word that is not an option (the top level has no options taking values)
+    parser = build_parser(command=next((a for a in argv if not a.startswith("-")), ""))
     _add_debug_option(parser)
     args = parser.parse_args(argv)
     if not args.debug:
