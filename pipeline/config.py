@@ -445,7 +445,8 @@ def load_config(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | N
         except ConfigError as exc:
             if exc.key in chosen:
                 value, source = chosen[exc.key]
-                raise ConfigError(f"{source}{'=' if source.startswith('env') else ' '}{value!r}: {exc}") from None
+                sep = "=" if source.startswith("env") else " " if source.startswith("--") else " = "
+                raise ConfigError(f"{source}{sep}{value!r}: {exc}") from None
             given = sorted({src for k, (_, src) in chosen.items() if SETTINGS[k][0] == s})
             raise ConfigError(f"{exc} (set by {', '.join(given)})" if given else str(exc)) from None
     sources = {key: chosen[key][1] if key in chosen else "default" for key in SETTINGS}
