@@ -37,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import dedup, drop, sources  # noqa: E402
+from pipeline.config import IngestConfig  # noqa: E402
 
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 TEXT_SETS = ("readability_testpages", "newspaper_tests")   # reference text
@@ -160,7 +161,7 @@ def _newsfold(files: dict[str, str], suffix: str, one_page: bool, tmp: Path) -> 
     batches = [[p] for p in paths.values()] if one_page else [
         [p for k, p in paths.items() if k.startswith(s + "/")] for s in {k.split("/")[0] for k in paths}]
     for batch in batches:
-        table = drop.process_batch(batch, params)
+        table = drop.process_batch(batch, IngestConfig(dedup=params))
         for path, text, title in zip(table.column("source_path").to_pylist(), table.column("text").to_pylist(),
                                      table.column("title").to_pylist()):
             out[by_path[path]] = (text or "", title or "")

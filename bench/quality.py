@@ -61,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
             return sweep.run(out, batch_size=a.batch_size)
         _quiet_prefect()
         from flows.evaluate import evaluate_labelled
+        from pipeline.config import IngestConfig
 
         t0 = time.perf_counter()
-        results = evaluate_labelled(out, dedup_params(a), batch_size=a.batch_size, worst=a.worst)
+        results = evaluate_labelled(out, IngestConfig(dedup=dedup_params(a)).with_values(batch_size=a.batch_size),
+                                    worst=a.worst)
         print(f"evaluated in {time.perf_counter() - t0:.1f} s on {os.cpu_count()} cores; "
               f"parameters: {dedup_params(a).to_dict()}\n")
         print(format_report(results))

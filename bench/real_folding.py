@@ -363,6 +363,7 @@ def run(real: Path = REAL, params=None, sets=SETS, worst: int = 8, quiet: bool =
 
     from flows.cli import _quiet_prefect
     from flows.evaluate import evaluate_labelled
+    from pipeline.config import IngestConfig
     from pipeline.dedup import DedupParams
     from pipeline.evaluate import format_report
 
@@ -376,7 +377,7 @@ def run(real: Path = REAL, params=None, sets=SETS, worst: int = 8, quiet: bool =
         for name in sets:
             t0 = time.perf_counter()
             folder = BUILDERS[name](real, base / name)
-            results[name] = evaluate_labelled(folder, params, worst=worst)
+            results[name] = evaluate_labelled(folder, IngestConfig(dedup=params), worst=worst)
             if not quiet:
                 print(f"\n=== real set: {name} ({time.perf_counter() - t0:.1f} s)")
                 print(format_report(results[name]))

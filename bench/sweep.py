@@ -18,12 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import dedup, evaluate, schema
+from pipeline.config import IngestConfig
 from pipeline.drop import process_batch
 
 
 def process(root: Path, labels: list[evaluate.Label], params: dedup.DedupParams, batch_size: int = 500) -> pa.Table:
     files = sorted(str((root / lb.path).resolve()) for lb in labels)
-    return pa.concat_tables([process_batch(files[i:i + batch_size], params)
+    return pa.concat_tables([process_batch(files[i:i + batch_size], IngestConfig(dedup=params))
                              for i in range(0, len(files), batch_size)])
 
 

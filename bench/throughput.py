@@ -189,10 +189,10 @@ t0 = time.perf_counter()
 from flows.prefect_api import prefect_api
 with prefect_api() as api:  # as `newsfold ingest` does: reuse a running server or start one early
     from flows.ingest import ingest_flow
-    import inspect
-    extra = {{"workers": {workers}}} if "workers" in inspect.signature(ingest_flow.fn).parameters else {{}}
+    from pipeline.config import IngestConfig
+    config = IngestConfig().with_values(batch_size={batch_size}, workers={workers})
     with api.active():
-        summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, batch_size={batch_size}, **extra)
+        summary = ingest_flow(paths=[{corpus!r}], warehouse={warehouse!r}, config=config)
     summary["prefect_api"] = api.kind
 summary["wall_in_process_s"] = time.perf_counter() - t0
 import resource

@@ -46,267 +46,212 @@ def _add_warehouse(p: argparse.ArgumentParser) -> None:
                    help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
 
 
+def _add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="if an ingest is writing, wait this long for it instead of failing at once")
+
+
+def _add_config_options(p: argparse.ArgumentParser) -> None:
+    """--config FILE and one option per ingest setting, generated from pipeline/config.py."""
+    from pipeline.config import CONFIG_FILE, add_cli_options
+
+    p.add_argument("--config", metavar="FILE", help=f"read settings from FILE (default: ./{CONFIG_FILE} if there "
+                                                    "is one); flags > NEWSFOLD_* env > file > defaults")
+    add_cli_options(p)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with `command`, other subcommands' dedup options are left out (building them
-    imports numpy and the pipeline, which `--version`, `--help`, `sql` and `status` do not need)."""
+    """The whole parser: one small builder per subcommand (COMMANDS), and the ingest settings'
+    options for the CONFIGURED ones; with `command`, only that subcommand gets those (so
+    `--version`, `--help`, `sql` and `status` neither build nor import them)."""
     parser = argparse.ArgumentParser(prog="newsfold", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    ing = sub.add_parser("ingest", help="ingest files or folders as one drop",
-                         description="Read the files (folders recursively), clean them, fold duplicates into "
-                                     "articles and commit everything to the warehouse as one atomic drop. "
-                                     "Files already ingested (same path, same bytes) are skipped.")
-    ing.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
-    _add_warehouse(ing)
-    ing.add_argument("--label", help="a name for this drop, shown by `newsfold status`")
-    ing.add_argument("--batch-size", type=int, default=500, metavar="N",
-                     help="documents per processing batch (default: %(default)s)")
-    ing.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                     help="if another ingest is writing, wait this long for it instead of failing at once")
-    _add_execution_options(ing)
-    _add_read_options(ing)
-    _add_field_options(ing)
-    _add_dedup_options(ing)
-    _add_output_options(ing)
-
-    q = sub.add_parser("sql", help="run a SQL query over the warehouse tables",
-                       description="Run DuckDB SQL over the warehouse. Tables are available by their plain "
-                                   "names: documents, articles, provenance, removed_spans, drops. The query "
-                                   "comes from QUERY, from a file (-f FILE, as with the duckdb CLI) or from "
-                                   "stdin (QUERY or FILE '-').")
-    q.add_argument("query", nargs="?", metavar="QUERY",
-                   help='e.g. "SELECT article_id, title FROM articles"; "-" reads the query from stdin')
-    q.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")
-    _add_warehouse(q)
-    q.add_argument("--format", choices=list(OUTPUT_FORMATS), default="table",
-                   help="output format: table (long values cut at 60 characters), line (one 'column = value' "
-                        "line per field, values whole), csv, json (one array of row objects), jsonl (one "
-                        "object per line) (default: %(default)s)")
-    q.add_argument("--as-of-drop", type=int, metavar="N",
-                   help="query the warehouse as it was right after drop N committed (a DuckLake snapshot)")
-
-    ex = sub.add_parser("export", help="write a table or a query's rows to Parquet, CSV or JSON Lines",
-                        description="Stream a warehouse table (or the rows of --query) into one file through "
-                                    "DuckDB's COPY; nothing is held in memory. The format follows the file's "
-                                    "extension (.parquet, .csv, .jsonl/.ndjson/.json) unless --format says it.")
-    ex.add_argument("table", nargs="?", metavar="TABLE", help="a table, e.g. articles")
-    ex.add_argument("--query", metavar="SQL", help="export the rows of this query instead of a table")
-    ex.add_argument("--to", required=True, metavar="PATH", help="the file to write (replaced if it exists)")
-    ex.add_argument("--format", choices=list(EXPORT_FORMATS), help="parquet, csv or jsonl (default: from PATH)")
-    ex.add_argument("--as-of-drop", type=int, metavar="N", help="export the warehouse as it was after drop N")
-    _add_warehouse(ex)
-
-    cp = sub.add_parser("compact", help="merge small Parquet files and expire old snapshots",
-                        description="Run DuckLake's maintenance: merge the many small files that drops leave "
-                                    "into fewer, and, with --older-than, expire snapshots older than that "
-                                    "(time travel with --as-of-drop then reaches only the drops committed "
-                                    "within it, and the latest drop). Files no kept snapshot needs are deleted.")
-    cp.add_argument("--older-than", metavar="DURATION",
-                    help="expire snapshots older than DURATION, e.g. 30d, 12h, 90m, 2w (default: expire none)")
-    cp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                    help="if an ingest is writing, wait this long for it instead of failing at once")
-    _add_warehouse(cp)
-
-    sv = sub.add_parser("serve", help="ingest new files from an inbox folder on a schedule",
-                        description="Watch an inbox folder: on every scheduled run, ingest the files the "
-                                    "warehouse does not hold yet (each file exactly once) as a new drop. "
-                                    "With PREFECT_API_URL set this registers and serves a Prefect deployment "
-                                    "(runs show in the Prefect UI); without it newsfold keeps the schedule "
-                                    "itself. Stop with Ctrl-C.")
-    sv.add_argument("--inbox", required=True, metavar="DIR", help="folder to watch (recursively)")
-    when = sv.add_mutually_exclusive_group()
-    when.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS (default: 60)")
-    when.add_argument("--cron", metavar="EXPR", help='run on a cron schedule, e.g. "*/15 * * * *"')
-    sv.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)")
-    sv.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
-                    help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
-                         "being written is not ingested half-written (default: %(default)s)")
-    sv.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
-                    help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
-                         "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
-    sv.add_argument("--batch-size", type=int, default=500, metavar="N",
-                    help="documents per processing batch (default: %(default)s)")
-    _add_execution_options(sv)
-    _add_read_options(sv)
-    _add_warehouse(sv)
-    _add_field_options(sv)
-    _add_dedup_options(sv)
-    _add_output_options(sv)
-
-    ev = sub.add_parser("eval", help="measure dedup quality on a labelled corpus",
-                        description="Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, "
-                                    "or the folder holding it; see the README) into a throwaway warehouse and "
-                                    "report pairwise precision, recall, F1, adjusted Rand index, false merges and "
-                                    "missed copies per copy kind, next to a plain datasketch MinHashLSH baseline.")
-    ev.add_argument("labelled", metavar="LABELLED_DIR_OR_FILE", help="labels.csv, or a folder holding one")
-    ev.add_argument("--warehouse", "-w", metavar="DIR",
-                    help="ingest into this (new) folder and keep it, instead of a temporary one")
-    ev.add_argument("--batch-size", type=int, default=500, metavar="N",
-                    help="documents per processing batch (default: %(default)s)")
-    ev.add_argument("--no-baseline", action="store_true", help="skip the datasketch baseline")
-    ev.add_argument("--worst", type=int, default=5, metavar="N",
-                    help="list this many worst false merges and missed copies (default: %(default)s)")
-    ev.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
-    _add_field_options(ev)
-    _add_dedup_options(ev)
-
-    st = sub.add_parser("status", help="table counts and the last drops",
-                        description="Show how many rows each table holds and the most recent drops.")
-    _add_warehouse(st)
-    st.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
-
-    ps = sub.add_parser("prefect-server", help="keep a Prefect server (API and UI) running between ingests",
-                        description="Every ingest is a Prefect flow run. Without a server, each ingest starts a "
-                                    "temporary one (seconds of start-up) and stops it at the end. `start` keeps "
-                                    "one running in the background at PREFECT_SERVER_API_HOST:PORT (default "
-                                    "127.0.0.1:4200, UI included); ingests reuse it and their runs stay visible. "
-                                    "A server set with PREFECT_API_URL is always used instead.")
-    ps.add_argument("action", choices=["start", "stop", "status"])
-
-    ck = sub.add_parser("check", help="verify that every file the warehouse references is there and readable",
-                        description="Verify every Parquet file the catalog references, in the current snapshot and "
-                                    "in the older snapshots kept for time travel: it exists, has the recorded size "
-                                    "and its footer reads with the recorded row count. Also lists Parquet files no "
-                                    "snapshot references. Exit status 1 when a referenced file is damaged.")
-    _add_warehouse(ck)
-    ck.add_argument("--deep", action="store_true",
-                    help="also read every row of every file (slower: reads all the data)")
-
-    rp = sub.add_parser("repair", help="bring a damaged warehouse back to its last intact snapshot",
-                        description="If the current snapshot references a missing or damaged file, go back to the "
-                                    "last snapshot whose files are all intact: the drops committed after it are "
-                                    "rolled back and the files they recorded are listed (and written to a file) so "
-                                    "you can ingest them again. Older snapshots that reference a damaged file are "
-                                    "expired, and Parquet files no snapshot references are deleted. Shows the plan "
-                                    "and changes nothing without --yes.")
-    _add_warehouse(rp)
-    rp.add_argument("--yes", action="store_true", help="carry out the repair (without it: only show the plan)")
-    rp.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                    help="if an ingest is writing, wait this long for it instead of failing at once")
+    for name, (help, description, add_options) in COMMANDS.items():
+        p = sub.add_parser(name, help=help, description=description)
+        add_options(p)
+        if name in CONFIGURED and command in (None, name):
+            _add_config_options(p)
     return parser
 
 
-def _add_execution_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("where batches run")
-    g.add_argument("--workers", type=int, metavar="N",
-                   help="local worker processes for the batches (default: $NEWSFOLD_WORKERS or all cores)")
-    g.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("NEWSFOLD_DASK_ADDRESS"),
-                   help="run the batches on the Dask cluster whose scheduler is at ADDRESS, e.g. "
-                        "tcp://10.0.0.5:8786 (default: $NEWSFOLD_DASK_ADDRESS); the warehouse folder must be "
-                        "reachable at the same path from every worker (see README, Performance)")
+def _ingest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
+    _add_warehouse(p)
+    p.add_argument("--label", help="a name for this drop, shown by `newsfold status`")
+    _add_output_options(p)
 
 
-def _add_read_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--follow-symlinks", action="store_true",
-                   help="read files that symlinks inside the folders point to outside the given paths "
-                        "(default: such links are recorded as rejected, reason symlink_outside_inputs)")
+def _sql_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("query", nargs="?", metavar="QUERY",
+                   help='e.g. "SELECT article_id, title FROM articles"; "-" reads the query from stdin')
+    p.add_argument("-f", "--file", metavar="FILE", help="read the query from FILE ('-': stdin)")
+    _add_warehouse(p)
+    p.add_argument("--format", choices=list(OUTPUT_FORMATS), default="table",
+                   help="output format: table (long values cut at 60 characters), line (one 'column = value' "
+                        "line per field, values whole), csv, json (one array of row objects), jsonl (one "
+                        "object per line) (default: %(default)s)")
+    p.add_argument("--as-of-drop", type=int, metavar="N",
+                   help="query the warehouse as it was right after drop N committed (a DuckLake snapshot)")
 
 
+def _export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("table", nargs="?", metavar="TABLE", help="a table, e.g. articles")
+    p.add_argument("--query", metavar="SQL", help="export the rows of this query instead of a table")
+    p.add_argument("--to", required=True, metavar="PATH", help="the file to write (replaced if it exists)")
+    p.add_argument("--format", choices=list(EXPORT_FORMATS), help="parquet, csv or jsonl (default: from PATH)")
+    p.add_argument("--as-of-drop", type=int, metavar="N", help="export the warehouse as it was after drop N")
+    _add_warehouse(p)
 
 
-def _check_execution_options(args: argparse.Namespace) -> None:
-    if args.workers is not None and args.workers < 1:
-        raise ValueError("--workers must be at least 1")
-    if args.dask:
+def _compact_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--older-than", metavar="DURATION",
+                   help="expire snapshots older than DURATION, e.g. 30d, 12h, 90m, 2w (default: expire none)")
+    _add_wait(p)
+    _add_warehouse(p)
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inbox", required=True, metavar="DIR", help="folder to watch (recursively)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS (default: 60)")
+    when.add_argument("--cron", metavar="EXPR", help='run on a cron schedule, e.g. "*/15 * * * *"')
+    p.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)")
+    p.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
+                   help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
+                        "being written is not ingested half-written (default: %(default)s)")
+    p.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
+                   help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
+                        "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
+    _add_warehouse(p)
+    _add_output_options(p)
+
+
+def _eval_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("labelled", metavar="LABELLED_DIR_OR_FILE", help="labels.csv, or a folder holding one")
+    p.add_argument("--warehouse", "-w", metavar="DIR",
+                   help="ingest into this (new) folder and keep it, instead of a temporary one")
+    p.add_argument("--no-baseline", action="store_true", help="skip the datasketch baseline")
+    p.add_argument("--worst", type=int, default=5, metavar="N",
+                   help="list this many worst false merges and missed copies (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
+
+
+def _status_options(p: argparse.ArgumentParser) -> None:
+    _add_warehouse(p)
+    p.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
+
+
+def _prefect_server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["start", "stop", "status"])
+
+
+def _check_options(p: argparse.ArgumentParser) -> None:
+    _add_warehouse(p)
+    p.add_argument("--deep", action="store_true", help="also read every row of every file (slower: reads all the data)")
+
+
+def _repair_options(p: argparse.ArgumentParser) -> None:
+    _add_warehouse(p)
+    p.add_argument("--yes", action="store_true", help="carry out the repair (without it: only show the plan)")
+    _add_wait(p)
+
+
+def _reindex_options(p: argparse.ArgumentParser) -> None:
+    _add_warehouse(p)
+    p.add_argument("--into", required=True, metavar="NEW_WAREHOUSE", help="the new warehouse folder to write")
+
+
+CONFIGURED = ("ingest", "serve", "eval", "config", "reindex")  # commands taking the ingest settings
+COMMANDS = {  # name -> (help, description, options)
+    "ingest": ("ingest files or folders as one drop",
+               "Read the files (folders recursively), clean them, fold duplicates into articles and commit "
+               "everything to the warehouse as one atomic drop. Files already ingested (same path, same bytes) "
+               "are skipped. Settings come from flags, NEWSFOLD_* variables and newsfold.toml (`newsfold "
+               "config` shows them).", _ingest_options),
+    "sql": ("run a SQL query over the warehouse tables",
+            "Run DuckDB SQL over the warehouse. Tables are available by their plain names: documents, articles, "
+            "provenance, removed_spans, drops. The query comes from QUERY, from a file (-f FILE, as with the "
+            "duckdb CLI) or from stdin (QUERY or FILE '-').", _sql_options),
+    "export": ("write a table or a query's rows to Parquet, CSV or JSON Lines",
+               "Stream a warehouse table (or the rows of --query) into one file through DuckDB's COPY; nothing is "
+               "held in memory. The format follows the file's extension (.parquet, .csv, .jsonl/.ndjson/.json) "
+               "unless --format says it.", _export_options),
+    "compact": ("merge small Parquet files and expire old snapshots",
+                "Run DuckLake's maintenance: merge the many small files that drops leave into fewer, and, with "
+                "--older-than, expire snapshots older than that (time travel with --as-of-drop then reaches only "
+                "the drops committed within it, and the latest drop). Files no kept snapshot needs are deleted.",
+                _compact_options),
+    "serve": ("ingest new files from an inbox folder on a schedule",
+              "Watch an inbox folder: on every scheduled run, ingest the files the warehouse does not hold yet "
+              "(each file exactly once) as a new drop. With PREFECT_API_URL set this registers and serves a "
+              "Prefect deployment (runs show in the Prefect UI); without it newsfold keeps the schedule itself. "
+              "Scheduled runs wait at least 600 s for another writer. Stop with Ctrl-C.", _serve_options),
+    "eval": ("measure dedup quality on a labelled corpus",
+             "Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, or the folder holding "
+             "it; see the README) into a throwaway warehouse and report pairwise precision, recall, F1, adjusted "
+             "Rand index, false merges and missed copies per copy kind, next to a plain datasketch MinHashLSH "
+             "baseline.", _eval_options),
+    "status": ("table counts and the last drops", "Show how many rows each table holds and the most recent drops.",
+               _status_options),
+    "config": ("print the effective ingest settings and where each comes from",
+               "Print the settings an ingest with the same flags would use, as a newsfold.toml, each with its "
+               "source: a flag, a NEWSFOLD_* variable, the config file or the default.", lambda p: None),
+    "reindex": ("re-fingerprint a warehouse into a new one with other dedup index parameters",
+                "A warehouse keeps the shingle size, num_perm, bands, rows, seed and lead bands its index was made "
+                "with, and refuses ingests with others. reindex re-runs its documents (their clean texts, drop by "
+                "drop; sources are not read again) into a new warehouse with the given parameters.",
+                _reindex_options),
+    "prefect-server": ("keep a Prefect server (API and UI) running between ingests",
+                       "Every ingest is a Prefect flow run. Without a server, each ingest starts a temporary one "
+                       "(seconds of start-up) and stops it at the end. `start` keeps one running in the background "
+                       "at PREFECT_SERVER_API_HOST:PORT (default 127.0.0.1:4200, UI included); ingests reuse it and "
+                       "their runs stay visible. A server set with PREFECT_API_URL is always used instead.",
+                       _prefect_server_options),
+    "check": ("verify that every file the warehouse references is there and readable",
+              "Verify every Parquet file the catalog references, in the current snapshot and in the older "
+              "snapshots kept for time travel: it exists, has the recorded size and its footer reads with the "
+              "recorded row count. Also lists Parquet files no snapshot references. Exit status 1 when a "
+              "referenced file is damaged.", _check_options),
+    "repair": ("bring a damaged warehouse back to its last intact snapshot",
+               "If the current snapshot references a missing or damaged file, go back to the last snapshot whose "
+               "files are all intact: the drops committed after it are rolled back and the files they recorded "
+               "are listed (and written to a file) so you can ingest them again. Older snapshots that reference a "
+               "damaged file are expired, and Parquet files no snapshot references are deleted. Shows the plan "
+               "and changes nothing without --yes.", _repair_options),
+}
+
+
+def config_from_args(args: argparse.Namespace):
+    """The effective IngestConfig: flags > NEWSFOLD_* env > newsfold.toml (or --config) > defaults."""
+    return resolve_args(args).config
+
+
+def resolve_args(args: argparse.Namespace):
+    from pipeline.config import load_config
+
+    return load_config(cli=vars(args), config_file=getattr(args, "config", None))
+
+
+def _check_dask(config) -> None:
+    if config.execution.dask_address:
         try:
             import prefect_dask  # noqa: F401
         except ImportError:
             raise ValueError("--dask needs prefect-dask: pip install 'newsfold[dask]'") from None
 
 
-def _add_field_options(p: argparse.ArgumentParser) -> None:
-    from pipeline.readers import FieldMap
-
-    f = FieldMap()
-    g = p.add_argument_group("record fields (JSONL and CSV/TSV files; defaults read news-please exports)")
-    for name, what in (("text", "the article text"),
-                       ("html", "the page's HTML, extracted like an HTML file when a record has no text"),
-                       ("title", "the headline"), ("url", "the article's URL"),
-                       ("date", "the publication date"), ("byline", "the author(s): a string or a list"),
-                       ("source", "the site (chrome is learnt per site)")):
-        g.add_argument(f"--{name}-field", default=getattr(f, name), metavar="NAME",
-                       help=f"field holding {what} (default: %(default)s)")
-    g.add_argument("--id-field", default=None, metavar="NAME",
-                   help="field holding a stable record id: a record is then known by its file and id instead of "
-                        "its line number (default: none)")
-
-
-def _clean_params(args: argparse.Namespace):
-    from pipeline.drop import CleanParams
-    from pipeline.readers import FieldMap
-
-    fields = FieldMap(text=args.text_field, html=args.html_field, title=args.title_field, url=args.url_field,
-                      date=args.date_field, byline=args.byline_field, source=args.source_field, id=args.id_field)
-    if not all([fields.text, fields.html, fields.title, fields.url, fields.date, fields.byline, fields.source]):
-        raise ValueError("a --*-field option needs a field name")
-    return CleanParams(follow_symlinks=getattr(args, "follow_symlinks", False), fields=fields)
-
-
-
-class _DedupDefault:
-    """A DedupParams default, looked up only when shown (--help) or used: building the
-    parser must not import pipeline.dedup (numpy, pyarrow) for `newsfold --version` or `sql`."""
-
-    def __init__(self, field: str):
-        self.field = field
-
-    def value(self):
-        from pipeline.dedup import DedupParams
-
-        return getattr(DedupParams(), self.field)
-
-    def __str__(self) -> str:
-        return str(self.value())
-
-
-class _LazyDefaults:
-    def __getattr__(self, field: str) -> _DedupDefault:
-        return _DedupDefault(field)
-
-
 def _add_dedup_options(p: argparse.ArgumentParser) -> None:
-    d = _LazyDefaults()
-    g = p.add_argument_group("dedup parameters")
-    g.add_argument("--shingle-size", type=int, default=d.shingle_size, metavar="K",
-                   help="words per shingle (default: %(default)s)")
-    g.add_argument("--num-perm", type=int, default=d.num_perm, metavar="N",
-                   help="MinHash permutations (default: %(default)s)")
-    g.add_argument("--bands", type=int, default=d.bands, metavar="B",
-                   help="LSH bands; bands x rows must equal num-perm (default: %(default)s)")
-    g.add_argument("--rows", type=int, default=d.rows, metavar="R", help="rows per LSH band (default: %(default)s)")
-    g.add_argument("--jaccard", type=float, default=d.jaccard_threshold, metavar="J",
-                   help="estimated Jaccard at or above which a copy is a near duplicate (default: %(default)s)")
-    g.add_argument("--containment", type=float, default=d.containment_threshold, metavar="C",
-                   help="share of a copy's shingles inside the canonical for it to count as contained "
-                        "(default: %(default)s)")
-    g.add_argument("--common-df", type=int, default=d.common_df, metavar="N",
-                   help="content (a signature minimum) that this many different stories carry, in the drop and "
-                        "the warehouse, is boilerplate and decides nothing; 0 turns it off (default: %(default)s)")
-    g.add_argument("--lead-bands", type=int, default=d.lead_bands, metavar="B",
-                   help="extra LSH bands over each document's first shingles, to find teasers; 0 turns them off "
-                        "(default: %(default)s)")
-    g.add_argument("--lead-rows", type=int, default=d.lead_rows, metavar="R",
-                   help="rows per lead band (default: %(default)s)")
-    g.add_argument("--lead-shingles", type=int, default=d.lead_shingles, metavar="N",
-                   help="how many first shingles the lead bands cover (default: %(default)s)")
-    g.add_argument("--url-jaccard", type=float, default=d.url_jaccard_threshold, metavar="J",
-                   help="documents with the same canonical URL fold from this estimated Jaccard on, below "
-                        "--jaccard (default: %(default)s)")
+    """The dedup section's options alone (bench/quality.py, bench/real_folding.py)."""
+    from pipeline.config import add_cli_options
+
+    add_cli_options(p, sections=("dedup",))
 
 
 def dedup_params(args: argparse.Namespace):
-    from pipeline.dedup import DedupParams
-
-    for name, v in vars(args).items():
-        if isinstance(v, _DedupDefault):
-            setattr(args, name, v.value())
-    return DedupParams(shingle_size=args.shingle_size, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
-                       jaccard_threshold=args.jaccard, containment_threshold=args.containment,
-                       common_df=args.common_df, lead_bands=args.lead_bands,
-                       lead_rows=args.lead_rows, lead_shingles=args.lead_shingles,
-                       url_jaccard_threshold=args.url_jaccard)
+    """The DedupParams of parsed dedup options (see _add_dedup_options)."""
+    return config_from_args(args).dedup
 
 
 OUTPUT_FORMATS = ("table", "line", "csv", "json", "jsonl")
@@ -509,26 +454,24 @@ def _progress_display(args) -> contextlib.AbstractContextManager:
 
 
 def cmd_ingest(args) -> int:
-    if args.batch_size < 1:
-        raise ValueError("--batch-size must be at least 1")
-    _check_execution_options(args)
-    params = dedup_params(args)
+    config = config_from_args(args)
+    _check_dask(config)
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
     from flows.prefect_api import prefect_api
+    from pipeline.config import check_index_parameters
     from pipeline.warehouse import writer_lock
 
+    check_index_parameters(args.warehouse, config)  # before Prefect starts (the flow checks again, locked)
     try:
-        with writer_lock(args.warehouse, args.wait), prefect_api() as api:
+        with writer_lock(args.warehouse, config.execution.wait_s), prefect_api() as api:
             # both import Prefect, while a temporary server boots
             _configure_logging(args)
             from flows.ingest import ingest_flow
 
             with api.active(), _progress_display(args):
-                s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label,
-                                batch_size=args.batch_size, params=params, wait_s=args.wait, workers=args.workers,
-                                dask_address=args.dask, clean_params=_clean_params(args))
+                s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, config=config)
     finally:
         log_file = os.path.abspath(args.log_file) if args.log_file else None
         for h in list(logging.getLogger().handlers):
@@ -565,11 +508,9 @@ def _quiet_prefect() -> None:
 
 
 def cmd_eval(args) -> int:
-    if args.batch_size < 1:
-        raise ValueError("--batch-size must be at least 1")
+    config = config_from_args(args)
     if args.warehouse and os.path.exists(os.path.join(args.warehouse, "catalog.sqlite")):
         raise ValueError(f"--warehouse {args.warehouse} already holds a warehouse; eval needs a new folder")
-    params = dedup_params(args)
     _quiet_prefect()
     from flows.prefect_api import prefect_api
 
@@ -578,9 +519,8 @@ def cmd_eval(args) -> int:
         from pipeline.evaluate import format_report
 
         with api.active():
-            results = evaluate_labelled(args.labelled, params, batch_size=args.batch_size, warehouse=args.warehouse,
-                                        baseline=not args.no_baseline, worst=args.worst,
-                                        clean_params=_clean_params(args))
+            results = evaluate_labelled(args.labelled, config, warehouse=args.warehouse,
+                                        baseline=not args.no_baseline, worst=args.worst)
     if args.json:
         json.dump(results, sys.stdout, default=_jsonable, indent=1)
         sys.stdout.write("\n")
@@ -592,7 +532,8 @@ def cmd_eval(args) -> int:
 def cmd_serve(args) -> int:
     import signal
 
-    _check_execution_options(args)
+    config = config_from_args(args)
+    _check_dask(config)
     _configure_logging(args)
     from flows.prefect_api import prefect_api
 
@@ -625,10 +566,31 @@ def cmd_serve(args) -> int:
             print(f"serving inbox {args.inbox} -> {args.warehouse} "
                   f"({'cron ' + args.cron if args.cron else f'every {args.interval or 60:g} s'}); Ctrl-C stops\n"
                   f"Prefect: {api.note}", flush=True)
-            serve_inbox(args.inbox, args.warehouse, interval=args.interval, cron=args.cron,
-                        batch_size=args.batch_size, params=dedup_params(args), max_runs=args.max_runs,
-                        scheduler=scheduler, on_run=report, workers=args.workers, dask_address=args.dask,
-                        settle_s=args.settle, clean_params=_clean_params(args))
+            serve_inbox(args.inbox, args.warehouse, config, interval=args.interval, cron=args.cron,
+                        max_runs=args.max_runs, scheduler=scheduler, on_run=report, settle_s=args.settle)
+    return 0
+
+
+def cmd_config(args) -> int:
+    from pipeline.config import describe
+
+    print(describe(resolve_args(args)))
+    return 0
+
+
+def cmd_reindex(args) -> int:
+    config = config_from_args(args)
+    _quiet_prefect()
+    from flows.prefect_api import prefect_api
+
+    with prefect_api() as api:
+        from flows.reindex import reindex_flow
+
+        with api.active():
+            summaries = reindex_flow(args.warehouse, args.into, config)
+    articles = sum(s["n_new_articles"] for s in summaries)
+    print(f"reindexed {args.warehouse} into {args.into}: {_plural(len(summaries), 'drop')}, "
+          f"{sum(s['n_documents'] for s in summaries)} documents, {_plural(articles, 'article')}")
     return 0
 
 
@@ -937,7 +899,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     handlers = {"ingest": cmd_ingest, "sql": cmd_sql, "status": cmd_status, "serve": cmd_serve, "eval": cmd_eval,
                 "check": cmd_check, "repair": cmd_repair, "export": cmd_export, "compact": cmd_compact,
-                "prefect-server": cmd_prefect_server}
+                "prefect-server": cmd_prefect_server, "config": cmd_config, "reindex": cmd_reindex}
     stop_signals = _stop_on_terminate()
     try:
         return handlers[args.command](args)

@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 from pipeline import evaluate, sources
-from pipeline.dedup import DedupParams, sig_from_bytes
-from pipeline.drop import CleanParams
+from pipeline.config import IngestConfig
+from pipeline.dedup import sig_from_bytes
 from pipeline.warehouse import Warehouse
 
 
@@ -46,9 +46,8 @@ def _read_prediction(warehouse: Path, files: dict[str, str], want_text: set[str]
     return pred
 
 
-def evaluate_labelled(labelled: str | Path, params: DedupParams = DedupParams(), batch_size: int = 500,
-                      warehouse: str | Path | None = None, baseline: bool = True, worst: int = 5,
-                      clean_params: CleanParams = CleanParams()) -> dict[str, dict]:
+def evaluate_labelled(labelled: str | Path, config: IngestConfig = IngestConfig(),
+                      warehouse: str | Path | None = None, baseline: bool = True, worst: int = 5) -> dict[str, dict]:
     """{"newsfold": scores, "baseline": scores} for a labels.csv (or a folder holding one).
 
     The corpus is ingested as one drop into `warehouse` (kept for inspection) or into
@@ -65,8 +64,7 @@ def evaluate_labelled(labelled: str | Path, params: DedupParams = DedupParams(),
     want_text = {lb.path for lb in labels if lb.kind == evaluate.REPEATED}
     with tempfile.TemporaryDirectory(prefix="newsfold-eval-") as tmp:
         wh = Path(warehouse) if warehouse else Path(tmp) / "warehouse"
-        ingest_flow(paths=list(files.values()), warehouse=str(wh), label="eval", batch_size=batch_size,
-                    params=params, clean_params=clean_params)
+        ingest_flow(paths=list(files.values()), warehouse=str(wh), label="eval", config=config)
         pred = _read_prediction(wh, files, want_text)
     results = {"newsfold": evaluate.evaluate(labels, pred, worst)}
     if baseline:

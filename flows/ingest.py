@@ -17,7 +17,7 @@ only write staging files; planning and the commit happen once, here.
 """
 # No `from __future__ import annotations`: a deployment's flow runs (`newsfold serve` with a
 # Prefect server) load this file by path and validate parameters against the annotations,
-# which as strings ("DedupParams") would not resolve there.
+# which as strings ("IngestConfig") would not resolve there.
 import contextlib
 import logging
 import multiprocessing
@@ -38,13 +38,12 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import readers, sources
-from pipeline.dedup import DedupParams
-from pipeline.drop import CleanParams, stage_batch, stage_one_by_one
+from pipeline.config import IngestConfig, check_index_parameters
+from pipeline.drop import stage_batch, stage_one_by_one
 from pipeline.plan import DropInfo, plan_drop
 from pipeline.stage import PipelineStats
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
 
-DEFAULT_BATCH_SIZE = 500
 # Listeners for the flow's progress (the `newsfold ingest` terminal display). The flow
 # reports each step once, through `_report_progress`, to its Prefect progress artifact
 # (the UI) and to these.
@@ -167,20 +166,19 @@ def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | 
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
-def process_task(paths: list[readers.Part], params: DedupParams, clean_params: CleanParams, out_path: str,
-                 known_chrome: str | None, known_records: str | None = None,
-                 chunk_docs: int = DEFAULT_BATCH_SIZE) -> dict:
+def process_task(paths: list[readers.Part], config: IngestConfig, out_path: str, known_chrome: str | None,
+                 known_records: str | None = None) -> dict:
     fault_point("in_batch")
     if multiprocessing.parent_process() is None:
         # in the flow's process (threads): warnings reach the caller's logging (the CLI
         # routes them to its log file); catch_warnings is not thread-safe
-        return stage_batch(paths, params, clean_params, out_path, known_chrome, known_records, chunk_docs)
+        return stage_batch(paths, config, out_path, known_chrome, known_records)
     # In a worker process, libraries' warnings (dateutil's UnknownTimezoneWarning on "EST",
     # ...) go back with the receipt and the flow logs them, so a worker never writes them
     # on the terminal.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
-        receipt = stage_batch(paths, params, clean_params, out_path, known_chrome, known_records, chunk_docs)
+        receipt = stage_batch(paths, config, out_path, known_chrome, known_records)
     receipt["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     return receipt
 
@@ -193,14 +191,16 @@ def _report_progress(artifact_id, **event) -> None:
 
 
 @task(name="plan-and-commit", cache_policy=NO_CACHE)
-def commit_task(staging: list[str], warehouse: str, params: DedupParams, label: str | None,
+def commit_task(staging: list[str], warehouse: str, config: IngestConfig, label: str | None,
                 inputs: list[str], started_at: datetime, n_files: int) -> dict:
     timings = {}
     t0 = time.perf_counter()
-    info = DropInfo(label=label, inputs=tuple(inputs), started_at=started_at, n_found=n_files, version=version())
+    # drops.parameters holds the whole config (IngestConfig.to_dict)
+    info = DropInfo(label=label, inputs=tuple(inputs), started_at=started_at, n_found=n_files, version=version(),
+                    parameters=config.to_dict())
     with Warehouse(warehouse) as wh:
         drop_id = wh.next_drop_id()
-        plan = plan_drop(staging, wh, params, drop_id, info=info)
+        plan = plan_drop(staging, wh, config.dedup, drop_id, info=info)
         t1 = time.perf_counter()
         timings["plan"] = t1 - t0
         wh.commit_drop(drop_id, plan.tables, relation_updates=plan.relation_updates, staged=plan.staged)
@@ -228,7 +228,7 @@ def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dic
             except Exception as exc:  # e.g. its worker died: retry its files one by one
                 logger.warning("batch %d/%d failed (%s: %s); retrying its %d files one by one", k,
                                len(futures), type(exc).__name__, exc, len(batches[k - 1]))
-                batch_receipts = stage_one_by_one(batches[k - 1], task_args["params"], task_args["clean_params"],
+                batch_receipts = stage_one_by_one(batches[k - 1], task_args["config"],
                                                   run_dir / f"batch-{k - 1:06d}-retry", task_args["known_chrome"])
             receipts.extend(batch_receipts)
             for receipt in batch_receipts:  # this batch's only: the earlier ones are logged
@@ -260,27 +260,29 @@ def _summary_markdown(summary: dict) -> str:
 @flow(name="newsfold-ingest", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2),
       log_prints=False)
 def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | None = None,
-                batch_size: int = DEFAULT_BATCH_SIZE, params: DedupParams = DedupParams(),
-                clean_params: CleanParams = CleanParams(), wait_s: float = 0.0,
-                only_new: bool = False, workers: int | None = None, dask_address: str | None = None) -> dict:
+                config: IngestConfig = IngestConfig(), only_new: bool = False) -> dict:
     """Ingest files/folders as one drop: every new file gets a `documents` row; the drop commits atomically.
 
     Files the warehouse already holds (same path, same bytes) are skipped and
     counted as seen before. With `only_new` (the inbox schedule), a run that
-    finds nothing new records no drop. `workers` (default $NEWSFOLD_WORKERS or
-    all cores) local processes run the batches, or the Dask cluster at
-    `dask_address` (default $NEWSFOLD_DASK_ADDRESS) does.
+    finds nothing new records no drop. `config.execution.workers` (default
+    $NEWSFOLD_WORKERS or all cores) local processes run the batches, or the
+    Dask cluster at `config.execution.dask_address` (default
+    $NEWSFOLD_DASK_ADDRESS) does. An ingest whose index parameters differ from
+    the warehouse's is refused (see check_index_parameters).
     """
     logger = get_run_logger()
     started = datetime.now(timezone.utc)
     inputs = [os.path.abspath(p) for p in paths]
-    workers = workers or default_workers()
-    dask_address = dask_address or os.environ.get("NEWSFOLD_DASK_ADDRESS") or None
+    batch_size, wait_s = config.execution.batch_size, config.execution.wait_s
+    workers = config.execution.workers or default_workers()
+    dask_address = config.execution.dask_address or os.environ.get("NEWSFOLD_DASK_ADDRESS") or None
     stage_s: dict[str, float] = {}
     with writer_lock(warehouse, wait_s):
+        check_index_parameters(warehouse, config)
         t0 = time.perf_counter()
-        all_files = discover_task(inputs, clean_params.follow_symlinks)
-        files = skip_known_task(all_files, warehouse, clean_params.max_bytes)
+        all_files = discover_task(inputs, config.reading.follow_symlinks)
+        files = skip_known_task(all_files, warehouse, config.reading.max_bytes)
         stage_s["discover"] = time.perf_counter() - t0
         if only_new and not files:
             logger.info("nothing new in %s", ", ".join(inputs))
@@ -297,9 +299,9 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"), files)
             known_records = known_records_task(warehouse, str(run_dir / "known-records.parquet"), files)
             done = {"files_total": len(files), "files_done": 0, "batches_total": len(batches), "batches_done": 0}
-            receipts = _process_batches(batches, run_dir, done, params=params, clean_params=clean_params,
+            receipts = _process_batches(batches, run_dir, done, config=config,
                                         known_chrome=known_chrome, known_records=known_records,
-                                        chunk_docs=batch_size, runner=batch_runner(len(batches), workers, dask_address))
+                                        runner=batch_runner(len(batches), workers, dask_address))
             stage_s["process"] = time.perf_counter() - t0
             batch_stats = sum((PipelineStats.from_dict(r["stats"]) for r in receipts), PipelineStats())
             fault_point("before_plan")
@@ -310,7 +312,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             if only_new and not any(r["rows"] for r in receipts):
                 logger.info("nothing new in %s", ", ".join(inputs))
                 return {"drop_id": None, "label": label, "n_files": n_found, "n_seen_before": n_found}
-            summary = commit_task([p for r in receipts for p in r["paths"]], warehouse, params, label, inputs,
+            summary = commit_task([p for r in receipts for p in r["paths"]], warehouse, config, label, inputs,
                                   started, n_found)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.dedup import DedupParams
-from pipeline.drop import CleanParams
+from pipeline.config import IngestConfig, check_index_parameters
 
 from .ingest import ingest_flow
 
@@ -72,19 +71,17 @@ def validate_schedule(interval: float | None, cron: str | None) -> None:
             raise ValueError(f"bad --cron expression {cron!r}: {exc}") from None
 
 
-def run_parameters(inbox: str, warehouse: str, batch_size: int, params: DedupParams,
-                   clean_params: CleanParams, workers: int | None = None, dask_address: str | None = None) -> dict:
+def run_parameters(inbox: str, warehouse: str, config: IngestConfig) -> dict:
+    """ingest_flow's parameters for every scheduled run; a run waits at least
+    SERVE_WRITER_WAIT_S for another writer."""
+    config = config.with_values(wait_s=max(config.execution.wait_s, SERVE_WRITER_WAIT_S))
     return {"paths": [os.path.abspath(inbox)], "warehouse": os.path.abspath(warehouse), "label": "inbox",
-            "batch_size": batch_size, "params": params, "clean_params": clean_params,
-            "wait_s": SERVE_WRITER_WAIT_S, "only_new": True, "workers": workers, "dask_address": dask_address}
+            "config": config, "only_new": True}
 
 
-def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron: str | None = None,
-                batch_size: int = 500, params: DedupParams = DedupParams(),
-                clean_params: CleanParams = CleanParams(), max_runs: int | None = None,
-                scheduler: str = "auto", on_run: Callable[[dict], None] | None = None,
-                workers: int | None = None, dask_address: str | None = None,
-                settle_s: float = DEFAULT_SETTLE_S) -> None:
+def serve_inbox(inbox: str, warehouse: str, config: IngestConfig = IngestConfig(), interval: float | None = None,
+                cron: str | None = None, max_runs: int | None = None, scheduler: str = "auto",
+                on_run: Callable[[dict], None] | None = None, settle_s: float = DEFAULT_SETTLE_S) -> None:
     """Ingest new inbox files on a schedule until interrupted (or `max_runs` runs).
 
     scheduler: "prefect" serves a Prefect deployment (needs PREFECT_API_URL),
@@ -96,7 +93,8 @@ def serve_inbox(inbox: str, warehouse: str, interval: float | None = None, cron:
         raise ValueError("--settle must be 0 or more seconds")
     if not os.path.isdir(inbox):
         raise FileNotFoundError(f"no such inbox folder: {inbox}")
-    parameters = run_parameters(inbox, warehouse, batch_size, params, clean_params, workers, dask_address)
+    check_index_parameters(warehouse, config)  # refused at once, not at every run
+    parameters = run_parameters(inbox, warehouse, config)
     if scheduler == "auto":
         scheduler = "prefect" if os.environ.get("PREFECT_API_URL") and max_runs is None else "local"
     if scheduler == "prefect":

@@ -102,11 +102,12 @@ class _Source:
     page and paragraph). Pages and their paragraphs are numbered in order across the
     source; a page's text is its paragraphs joined by newlines."""
 
-    def __init__(self, docs: list[Doc]):
+    def __init__(self, docs: list[Doc], gram_words: int = GRAM_WORDS):
         self.docs = docs
+        self.gram_words = gram_words
         texts = ["\n".join(u.text for u in d.units) for d in docs]
         self.words, self.starts, self.ends, self.offsets = signatures.word_spans(texts, fold=True)
-        self.grams = signatures.window_hashes(self.words, self.offsets, GRAM_WORDS)
+        self.grams = signatures.window_hashes(self.words, self.offsets, gram_words)
         self.page_of_word = np.repeat(np.arange(len(docs)), np.diff(self.offsets))
         self.text_base = exclusive_cumsum([len(t) + 1 for t in texts])       # page -> offset in the joined text
         self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
@@ -147,7 +148,7 @@ class _Source:
         pages_with = np.bincount(run, weights=page_start)
         shared = np.zeros(len(keys), dtype=bool)
         shared[at] = pages_with[run] >= 2
-        own = np.bincount(self.page_of_word[~_covered(shared[:n_grams])], minlength=len(self.docs))
+        own = np.bincount(self.page_of_word[~_covered(shared[:n_grams], self.gram_words)], minlength=len(self.docs))
         voters = own >= min_own_words
         if voters.sum() < min_docs:
             return np.empty(0, dtype=np.uint64)
@@ -161,7 +162,7 @@ class _Source:
         if len(known):
             gram_hits = gram_hits | _member(known, self.grams)
             sentence_hits = sentence_hits | _member(known, self.sentence_keys)
-        is_chrome = _covered(gram_hits)
+        is_chrome = _covered(gram_hits, self.gram_words)
         if not is_chrome.any() and not sentence_hits.any():
             return
         n_units = len(self.unit_base) - 1
@@ -250,7 +251,8 @@ def _split(doc: Doc, unit: Unit, ranges: list[tuple[int, int]]) -> list[Unit]:
 
 
 def strip_batch(docs: list[Doc], known: Mapping[str, np.ndarray] | None = None, min_docs: int = MIN_DOCS,
-                min_own_words: int = MIN_OWN_WORDS, min_run: int = MIN_RUN) -> dict[str, np.ndarray]:
+                min_own_words: int = MIN_OWN_WORDS, min_run: int = MIN_RUN, gram_words: int = GRAM_WORDS
+                ) -> dict[str, np.ndarray]:
     """Cut accepted documents into paragraphs (`doc.units`) and remove chrome, in place.
 
     known: source name -> chrome keys learnt earlier (from the warehouse).
@@ -268,7 +270,7 @@ def strip_batch(docs: list[Doc], known: Mapping[str, np.ndarray] | None = None, 
     for name, group in by_source.items():
         if len(group) < min_docs and name not in known:
             continue
-        source = _Source(group)
+        source = _Source(group, gram_words)
         new = source.learn(min_docs, min_own_words)
         if len(new):
             learnt[name] = new

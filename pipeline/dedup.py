@@ -42,67 +42,13 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
 from . import schema, signatures
-
-
-@dataclass(frozen=True)
-class DedupParams:
-    shingle_size: int = 5          # words per shingle
-    num_perm: int = 128            # MinHash permutations
-    bands: int = 32                # LSH bands x rows must equal num_perm
-    rows: int = 4
-    jaccard_threshold: float = 0.5
-    containment_threshold: float = 0.8
-    switch_ratio: float = 1.2      # a new copy must be this much larger to take over as canonical
-    # Lead bands: a small MinHash over each document's first `lead_shingles`
-    # shingles. A teaser holding the first 20-50 % of an article has a whole-text
-    # Jaccard of only 0.2-0.5, which the main bands often miss, but its lead is
-    # the article's lead. Candidates found this way still pass verification.
-    lead_shingles: int = 40
-    lead_bands: int = 4            # 0 turns lead bands off
-    lead_rows: int = 4
-    # A photo caption, a dateline or a kicker in front of a story shifts its lead, so lead
-    # bands are taken over several windows: from the text's start and from each of its next
-    # lead_windows - 1 sentence starts within the first lead_reach characters. The windows'
-    # bands share band ids, so a teaser's lead finds the story's lead behind a caption.
-    lead_windows: int = 4
-    lead_reach: int = 1500
-    seed: int = 1
-    # Two documents with the same canonical URL (see readers.canonical_url) are one article
-    # when their texts are at least this similar, even under jaccard_threshold: a corrected
-    # or re-edited article republished at its URL. See same_url_match.
-    url_jaccard_threshold: float = 0.2
-    # Common content (see common_minima): a signature minimum that this many different
-    # stories carry is left out of verification. 0 turns it off. On the real sets 3-8 all
-    # keep a site's headline block from merging its pages; on the generated corpus, whose
-    # stories have up to ten differently damaged copies, 3 costs recall (0.991 -> 0.938)
-    # and 8 almost none (0.989).
-    common_df: int = 8
-    # A pair must keep this many signature positions whose minimum is not common, or its
-    # content is all common and it proves nothing.
-    min_informative: int = 12
-    # Copies of one story count once in the document frequency: documents whose plain
-    # signatures agree this much (or one holds the other this much) are one story.
-    family_jaccard: float = 0.8
-    family_containment: float = 0.9
-
-    def __post_init__(self):
-        if self.bands * self.rows != self.num_perm:
-            raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must equal num_perm ({self.num_perm})")
-        if not 1 <= self.shingle_size <= 20:
-            raise ValueError("shingle_size must be between 1 and 20")
-        if self.lead_windows < 1:
-            raise ValueError("lead_windows must be >= 1")
-        if self.common_df < 0:
-            raise ValueError("common_df must be >= 0")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .config import DedupParams  # noqa: F401  (its home is the config's dedup section)
 
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',

@@ -16,30 +16,19 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import clean, dedup, readers, sources
+from . import readers, sources
+from .config import IngestConfig
 from .model import Doc
 from .plan import INTERNAL_ERROR, PROCESSED, chrome_path, chrome_table, staging_row, staging_table
 from .stage import (ChromeStage, CleanStage, FingerprintStage, PipelineStats, RepeatsStage, Stage, StageStats,
                     reject_internal, run_stages)
 from .warehouse import fault_point
-
-DEFAULT_CHUNK_DOCS = 500  # documents per staging file (and per pass of the stages)
-
-
-@dataclass(frozen=True)
-class CleanParams:
-    max_bytes: int = sources.DEFAULT_MAX_BYTES
-    min_words: int = clean.MIN_ARTICLE_WORDS
-    follow_symlinks: bool = False  # follow symlinks that lead outside the given paths (sources.discover)
-    fields: readers.FieldMap = readers.FieldMap()  # which JSONL/CSV fields hold text, title, url, ...
-
 
 
 def failed_doc(path: Path, stage: str, exc: BaseException, max_bytes: int) -> Doc:
@@ -66,17 +55,18 @@ def as_part(item: str | Path | readers.Part) -> readers.Part:
     return item if isinstance(item, readers.Part) else readers.Part(str(item))
 
 
-def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanParams = CleanParams(),
+def read_batch(parts: Sequence[str | Path | readers.Part], config: IngestConfig = IngestConfig(),
                skip_ids: set[str] | None = None, skipped: list[int] | None = None) -> Iterator[Doc]:
     """The documents of a batch's parts, streamed; records whose doc_id is in `skip_ids` (the
     warehouse has them) are left out and counted in skipped[0]."""
+    max_bytes, fields = config.reading.max_bytes, config.reading.field_map()
     for part in map(as_part, parts):
         if not readers.is_container(part.path) and not readers.is_gzipped(part.path):
-            yield _read_one(Path(part.path), clean_params.max_bytes)
+            yield _read_one(Path(part.path), max_bytes)
             continue
         fault_point(f"read:{Path(part.path).name}")  # test hook: a document that kills its worker
         try:
-            for doc in readers.read_part(part, clean_params.fields, clean_params.max_bytes, skip_ids or ()):
+            for doc in readers.read_part(part, fields, max_bytes, skip_ids or ()):
                 if doc is None:
                     if skipped is not None:
                         skipped[0] += 1
@@ -88,9 +78,9 @@ def read_batch(parts: Sequence[str | Path | readers.Part], clean_params: CleanPa
             yield doc
 
 
-def process_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParams,
-                  clean_params: CleanParams = CleanParams(), timings: dict[str, float] | None = None,
-                  known_chrome: str | Path | None = None, learnt_chrome: dict | None = None) -> pa.Table:
+def process_batch(paths: list[str | Path | readers.Part], config: IngestConfig = IngestConfig(),
+                  timings: dict[str, float] | None = None, known_chrome: str | Path | None = None,
+                  learnt_chrome: dict | None = None) -> pa.Table:
     """The batch's rows (paths: files, or parts of files; see readers.Part).
 
     timings: if given, gets the seconds spent per stage added to it.
@@ -99,28 +89,28 @@ def process_batch(paths: list[str | Path | readers.Part], params: dedup.DedupPar
     """
     stats = PipelineStats()
     clock = time.perf_counter()
-    docs = list(read_batch(paths, clean_params))
+    docs = list(read_batch(paths, config))
     stats.add("read", read_stats(docs, time.perf_counter() - clock))
-    table = process_docs(docs, params, clean_params, stats, known_chrome, learnt_chrome)
+    table = process_docs(docs, config, stats, known_chrome, learnt_chrome)
     if timings is not None:
         for name, seconds in stats.seconds().items():
             timings[name] = timings.get(name, 0.0) + seconds
     return table
 
 
-def stages(params: dedup.DedupParams, clean_params: CleanParams, chrome_stage: ChromeStage) -> list[Stage]:
+def stages(config: IngestConfig, chrome_stage: ChromeStage) -> list[Stage]:
     """The stages a batch runs through, in order."""
-    return [chrome_stage, CleanStage(clean_params.min_words), RepeatsStage(), FingerprintStage(params)]
+    return [chrome_stage, CleanStage(config.cleaning.min_words), RepeatsStage(config.repeats.min_words),
+            FingerprintStage(config.dedup)]
 
 
-def process_docs(docs: list[Doc], params: dedup.DedupParams, clean_params: CleanParams = CleanParams(),
-                 stats: PipelineStats | None = None, known_chrome: str | Path | None = None,
-                 learnt_chrome: dict | None = None) -> pa.Table:
+def process_docs(docs: list[Doc], config: IngestConfig = IngestConfig(), stats: PipelineStats | None = None,
+                 known_chrome: str | Path | None = None, learnt_chrome: dict | None = None) -> pa.Table:
     """The rows of documents already read (see process_batch); `stats`, if given, gets each
     stage's stats added."""
     stats = PipelineStats() if stats is None else stats
-    chrome_stage = ChromeStage.from_file(known_chrome, docs)
-    docs = run_stages(docs, stages(params, clean_params, chrome_stage), stats)
+    chrome_stage = ChromeStage.from_file(known_chrome, docs, config.chrome)
+    docs = run_stages(docs, stages(config, chrome_stage), stats)
     if learnt_chrome is not None:
         learnt_chrome.update(chrome_stage.learnt)
     with stats.timed("rows"):
@@ -170,12 +160,12 @@ def _chunks(docs: Iterator[Doc], size: int) -> Iterator[list[Doc]]:
         yield chunk
 
 
-def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParams, clean_params: CleanParams,
-                out_path: str | Path, known_chrome: str | Path | None = None,
-                known_records: str | Path | None = None, chunk_docs: int = DEFAULT_CHUNK_DOCS) -> dict:
+def stage_batch(paths: list[str | Path | readers.Part], config: IngestConfig, out_path: str | Path,
+                known_chrome: str | Path | None = None, known_records: str | Path | None = None) -> dict:
     """Process a batch (files, or parts of big files) and write its rows to staging Parquet
-    files, `out_path` and, past `chunk_docs` documents, `out_path`'s siblings `<stem>.<k>.parquet`,
-    each with the chrome it learnt at `chrome_path(file)`; return a small receipt.
+    files, `out_path` and, past `chunk_docs` (config.execution.batch_size) documents,
+    `out_path`'s siblings `<stem>.<k>.parquet`, each with the chrome it learnt at
+    `chrome_path(file)`; return a small receipt.
 
     Memory is bounded by `chunk_docs` documents whatever the size of the files: the parts
     are read as a stream and each chunk goes through the stages and to disk on its own.
@@ -186,13 +176,14 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     skipped = [0]
-    docs = read_batch(paths, clean_params, known_record_ids(known_records, paths), skipped)
+    chunk_docs = config.execution.batch_size
+    docs = read_batch(paths, config, known_record_ids(known_records, paths), skipped)
     written, rows = [], 0
     clock = time.perf_counter()
     for k, chunk in enumerate(_chunks(docs, chunk_docs)):
         stats.add("read", read_stats(chunk, time.perf_counter() - clock))
         learnt: dict[str, np.ndarray] = {}
-        table = process_docs(chunk, params, clean_params, stats, known_chrome, learnt)
+        table = process_docs(chunk, config, stats, known_chrome, learnt)
         del chunk
         with stats.timed("write_staging"):
             path = out_path if k == 0 else out_path.with_suffix(f".{k}.parquet")
@@ -209,8 +200,8 @@ def stage_batch(paths: list[str | Path | readers.Part], params: dedup.DedupParam
             "stats": stats.to_dict()}
 
 
-def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_params: CleanParams,
-                     out_stem: str | Path, known_chrome: str | Path | None = None) -> list[dict]:
+def stage_one_by_one(paths: list[str | Path], config: IngestConfig, out_stem: str | Path,
+                     known_chrome: str | Path | None = None) -> list[dict]:
     """Retry a batch that failed as a whole (its worker died, ...) one document at a time.
 
     Each document runs in a worker process of its own pool, so one that kills its process
@@ -230,8 +221,7 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
             if pool is None:
                 pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
             try:
-                receipts.append(pool.submit(stage_batch, [path], params, clean_params, out_path,
-                                            known_chrome).result())
+                receipts.append(pool.submit(stage_batch, [path], config, out_path, known_chrome).result())
                 continue
             except BrokenProcessPool as exc:
                 pool.shutdown(wait=False, cancel_futures=True)
@@ -244,7 +234,7 @@ def stage_one_by_one(paths: list[str | Path], params: dedup.DedupParams, clean_p
                 doc = readers.part_failure(part, INTERNAL_ERROR)
                 reject_internal(doc, "worker", error)
             else:
-                doc = failed_doc(Path(part.path), "worker", error, clean_params.max_bytes)
+                doc = failed_doc(Path(part.path), "worker", error, config.reading.max_bytes)
             table = staging_table([staging_row(doc)])
             out_path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(table, out_path)

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from . import chrome, clean, dedup, repeats
+from .config import ChromeConfig
 from .model import Doc
 from .plan import CHROME_KEYS, INTERNAL_ERROR, chrome_dict
 
@@ -160,18 +161,25 @@ class ChromeStage(Stage):
 
     name = "chrome"
 
-    def __init__(self, known: dict[str, np.ndarray] | None = None):
+    def __init__(self, known: dict[str, np.ndarray] | None = None, settings: ChromeConfig = ChromeConfig()):
         self.known = known
+        self.settings = settings
         self.learnt: dict[str, np.ndarray] = {}
 
     @classmethod
-    def from_file(cls, known_chrome: str | Path | None, docs: list[Doc]) -> ChromeStage:
+    def from_file(cls, known_chrome: str | Path | None, docs: list[Doc],
+                  settings: ChromeConfig = ChromeConfig()) -> ChromeStage:
         """Start from the chrome staged in a Parquet file (CHROME_KEYS) for the batch's sources."""
         if known_chrome is None:
-            return cls(None)
+            return cls(None, settings)
         names = sorted({d.source_name for d in docs})
         return cls(chrome_dict(pq.read_table(known_chrome, filters=[("source_name", "in", names)]) if names
-                               else CHROME_KEYS.empty_table()))
+                               else CHROME_KEYS.empty_table()), settings)
+
+    def _strip(self, docs: list[Doc], known: dict | None) -> dict[str, np.ndarray]:
+        s = self.settings
+        return chrome.strip_batch(docs, known, min_docs=s.min_docs, min_own_words=s.min_own_words,
+                                  min_run=s.min_run, gram_words=s.gram_words)
 
     def run(self, docs: list[Doc]) -> None:
         """chrome.strip_batch, isolated per document. The chrome stage learns across the batch,
@@ -181,23 +189,23 @@ class ChromeStage(Stage):
         known = self.known
         states = [_snapshot(d) for d in docs]
         try:
-            self.learnt = chrome.strip_batch(docs, known)
+            self.learnt = self._strip(docs, known)
             return
         except Exception as exc:
             log.warning("chrome stage failed on the batch (%s: %s); retrying document by document",
                         type(exc).__name__, exc)
         for d, state in zip(docs, states):
             _restore(d, state)
-        each(docs, "chrome", lambda d: chrome.strip_batch([d], known))
+        each(docs, "chrome", lambda d: self._strip([d], known))
         good = [(d, state) for d, state in zip(docs, states) if d.reject_reason != INTERNAL_ERROR]
         for d, state in good:
             _restore(d, state)
         try:
-            self.learnt = chrome.strip_batch([d for d, _ in good], known)
+            self.learnt = self._strip([d for d, _ in good], known)
         except Exception:  # failing together but not alone: each keeps what it gets alone
             for d, state in good:
                 _restore(d, state)
-            each([d for d, _ in good], "chrome", lambda d: chrome.strip_batch([d], known))
+            each([d for d, _ in good], "chrome", lambda d: self._strip([d], known))
             self.learnt = {}
 
 
@@ -218,8 +226,11 @@ class RepeatsStage(Stage):
 
     name = "repeats"
 
+    def __init__(self, min_words: int = repeats.MIN_REPEAT_WORDS):
+        self.min_words = min_words
+
     def run(self, docs: list[Doc]) -> None:
-        each(docs, self.name, repeats.collapse_repeats)
+        each(docs, self.name, lambda d: repeats.collapse_repeats(d, self.min_words))
 
 
 class FingerprintStage(Stage):

@@ -222,6 +222,23 @@ class Warehouse:
             self.con.unregister("_hashes")
         return {h: (doc, art) for h, doc, art in rows}
 
+    def index_parameters(self) -> dict | None:
+        """The parameters this warehouse's signatures and band index were made with (see
+        config.INDEX_KEYS): those its first drop recorded in drops.parameters. Warehouses from
+        before the algorithm version was recorded lack that key; num_perm, if missing, is read
+        off the stored signatures. None: no drop yet."""
+        from .config import INDEX_KEYS
+
+        row = self.sql("SELECT parameters FROM drops WHERE parameters IS NOT NULL ORDER BY drop_id LIMIT 1"
+                       ).fetchone()
+        recorded = json.loads(row[0]) if row else {}
+        stored = {k: recorded[k] for k in (*INDEX_KEYS, "algorithm_version") if k in recorded}
+        if "num_perm" not in stored:
+            width = self.sql("SELECT octet_length(minhash) FROM signatures LIMIT 1").fetchone()
+            if width:
+                stored["num_perm"] = width[0] // 4
+        return stored or None
+
     def has_band_index(self) -> bool:
         return self.sql("SELECT EXISTS (SELECT 1 FROM lsh_bands)").fetchone()[0]
 

@@ -184,11 +184,11 @@ def test_building_the_parser_imports_nothing_heavy():
 
 
 def test_dedup_defaults_still_reach_the_params():
-    from flows.cli import build_parser, dedup_params
+    from flows.cli import build_parser, config_from_args
     from pipeline.dedup import DedupParams
 
     args = build_parser().parse_args(["ingest", "x", "--jaccard", "0.6"])
-    assert dedup_params(args) == DedupParams(jaccard_threshold=0.6)
+    assert config_from_args(args).dedup == DedupParams(jaccard_threshold=0.6)
 
 
 def test_serve_run_line_counts_rejected_documents():

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import SEED
 from pipeline import clean, dedup, schema
+from pipeline.config import IngestConfig
 from pipeline.drop import process_batch
 
 P = dedup.DedupParams()
@@ -86,7 +87,7 @@ def test_a_longer_version_that_holds_the_original_is_the_same_article():
 
 
 def test_seeds_000_and_002_share_quotes_but_stay_apart():
-    processed = process_batch([SEED["000"], SEED["002"]], P)
+    processed = process_batch([SEED["000"], SEED["002"]], IngestConfig(dedup=P))
     rel = relations(dedup.assign(processed, P, drop_id=1))
     assert {r for r, _ in rel.values()} == {schema.CANONICAL}
     sigs = [dedup.sig_from_bytes(b) for b in processed.column("minhash").to_pylist()]
@@ -175,7 +176,7 @@ def _real(*names):
 
 
 def test_real_trimmed_wire_copy_under_another_headline_is_contained():
-    processed = process_batch(_real("wire_full_sport24.txt", "wire_trimmed_malaymail.txt"), P)
+    processed = process_batch(_real("wire_full_sport24.txt", "wire_trimmed_malaymail.txt"), IngestConfig(dedup=P))
     rel = relations(dedup.assign(processed, P, drop_id=1))
     ids = processed.column("doc_id").to_pylist()
     assert rel[ids[0]][0] == schema.CANONICAL
@@ -184,13 +185,13 @@ def test_real_trimmed_wire_copy_under_another_headline_is_contained():
 
 def test_real_caption_led_copy_folds_through_the_lead_windows():
     files = _real("caption_led_wapo.txt", "caption_led_nytimes.txt")
-    processed = process_batch(files, P)
+    processed = process_batch(files, IngestConfig(dedup=P))
     ids = processed.column("doc_id").to_pylist()
     rel = relations(dedup.assign(processed, P, drop_id=1))
     assert rel[ids[1]] == (schema.CONTAINED, rel[ids[0]][1])
     # with the lead taken at the text's start only, the caption hides the story's lead
     one = replace(P, lead_windows=1)
-    rel = relations(dedup.assign(process_batch(files, one), one, drop_id=1))
+    rel = relations(dedup.assign(process_batch(files, IngestConfig(dedup=one)), one, drop_id=1))
     assert rel[ids[1]][1] != rel[ids[0]][1]
 
 
@@ -198,23 +199,23 @@ def test_real_pages_of_one_site_stay_apart_when_cleaning_misses_their_headline_b
     from pipeline import chrome
 
     # "whether or not cleaning caught them": the chrome stage off, the block stays in the text
-    monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None: {})
+    monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None, **thresholds: {})
     # and the main-body-block rule of the clean stage, which catches this block on one page
     monkeypatch.setattr(clean, "main_block", lambda paragraphs, body=None: None)
     files = sorted((REAL / "site_pages").glob("*.txt"))
-    processed = process_batch(files, P)
+    processed = process_batch(files, IngestConfig(dedup=P))
     assert len(dedup.assign(processed, replace(P, common_df=0), drop_id=1).new_articles) < len(files)
     assert len(dedup.assign(processed, P, drop_id=1).new_articles) == len(files)
 
 
 def _drop(wh_path, files, drop_id, tmp_path):
     """One drop through the pure stages and the real commit (no Prefect)."""
-    from pipeline.drop import CleanParams, stage_batch
+    from pipeline.drop import stage_batch
     from pipeline.plan import plan_drop
     from pipeline.warehouse import Warehouse
 
     staged = tmp_path / f"staging{drop_id}" / "batch-0.parquet"
-    stage_batch(files, P, CleanParams(), staged)
+    stage_batch(files, IngestConfig(dedup=P), staged)
     with Warehouse(wh_path) as wh:
         plan = plan_drop([staged], wh, P, drop_id)
         wh.commit_drop(drop_id, plan.tables, plan.relation_updates, plan.staged)
@@ -225,7 +226,7 @@ def _drop(wh_path, files, drop_id, tmp_path):
 def test_the_warehouse_remembers_common_content_for_a_small_later_drop(tmp_path, monkeypatch):
     from pipeline import chrome
 
-    monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None: {})
+    monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None, **thresholds: {})
     monkeypatch.setattr(clean, "main_block", lambda paragraphs, body=None: None)  # as in the test above
     pages = sorted((REAL / "site_pages").glob("*.txt"))
     pair = [p for p in pages if p.stem in ("7433ca33b695682d", "ed9594d2018b9d49")]

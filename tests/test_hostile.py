@@ -10,7 +10,7 @@ import pytest
 from conftest import SEED
 from flows.ingest import ingest_flow
 from pipeline import chrome, clean, dedup, drop, signatures, sources
-from pipeline.drop import CleanParams
+from pipeline.config import IngestConfig
 from pipeline.warehouse import Warehouse
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
@@ -73,7 +73,8 @@ def hostile_drop(tmp_path) -> Path:
 @pytest.mark.usefixtures("prefect_harness")
 def test_hostile_drop_lands_the_good_files_and_gives_each_bad_one_its_reason(tmp_path, hostile_drop):
     wh = tmp_path / "wh"
-    summary = ingest_flow(paths=[str(hostile_drop)], warehouse=str(wh), clean_params=CleanParams(max_bytes=MAX_BYTES))
+    summary = ingest_flow(paths=[str(hostile_drop)], warehouse=str(wh), 
+                          config=IngestConfig().with_values(max_bytes=MAX_BYTES))
     docs = {d["source_path"].rsplit("/drop/", 1)[1]: d for d in q(wh, "SELECT * FROM documents")}
     assert summary["n_files"] == len(docs) == 19  # every path has its row
     reasons = {name: d["reject_reason"] for name, d in docs.items() if d["status"] == "rejected"}
@@ -127,7 +128,7 @@ def test_an_exception_in_the_chrome_stage_rejects_one_document_and_the_batch_sti
     monkeypatch.setattr(chrome, "strip_batch", fragile)
     learnt = {}
     rows = {r["source_path"].rsplit("/", 1)[1]: r for r in
-            drop.process_batch(sorted(site.iterdir()), dedup.DedupParams(), learnt_chrome=learnt).to_pylist()}
+            drop.process_batch(sorted(site.iterdir()), learnt_chrome=learnt).to_pylist()}
     assert rows["a2.txt"]["reject_reason"] == drop.INTERNAL_ERROR
     assert rows["a2.txt"]["error"] == "chrome: RuntimeError: boom"
     others = [r for name, r in rows.items() if name != "a2.txt"]
@@ -152,7 +153,7 @@ def test_an_exception_in_a_later_stage_rejects_only_its_document(tmp_path, monke
         monkeypatch.setattr(dedup, "fingerprint", lambda texts, p: (_ for _ in ()).throw(ValueError("bad unit"))
                             if any("EXPLODE" in t for t in texts) else real(texts, p))
     rows = {r["source_path"].rsplit("/", 1)[1]: r for r in
-            drop.process_batch(sorted(tmp_path.iterdir()), dedup.DedupParams()).to_pylist()}
+            drop.process_batch(sorted(tmp_path.iterdir())).to_pylist()}
     assert rows["bad.txt"]["reject_reason"] == drop.INTERNAL_ERROR
     assert rows["bad.txt"]["error"] == f"{stage}: ValueError: bad unit" and rows["bad.txt"]["text"] is None
     assert [r["status"] for n, r in rows.items() if n != "bad.txt"] == ["accepted"] * 3
@@ -163,7 +164,8 @@ def test_a_file_that_kills_its_worker_costs_only_itself(tmp_path, seeds_copy, mo
     (seeds_copy / "killer.txt").write_bytes(SEED["000"].read_bytes())
     monkeypatch.setenv("NEWSFOLD_KILL_AT", "read:killer.txt")  # the worker reading it is SIGKILLed
     wh = tmp_path / "wh"
-    summary = ingest_flow(paths=[str(seeds_copy)], warehouse=str(wh), batch_size=3, workers=2)
+    summary = ingest_flow(paths=[str(seeds_copy)], warehouse=str(wh),
+                          config=IngestConfig().with_values(batch_size=3, workers=2))
     docs = {d["source_path"].rsplit("/", 1)[1]: d for d in q(wh, "SELECT * FROM documents")}
     assert summary["n_files"] == len(docs) == 6
     assert docs["killer.txt"]["reject_reason"] == drop.INTERNAL_ERROR

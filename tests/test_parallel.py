@@ -5,6 +5,7 @@ from distributed import LocalCluster
 
 from conftest import SEED
 from flows.ingest import STAGING, ingest_flow
+from pipeline.config import IngestConfig
 from pipeline.warehouse import Warehouse
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -36,12 +37,11 @@ def drop(tmp_path, seeds_copy):
 
 
 def test_worker_processes_and_dask_match_one_process(tmp_path, drop):
-    one = ingest_flow(paths=[str(drop)], warehouse=str(tmp_path / "one"), batch_size=2, workers=1)
-    procs = ingest_flow(paths=[str(drop)], warehouse=str(tmp_path / "procs"), batch_size=2, workers=2)
+    one = ingest_flow(paths=[str(drop)], warehouse=str(tmp_path / "one"), config=IngestConfig().with_values(batch_size=2, workers=1))
+    procs = ingest_flow(paths=[str(drop)], warehouse=str(tmp_path / "procs"), config=IngestConfig().with_values(batch_size=2, workers=2))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         before = cluster.scheduler.transition_counter
-        dask = ingest_flow(paths=[str(drop)], warehouse=str(tmp_path / "dask"), batch_size=2,
-                           dask_address=cluster.scheduler_address)
+        dask = ingest_flow(paths=[str(drop)], warehouse=str(tmp_path / "dask"), config=IngestConfig().with_values(batch_size=2, dask_address=cluster.scheduler_address))
         assert cluster.scheduler.transition_counter > before  # the batches really went through the cluster
     counts = {k: v for k, v in one.items() if k.startswith("n_")}
     assert counts["n_files"] == 8 and counts["n_rejected"] == 1 and counts["n_exact_duplicates"] == 1
@@ -61,6 +61,6 @@ def test_stale_staging_from_a_killed_run_is_removed(tmp_path, drop):
     stale = wh / STAGING / "deadbeef"
     stale.mkdir(parents=True)
     (stale / "batch-000000.parquet").write_bytes(b"half a file")
-    s = ingest_flow(paths=[str(drop)], warehouse=str(wh), batch_size=4, workers=1)
+    s = ingest_flow(paths=[str(drop)], warehouse=str(wh), config=IngestConfig().with_values(batch_size=4, workers=1))
     assert s["n_files"] == 8
     assert not (wh / STAGING).exists()

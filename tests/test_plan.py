@@ -10,7 +10,8 @@ import pytest
 
 from conftest import SEED
 from pipeline import dedup, plan, schema
-from pipeline.drop import CleanParams, stage_batch
+from pipeline.config import IngestConfig
+from pipeline.drop import stage_batch
 from pipeline.warehouse import Warehouse
 
 P = dedup.DedupParams()
@@ -61,7 +62,7 @@ def staged(tmp_path_factory):
     for p in SEED.values():
         shutil.copy(p, tmp / p.name)
     path = tmp / "staging" / "batch-000000.parquet"
-    stage_batch(sorted(tmp.glob("*.txt")), P, CleanParams(), path)
+    stage_batch(sorted(tmp.glob("*.txt")), IngestConfig(dedup=P), path)
     return path, pq.read_table(path).to_pylist()
 
 

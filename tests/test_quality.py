@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from pipeline import chrome, dedup, evaluate, schema
+from pipeline.config import IngestConfig
 from pipeline.drop import process_batch
 from pipeline.model import Doc
 from pipeline.stage import ChromeStage, CleanStage
@@ -22,7 +23,7 @@ def run(tmp_path: Path, kind: str, n: int = 400, seed: int = 12) -> dict:
     out = corpus.generate_corpus(tmp_path / kind, n, seed, kinds={"original": 0.8, kind: 0.2})
     root, labels = evaluate.read_labels(out)
     files = sorted(str((root / lb.path).resolve()) for lb in labels)
-    processed = process_batch(files, P)
+    processed = process_batch(files, IngestConfig(dedup=P))
     accepted = processed.filter(pc.equal(processed["status"], schema.ACCEPTED))
     result = dedup.assign(accepted, P, drop_id=1)
     article = dict(zip(result.provenance["doc_id"].to_pylist(), result.provenance["article_id"].to_pylist()))
@@ -85,7 +86,7 @@ def test_an_update_becomes_the_canonical_copy_of_its_original(tmp_path):
     # the original plus as much again under a new headline: the same article, the update canonical
     out = corpus.generate_corpus(tmp_path / "u", 120, 13, kinds={"original": 0.7, "update": 0.3})
     root, labels = evaluate.read_labels(out)
-    processed = process_batch(sorted(str((root / lb.path).resolve()) for lb in labels), P)
+    processed = process_batch(sorted(str((root / lb.path).resolve()) for lb in labels), IngestConfig(dedup=P))
     rel = {r["doc_id"]: r["relation"] for r in dedup.assign(processed, P, drop_id=1).provenance.to_pylist()}
     kind_of = {str((root / lb.path).resolve()): lb.kind for lb in labels}
     updates = [rel[d] for d, p in zip(processed["doc_id"].to_pylist(), processed["source_path"].to_pylist())

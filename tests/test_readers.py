@@ -11,7 +11,8 @@ import pytest
 
 from conftest import SEED
 from pipeline import dedup, readers, schema, sources
-from pipeline.drop import CleanParams, process_batch, stage_batch
+from pipeline.config import IngestConfig
+from pipeline.drop import process_batch, stage_batch
 from pipeline.readers import FieldMap, Part
 
 P = dedup.DedupParams()
@@ -90,13 +91,13 @@ def test_field_options_map_other_exports(tmp_path):
 def test_record_metadata_wins_over_what_cleaning_guesses(tmp_path):
     rec = {"title": "The Publisher's Headline", "authors": ["Ann Author"], "date_publish": "2021-07-20",
            "text": BODY}
-    table = process_batch([str(write_jsonl(tmp_path / "a.jsonl", [rec]))], P)
+    table = process_batch([str(write_jsonl(tmp_path / "a.jsonl", [rec]))], IngestConfig(dedup=P))
     row = table.to_pylist()[0]
     assert row["status"] == "accepted"
     assert (row["title"], row["byline"], str(row["published_at"])) == ("The Publisher's Headline", "Ann Author",
                                                                       "2021-07-20")
     # the same text as a file: cleaning finds the page's own headline and date
-    plain = process_batch([SEED["000"]], P).to_pylist()[0]
+    plain = process_batch([SEED["000"]], IngestConfig(dedup=P)).to_pylist()[0]
     assert plain["title"].startswith("Russia Warns Pentagon") and str(plain["published_at"]) == "2021-07-14"
 
 
@@ -260,8 +261,8 @@ def test_stage_batch_streams_in_chunks_and_skips_known_records(tmp_path):
     known = tmp_path / "known.parquet"
     first = read_all(path)[0].doc_id
     pq.write_table(__import__("pyarrow").table({"source_path": [str(path)], "doc_id": [first]}), known)
-    receipt = stage_batch([str(path)], P, CleanParams(), tmp_path / "s" / "batch-000000.parquet",
-                          known_records=known, chunk_docs=2)
+    receipt = stage_batch([str(path)], IngestConfig().with_values(batch_size=2),
+                          tmp_path / "s" / "batch-000000.parquet", known_records=known)
     assert receipt["rows"] == 4 and receipt["skipped"] == 1 and len(receipt["paths"]) == 2
     staged = [r for f in receipt["paths"] for r in pq.read_table(f).to_pylist()]
     assert first not in {r["doc_id"] for r in staged}
@@ -359,7 +360,7 @@ def test_one_article_arriving_as_text_jsonl_and_warc(tmp_path):
                                                       payload=io.BytesIO(page_html("Russia Warns Pentagon")),
                                                       http_headers=http))
     wh = tmp_path / "wh"
-    first = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1)
+    first = ingest_flow(paths=[str(drop)], warehouse=str(wh), config=IngestConfig().with_values(workers=1))
     assert first["n_files"] == 4 and first["n_accepted"] == 4
     with Warehouse(wh, read_only=True) as w:
         rows = w.sql("""SELECT d.format, d.source_uri, p.relation, p.article_id FROM provenance p
@@ -371,13 +372,14 @@ def test_one_article_arriving_as_text_jsonl_and_warc(tmp_path):
     # the export grows by one line: only that line is new; the rest is seen before, record by record
     with open(drop / "feed.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps(news_please(3)) + "\n")
-    second = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1)
+    second = ingest_flow(paths=[str(drop)], warehouse=str(wh), config=IngestConfig().with_values(workers=1))
     assert (second["n_files"], second["n_seen_before"], second["n_documents"]) == (5, 4, 1)
     with Warehouse(wh, read_only=True) as w:
         assert w.sql("SELECT source_uri FROM documents WHERE drop_id = 2").fetchall() == [
             (f"{drop / 'feed.jsonl'}#L3",)]
     # nothing new: the inbox schedule records no drop
-    third = ingest_flow(paths=[str(drop)], warehouse=str(wh), workers=1, only_new=True)
+    third = ingest_flow(paths=[str(drop)], warehouse=str(wh), config=IngestConfig().with_values(workers=1),
+                        only_new=True)
     assert third["drop_id"] is None and third["n_seen_before"] == 5
 
 

@@ -9,6 +9,7 @@ import pytest
 import flows.serve as serve
 from conftest import SEED
 from flows.serve import serve_inbox
+from pipeline.config import IngestConfig
 from pipeline.warehouse import Warehouse
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -48,7 +49,8 @@ def test_a_slowly_written_file_is_ingested_once_whole(tmp_path):
     thread.start()
     try:
         with pytest.raises(Enough):
-            serve_inbox(str(inbox), str(wh), interval=0.2, settle_s=1.0, on_run=on_run, workers=1)
+            serve_inbox(str(inbox), str(wh), interval=0.2, settle_s=1.0, on_run=on_run,
+                        config=IngestConfig().with_values(workers=1))
     finally:
         thread.join()
     assert any(r.get("n_settling") for r in runs), "the file was seen while it was being written"
@@ -76,7 +78,8 @@ def test_a_file_that_fails_twice_is_quarantined_and_the_rest_lands(tmp_path, mon
         children.append(len(psutil.Process().children(recursive=True)))
 
     # two worker processes: a failing run must not leave its pool (or anything else) behind
-    serve_inbox(str(inbox), str(wh), interval=0.1, settle_s=0, max_runs=3, on_run=on_run, workers=2)
+    serve_inbox(str(inbox), str(wh), interval=0.1, settle_s=0, max_runs=3, on_run=on_run,
+                config=IngestConfig().with_values(workers=2))
     assert children[-1] <= children[0], children
     # run 1: the good files land although the inbox run failed; the poison file has failed once
     assert runs[0]["n_documents"] == 2 and "poison.txt: IndexError" in runs[0]["error"]
@@ -99,7 +102,8 @@ def test_looping_symlinks_do_not_make_every_run_fail(tmp_path):
     os.symlink(inbox / "b.txt", inbox / "a.txt")
     os.symlink(inbox / "a.txt", inbox / "b.txt")
     runs = []
-    serve_inbox(str(inbox), str(wh), interval=0.1, settle_s=0, max_runs=3, on_run=runs.append, workers=1)
+    serve_inbox(str(inbox), str(wh), interval=0.1, settle_s=0, max_runs=3, on_run=runs.append,
+                config=IngestConfig().with_values(workers=1))
     assert runs[0]["n_documents"] >= 1
     assert "error" not in runs[-1]
     assert str(inbox / "good.txt") in [p for p, _, _ in documents(wh)]

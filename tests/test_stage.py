@@ -6,6 +6,7 @@ import pytest
 
 from conftest import SEED
 from pipeline import clean, dedup, drop, sources
+from pipeline.config import IngestConfig
 from pipeline.stage import (ChromeStage, CleanStage, FingerprintStage, PipelineStats, RepeatsStage, StageStats,
                             run_stages)
 
@@ -76,7 +77,7 @@ def test_a_document_a_stage_fails_on_is_rejected_alone_and_counted(monkeypatch):
 
 def test_process_batch_reports_the_stages_seconds():
     timings: dict[str, float] = {}
-    drop.process_batch(list(SEED.values()), P, timings=timings)
+    drop.process_batch(list(SEED.values()), IngestConfig(dedup=P), timings=timings)
     assert list(timings) == ["read", "chrome", "clean", "repeats", "fingerprint", "rows"]
 
 
@@ -97,7 +98,8 @@ def test_the_flows_summary_is_the_sum_of_the_batches_stats(tmp_path, monkeypatch
         return receipt
 
     monkeypatch.setattr(ingest, "stage_batch", recording)
-    summary = ingest.ingest_flow([str(inbox)], warehouse=str(tmp_path / "wh"), batch_size=2, workers=1)
+    summary = ingest.ingest_flow([str(inbox)], warehouse=str(tmp_path / "wh"),
+                                config=IngestConfig().with_values(batch_size=2, workers=1))
     assert len(receipts) == 3  # five files, two per batch
     total = sum(receipts, PipelineStats())
     assert PipelineStats.from_dict(summary["process_stats"]) == total
