@@ -125,6 +125,100 @@ def write_one_file(folder: Path, n: int, seed: int, fmt: str) -> Path:
     return path
 
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
+REAL_HTML_SETS = ("trafilatura_eval_news", "readability_testpages", "newspaper_tests")
+
+
+def real_texts(real: Path) -> list[tuple[str, str]]:
+    """The real pages as text files would carry them: every HTML page of the three page sets
+    flattened to its visible text (one line per block, chrome included; as many scrapers
+    keep pages), and every article of the giveme5w1h and tgcontest sets (title, blank line,
+    text). (name, text) pairs, in a fixed order."""
+    import csv
+    import gzip
+
+    from real_folding import flatten_html
+
+    out = []
+    for name in REAL_HTML_SETS:
+        for page in sorted((real / name / "pages").glob("*.html.gz")):
+            text = flatten_html(gzip.decompress(page.read_bytes()))
+            if text.strip():
+                out.append((f"{name}-{page.name[:-len('.html.gz')]}", text))
+    csv.field_size_limit(2 ** 30)
+    with open(real / "giveme5w1h_news_cluster" / "articles.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out.append((f"giveme-{row['id'][:16]}", f"{row['title']}\n\n{row['text']}\n"))
+    seen = set()
+    with open(real / "tgcontest_toloka_pairs" / "pairs.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            for side in ("first", "second"):
+                key = (row[f"{side}_url"], row[f"{side}_text"])
+                if key not in seen:
+                    seen.add(key)
+                    out.append((f"toloka-{row['pair_id']}-{side}", f"{row[f'{side}_title']}\n\n{row[f'{side}_text']}\n"))
+    return out
+
+
+def write_real_mix(folder: Path, n: int, real: Path, keep: int) -> list[str]:
+    """n files cycling through the real pages (real_texts) under new names, written like
+    write_corpus (folders of FILES_PER_FOLDER, reused when complete); the first `keep` texts."""
+    marker = folder / f".complete-real-{n}"
+    if marker.exists():
+        return [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*/*.txt"))[:keep]]
+    shutil.rmtree(folder, ignore_errors=True)
+    pages = real_texts(real)
+    kept = []
+    for k in range(n):
+        name, text = pages[k % len(pages)]
+        sub = folder / f"{k // FILES_PER_FOLDER:04d}"
+        if k % FILES_PER_FOLDER == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{k:07d}-{name}.txt").write_text(text, encoding="utf-8")
+        if k < keep:
+            kept.append(text)
+    marker.touch()
+    return kept
+
+
+def stage_costs(corpus: Path, docs: int, checkouts: dict[str, Path], reps: int) -> dict[str, dict]:
+    """bench/stage_cost.py in a subprocess per checkout (this one's script, that checkout's
+    code), alternating, `reps` times each: label -> median ms/doc per stage."""
+    runs: dict[str, list[dict]] = {label: [] for label in checkouts}
+    script = Path(__file__).resolve().parent / "stage_cost.py"
+    for _ in range(reps):
+        for label, repo in checkouts.items():
+            proc = subprocess.run([sys.executable, str(script), str(corpus), "--docs", str(docs), "--repo", str(repo)],
+                                  capture_output=True, text=True, check=True)
+            runs[label].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out = {}
+    for label, results in runs.items():
+        stages = sorted({k for r in results for k in r["ms_per_doc"]}, key=list(results[0]["ms_per_doc"]).index)
+        out[label] = {"repo": str(checkouts[label]), "docs": results[0]["docs"], "reps": reps,
+                      "ms_per_doc": {k: _median([r["ms_per_doc"].get(k, 0.0) for r in results]) for k in stages},
+                      "cpu_ms_per_doc": _median([r["cpu_ms_per_doc"] for r in results]),
+                      "runs_cpu_ms_per_doc": [round(r["cpu_ms_per_doc"], 3) for r in results]}
+    return out
+
+
+def print_stage_costs(costs: dict[str, dict]) -> None:
+    labels = list(costs)
+    stages = list(costs[labels[0]]["ms_per_doc"])
+    print(f"\nbatch stages, ms of CPU per document (median of {costs[labels[0]]['reps']} alternating runs of "
+          f"{costs[labels[0]]['docs']} documents, one process; 'chrome' includes cutting pages into paragraphs)")
+    head = " | ".join(f"{label} ms/doc" for label in labels)
+    ratio = len(labels) == 2
+    print(f"| stage | {head} |" + (" new / before |" if ratio else ""))
+    print("|---|" + "---:|" * len(labels) + ("---:|" if ratio else ""))
+    for stage in stages + ["total (process CPU)"]:
+        vals = [costs[lb]["cpu_ms_per_doc"] if stage.startswith("total") else costs[lb]["ms_per_doc"].get(stage, 0.0)
+                for lb in labels]
+        cells = " | ".join(f"{v:.3f}" for v in vals)
+        print(f"| {stage} | {cells} |" + (f" **{vals[0] / vals[1]:.2f}** |" if ratio and vals[1] else ""))
+    for label in labels:
+        print(f"  {label}: {costs[label]['repo']} (process CPU ms/doc per run: {costs[label]['runs_cpu_ms_per_doc']})")
+
+
 def _exact_jaccard(texts: list[str], i: int, j: int) -> float:
     a, b = baselines.shingle_strings(texts[i], SHINGLE), baselines.shingle_strings(texts[j], SHINGLE)
     return len(a & b) / len(a | b) if a or b else 1.0
@@ -357,7 +451,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--small-drop-only", action="store_true", help="only the small-drop measurement")
     ap.add_argument("--small-drop-before", type=Path, metavar="CHECKOUT",
                     help="also measure the small drop with this other checkout of newsfold (before/after)")
+    ap.add_argument("--real-mix", type=int, metavar="N",
+                    help="the corpus is N files cycling through the real pages of --real (flattened HTML pages "
+                         "and articles as text, under new names) instead of generated articles")
+    ap.add_argument("--real", type=Path, default=REAL, help="the shared real data (default: %(default)s)")
+    ap.add_argument("--stages", type=int, default=4000, metavar="DOCS",
+                    help="documents for the per-stage cost table (0 skips it; default: %(default)s)")
+    ap.add_argument("--stages-before", type=Path, metavar="CHECKOUT",
+                    help="also measure the per-stage cost with this other checkout's code, alternating (new/old)")
+    ap.add_argument("--stages-reps", type=int, default=3, help="alternating runs per checkout (default: %(default)s)")
+    ap.add_argument("--stages-only", action="store_true", help="only the corpus and the per-stage cost table")
     args = ap.parse_args(argv)
+    if args.real_mix:
+        args.docs = args.real_mix
     if args.one_file:
         args.skip_baselines = True
 
@@ -393,12 +499,29 @@ def main(argv: list[str] | None = None) -> None:
         print(f"corpus: {args.docs} documents in one file of {corpus_dir.stat().st_size / 2 ** 20:.0f} MiB, ready in "
               f"{time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
     else:
-        raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
-        print(f"corpus: {args.docs} documents ready in {time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
+        if args.real_mix:
+            corpus_dir = workdir / "real-mix"
+            raw = write_real_mix(corpus_dir, args.docs, args.real, max(n_base, 1))[:n_base]
+        else:
+            raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
+        print(f"corpus: {args.docs} {'real-mix ' if args.real_mix else ''}documents ready in "
+              f"{time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
 
     rows: list[dict] = []
     results: dict = {"date": f"{datetime.now():%Y-%m-%d}", "docs": args.docs, "baseline_docs": n_base,
-                     "workers": args.workers, "load_before": os.getloadavg()}
+                     "workers": args.workers, "load_before": os.getloadavg(), "real_mix": bool(args.real_mix)}
+    if args.stages and not args.one_file:
+        checkouts = {"new": REPO}
+        if args.stages_before:
+            checkouts["before"] = args.stages_before.resolve()
+        costs = stage_costs(corpus_dir, min(args.stages, args.docs), checkouts, args.stages_reps)
+        results["stage_costs"] = costs
+        print_stage_costs(costs)
+        if args.stages_only:
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2, default=str))
+            return
+
     if args.small_drop:
         results["small_drop"] = sd
     base_rate = args.baseline_rate
