@@ -213,6 +213,8 @@ _MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# any of the three above (a mojibake hint never spans two units: see split_units)
+_ODD_CHAR = re.compile(f"{_CONTROL.pattern}|{_ZERO_WIDTH.pattern}|{_MOJIBAKE_HINT.pattern}")
 _CONTROL_RUN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
 
 
@@ -269,12 +271,11 @@ def split_units(raw: str) -> list[Unit]:
             units.append(Unit(pos, pos + len(body), body))
         pos += len(line)
     # One search over the document instead of three regexes per unit: most documents hold
-    # none of these characters, and a unit can only hold what its document holds.
-    odd = bool(_CONTROL.search(raw)) or (not raw.isascii() and bool(_MOJIBAKE_HINT.search(raw)
-                                                                    or _ZERO_WIDTH.search(raw)))
+    # none of these characters, and only the units that hold one need normalise's repairs.
+    odd_at = [m.start() for m in _ODD_CHAR.finditer(raw)] if not raw.isascii() or _CONTROL.search(raw) else []
     for u in units:
         if u.text:
-            u.text = normalise(u.text, odd)
+            u.text = normalise(u.text, bool(odd_at) and bisect.bisect_left(odd_at, u.start) < bisect.bisect_left(odd_at, u.end))
     return units
 
 
