@@ -368,8 +368,8 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     cut from a long line (a page flattened onto one line) are looked at."""
     out: list[Unit] = []
     for u in units:
-        tokens = u.text.split(" ")
-        if not u.sentence or len(tokens) < 2 * MIN_RUN_WORDS:
+        tokens = u.text.split(" ") if u.sentence else ()
+        if len(tokens) < 2 * MIN_RUN_WORDS:
             out.append(u)
             continue
         gain, best, at = 0.0, 0.0, 0
