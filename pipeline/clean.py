@@ -46,6 +46,7 @@ import itertools
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 import ftfy
 import re2
@@ -271,6 +272,7 @@ def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=1 << 12)  # dateutil takes ~0.1 ms; the pages of a drop share their dates
 def parse_date(text: str) -> date | None:
     from dateutil import parser
 
@@ -351,6 +353,7 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
     return len(previous_line) + 1 + len(first_word) > width
 
 
+@lru_cache(maxsize=1 << 12)  # the stages ask again for the same paragraphs (is_body, body_weight, the rows)
 def word_count(text: str) -> int:
     """Words of a normalised text: space-separated tokens, where each run of characters of a
     script written without spaces counts as its length / characters per word (see above)."""
