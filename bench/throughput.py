@@ -233,6 +233,12 @@ def load_now() -> str:
     return f"load avg {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
+def _own_cpu_s() -> float:
+    """CPU seconds of this process and its finished children."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
 def peak_rss_self_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -525,6 +531,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.small_drop:
         results["small_drop"] = sd
     base_rate = args.baseline_rate
+    base_cpu_ms = None
     if n_base:
         texts = [matcher_words(t) for t in raw]
         del raw
@@ -544,7 +551,9 @@ def main(argv: list[str] | None = None) -> None:
         pair_sets = {}
         for name, run, docs in methods:
             run(docs[:100])  # warm-up: imports, caches
+            cpu0 = _own_cpu_s()
             result, other = timed(run, docs)
+            cpu_ms = 1000 * (_own_cpu_s() - cpu0) / len(docs)
             rate = len(docs) / result.seconds
             if name == "1 datasketch update_batch":
                 base_rate = rate
@@ -552,7 +561,10 @@ def main(argv: list[str] | None = None) -> None:
                 pair_sets[name] = result.pairs
             stages = ", ".join(f"{k} {v:.1f}" for k, v in result.stages.items())
             rows.append({"method": name, "docs": len(docs), "seconds": result.seconds, "docs_per_s": rate,
-                         "other_cpus": other, "stages": stages, "peak_rss_mib": peak_rss_self_mib()})
+                         "other_cpus": other, "stages": stages, "peak_rss_mib": peak_rss_self_mib(),
+                         "cpu_ms_per_doc": cpu_ms})
+            if name == "1 datasketch update_batch":
+                base_cpu_ms = cpu_ms
             print(f"  {name}: {result.seconds:.1f} s", flush=True)
         ref = pair_sets["1 datasketch update_batch"]
         # Two correct MinHash implementations with different hash functions find a pair of
@@ -577,24 +589,37 @@ def main(argv: list[str] | None = None) -> None:
     summary, wall, rss, other = end_to_end(corpus_dir, warehouse, args.batch_size, args.workers)
     flow_s = summary["elapsed_s"]
     stage_s = summary.get("stage_s", {})
+    e2e_cpu_ms = (1000 * (summary["cpu_s"]["main"] + summary["cpu_s"]["children"]) / summary["n_files"]
+                  if "cpu_s" in summary else None)
     rows.append({"method": f"3 newsfold end to end, {args.workers} procs", "docs": summary["n_files"],
                  "seconds": flow_s, "docs_per_s": summary["n_files"] / flow_s, "other_cpus": other,
                  "stages": ", ".join(f"{k} {v:.1f}" for k, v in stage_s.items()),
-                 "peak_rss_mib": rss.peak / 2 ** 20})
+                 "peak_rss_mib": rss.peak / 2 ** 20, "cpu_ms_per_doc": None})
     rows.append({"method": "3 ... incl. interpreter + Prefect start", "docs": summary["n_files"],
                  "seconds": wall, "docs_per_s": summary["n_files"] / wall, "other_cpus": None, "stages": "",
-                 "peak_rss_mib": rss.peak / 2 ** 20})
+                 "peak_rss_mib": rss.peak / 2 ** 20, "cpu_ms_per_doc": e2e_cpu_ms})
     results["end_to_end"] = {"summary": summary, "wall_s": wall, "peak_rss_tree_mib": rss.peak / 2 ** 20,
                              "peak_rss_main_mib": rss.peak_main / 2 ** 20,
                              "peak_rss_largest_child_mib": rss.peak_child / 2 ** 20}
 
-    print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | time per stage (s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | CPU ms/doc | "
+          f"time per stage (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         ratio = f"{r['docs_per_s'] / base_rate:.2f}" if base_rate else ""
         other = "" if r["other_cpus"] is None else f"{r['other_cpus']:.2f}"
+        cpu = "" if r.get("cpu_ms_per_doc") is None else f"{r['cpu_ms_per_doc']:.2f}"
         print(f"| {r['method']} | {r['docs']} | {r['seconds']:.1f} | {r['docs_per_s']:.0f} | {ratio} | "
-              f"{r['peak_rss_mib']:.0f} | {other} | {r['stages']} |")
+              f"{r['peak_rss_mib']:.0f} | {other} | {cpu} | {r['stages']} |")
+    if base_cpu_ms and e2e_cpu_ms:
+        # On a loaded machine the wall-clock ratio mostly measures the neighbours; CPU per
+        # document does not. update_batch runs on one core, newsfold on --workers: on an idle
+        # machine the end-to-end ratio is at most workers x this one.
+        results["cpu_ratio"] = base_cpu_ms / e2e_cpu_ms
+        print(f"CPU per document: update_batch {base_cpu_ms:.2f} ms (one core), newsfold end to end {e2e_cpu_ms:.2f} "
+              f"ms (all its processes: interpreter, Prefect and its temporary server, workers, plan, commit); "
+              f"update_batch / newsfold = {base_cpu_ms / e2e_cpu_ms:.2f} (x {args.workers} cores = "
+              f"{args.workers * base_cpu_ms / e2e_cpu_ms:.2f}, the end-to-end ratio's ceiling on an idle machine)")
     print("(peak RSS: stages 1-2 are this process, cumulative; end to end is the ingest's whole process tree. "
           "other CPUs: CPU used by other processes on the machine during the run)")
     if "agreement" in results:
