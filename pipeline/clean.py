@@ -272,7 +272,6 @@ def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
     return " ".join(text.split())
 
 
-@lru_cache(maxsize=1 << 12)  # dateutil takes ~0.1 ms; the pages of a drop share their dates
 def parse_date(text: str) -> date | None:
     from dateutil import parser
 
