@@ -125,6 +125,100 @@ def write_one_file(folder: Path, n: int, seed: int, fmt: str) -> Path:
     return path
 
 
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
+REAL_HTML_SETS = ("trafilatura_eval_news", "readability_testpages", "newspaper_tests")
+
+
+def real_texts(real: Path) -> list[tuple[str, str]]:
+    """The real pages as text files would carry them: every HTML page of the three page sets
+    flattened to its visible text (one line per block, chrome included; as many scrapers
+    keep pages), and every article of the giveme5w1h and tgcontest sets (title, blank line,
+    text). (name, text) pairs, in a fixed order."""
+    import csv
+    import gzip
+
+    from real_folding import flatten_html
+
+    out = []
+    for name in REAL_HTML_SETS:
+        for page in sorted((real / name / "pages").glob("*.html.gz")):
+            text = flatten_html(gzip.decompress(page.read_bytes()))
+            if text.strip():
+                out.append((f"{name}-{page.name[:-len('.html.gz')]}", text))
+    csv.field_size_limit(2 ** 30)
+    with open(real / "giveme5w1h_news_cluster" / "articles.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            out.append((f"giveme-{row['id'][:16]}", f"{row['title']}\n\n{row['text']}\n"))
+    seen = set()
+    with open(real / "tgcontest_toloka_pairs" / "pairs.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            for side in ("first", "second"):
+                key = (row[f"{side}_url"], row[f"{side}_text"])
+                if key not in seen:
+                    seen.add(key)
+                    out.append((f"toloka-{row['pair_id']}-{side}", f"{row[f'{side}_title']}\n\n{row[f'{side}_text']}\n"))
+    return out
+
+
+def write_real_mix(folder: Path, n: int, real: Path, keep: int) -> list[str]:
+    """n files cycling through the real pages (real_texts) under new names, written like
+    write_corpus (folders of FILES_PER_FOLDER, reused when complete); the first `keep` texts."""
+    marker = folder / f".complete-real-{n}"
+    if marker.exists():
+        return [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*/*.txt"))[:keep]]
+    shutil.rmtree(folder, ignore_errors=True)
+    pages = real_texts(real)
+    kept = []
+    for k in range(n):
+        name, text = pages[k % len(pages)]
+        sub = folder / f"{k // FILES_PER_FOLDER:04d}"
+        if k % FILES_PER_FOLDER == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{k:07d}-{name}.txt").write_text(text, encoding="utf-8")
+        if k < keep:
+            kept.append(text)
+    marker.touch()
+    return kept
+
+
+def stage_costs(corpus: Path, docs: int, checkouts: dict[str, Path], reps: int) -> dict[str, dict]:
+    """bench/stage_cost.py in a subprocess per checkout (this one's script, that checkout's
+    code), alternating, `reps` times each: label -> median ms/doc per stage."""
+    runs: dict[str, list[dict]] = {label: [] for label in checkouts}
+    script = Path(__file__).resolve().parent / "stage_cost.py"
+    for _ in range(reps):
+        for label, repo in checkouts.items():
+            proc = subprocess.run([sys.executable, str(script), str(corpus), "--docs", str(docs), "--repo", str(repo)],
+                                  capture_output=True, text=True, check=True)
+            runs[label].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out = {}
+    for label, results in runs.items():
+        stages = sorted({k for r in results for k in r["ms_per_doc"]}, key=list(results[0]["ms_per_doc"]).index)
+        out[label] = {"repo": str(checkouts[label]), "docs": results[0]["docs"], "reps": reps,
+                      "ms_per_doc": {k: _median([r["ms_per_doc"].get(k, 0.0) for r in results]) for k in stages},
+                      "cpu_ms_per_doc": _median([r["cpu_ms_per_doc"] for r in results]),
+                      "runs_cpu_ms_per_doc": [round(r["cpu_ms_per_doc"], 3) for r in results]}
+    return out
+
+
+def print_stage_costs(costs: dict[str, dict]) -> None:
+    labels = list(costs)
+    stages = list(costs[labels[0]]["ms_per_doc"])
+    print(f"\nbatch stages, ms of CPU per document (median of {costs[labels[0]]['reps']} alternating runs of "
+          f"{costs[labels[0]]['docs']} documents, one process; 'chrome' includes cutting pages into paragraphs)")
+    head = " | ".join(f"{label} ms/doc" for label in labels)
+    ratio = len(labels) == 2
+    print(f"| stage | {head} |" + (" new / before |" if ratio else ""))
+    print("|---|" + "---:|" * len(labels) + ("---:|" if ratio else ""))
+    for stage in stages + ["total (process CPU)"]:
+        vals = [costs[lb]["cpu_ms_per_doc"] if stage.startswith("total") else costs[lb]["ms_per_doc"].get(stage, 0.0)
+                for lb in labels]
+        cells = " | ".join(f"{v:.3f}" for v in vals)
+        print(f"| {stage} | {cells} |" + (f" **{vals[0] / vals[1]:.2f}** |" if ratio and vals[1] else ""))
+    for label in labels:
+        print(f"  {label}: {costs[label]['repo']} (process CPU ms/doc per run: {costs[label]['runs_cpu_ms_per_doc']})")
+
+
 def _exact_jaccard(texts: list[str], i: int, j: int) -> float:
     a, b = baselines.shingle_strings(texts[i], SHINGLE), baselines.shingle_strings(texts[j], SHINGLE)
     return len(a & b) / len(a | b) if a or b else 1.0
@@ -137,6 +231,12 @@ def matcher_words(text: str) -> str:
 def load_now() -> str:
     one, five, _ = os.getloadavg()
     return f"load avg {one:.2f} (1 min) / {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def _own_cpu_s() -> float:
+    """CPU seconds of this process and its finished children."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def peak_rss_self_mib() -> float:
@@ -357,7 +457,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--small-drop-only", action="store_true", help="only the small-drop measurement")
     ap.add_argument("--small-drop-before", type=Path, metavar="CHECKOUT",
                     help="also measure the small drop with this other checkout of newsfold (before/after)")
+    ap.add_argument("--real-mix", type=int, metavar="N",
+                    help="the corpus is N files cycling through the real pages of --real (flattened HTML pages "
+                         "and articles as text, under new names) instead of generated articles")
+    ap.add_argument("--real", type=Path, default=REAL, help="the shared real data (default: %(default)s)")
+    ap.add_argument("--stages", type=int, default=4000, metavar="DOCS",
+                    help="documents for the per-stage cost table (0 skips it; default: %(default)s)")
+    ap.add_argument("--stages-before", type=Path, metavar="CHECKOUT",
+                    help="also measure the per-stage cost with this other checkout's code, alternating (new/old)")
+    ap.add_argument("--stages-reps", type=int, default=3, help="alternating runs per checkout (default: %(default)s)")
+    ap.add_argument("--stages-only", action="store_true", help="only the corpus and the per-stage cost table")
     args = ap.parse_args(argv)
+    if args.real_mix:
+        args.docs = args.real_mix
     if args.one_file:
         args.skip_baselines = True
 
@@ -393,15 +505,33 @@ def main(argv: list[str] | None = None) -> None:
         print(f"corpus: {args.docs} documents in one file of {corpus_dir.stat().st_size / 2 ** 20:.0f} MiB, ready in "
               f"{time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
     else:
-        raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
-        print(f"corpus: {args.docs} documents ready in {time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
+        if args.real_mix:
+            corpus_dir = workdir / "real-mix"
+            raw = write_real_mix(corpus_dir, args.docs, args.real, max(n_base, 1))[:n_base]
+        else:
+            raw = write_corpus(corpus_dir, args.docs, args.seed, n_base)
+        print(f"corpus: {args.docs} {'real-mix ' if args.real_mix else ''}documents ready in "
+              f"{time.perf_counter() - t0:.0f} s -> {corpus_dir}", flush=True)
 
     rows: list[dict] = []
     results: dict = {"date": f"{datetime.now():%Y-%m-%d}", "docs": args.docs, "baseline_docs": n_base,
-                     "workers": args.workers, "load_before": os.getloadavg()}
+                     "workers": args.workers, "load_before": os.getloadavg(), "real_mix": bool(args.real_mix)}
+    if args.stages and not args.one_file:
+        checkouts = {"new": REPO}
+        if args.stages_before:
+            checkouts["before"] = args.stages_before.resolve()
+        costs = stage_costs(corpus_dir, min(args.stages, args.docs), checkouts, args.stages_reps)
+        results["stage_costs"] = costs
+        print_stage_costs(costs)
+        if args.stages_only:
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2, default=str))
+            return
+
     if args.small_drop:
         results["small_drop"] = sd
     base_rate = args.baseline_rate
+    base_cpu_ms = None
     if n_base:
         texts = [matcher_words(t) for t in raw]
         del raw
@@ -421,7 +551,9 @@ def main(argv: list[str] | None = None) -> None:
         pair_sets = {}
         for name, run, docs in methods:
             run(docs[:100])  # warm-up: imports, caches
+            cpu0 = _own_cpu_s()
             result, other = timed(run, docs)
+            cpu_ms = 1000 * (_own_cpu_s() - cpu0) / len(docs)
             rate = len(docs) / result.seconds
             if name == "1 datasketch update_batch":
                 base_rate = rate
@@ -429,7 +561,10 @@ def main(argv: list[str] | None = None) -> None:
                 pair_sets[name] = result.pairs
             stages = ", ".join(f"{k} {v:.1f}" for k, v in result.stages.items())
             rows.append({"method": name, "docs": len(docs), "seconds": result.seconds, "docs_per_s": rate,
-                         "other_cpus": other, "stages": stages, "peak_rss_mib": peak_rss_self_mib()})
+                         "other_cpus": other, "stages": stages, "peak_rss_mib": peak_rss_self_mib(),
+                         "cpu_ms_per_doc": cpu_ms})
+            if name == "1 datasketch update_batch":
+                base_cpu_ms = cpu_ms
             print(f"  {name}: {result.seconds:.1f} s", flush=True)
         ref = pair_sets["1 datasketch update_batch"]
         # Two correct MinHash implementations with different hash functions find a pair of
@@ -454,24 +589,37 @@ def main(argv: list[str] | None = None) -> None:
     summary, wall, rss, other = end_to_end(corpus_dir, warehouse, args.batch_size, args.workers)
     flow_s = summary["elapsed_s"]
     stage_s = summary.get("stage_s", {})
+    e2e_cpu_ms = (1000 * (summary["cpu_s"]["main"] + summary["cpu_s"]["children"]) / summary["n_files"]
+                  if "cpu_s" in summary else None)
     rows.append({"method": f"3 newsfold end to end, {args.workers} procs", "docs": summary["n_files"],
                  "seconds": flow_s, "docs_per_s": summary["n_files"] / flow_s, "other_cpus": other,
                  "stages": ", ".join(f"{k} {v:.1f}" for k, v in stage_s.items()),
-                 "peak_rss_mib": rss.peak / 2 ** 20})
+                 "peak_rss_mib": rss.peak / 2 ** 20, "cpu_ms_per_doc": None})
     rows.append({"method": "3 ... incl. interpreter + Prefect start", "docs": summary["n_files"],
                  "seconds": wall, "docs_per_s": summary["n_files"] / wall, "other_cpus": None, "stages": "",
-                 "peak_rss_mib": rss.peak / 2 ** 20})
+                 "peak_rss_mib": rss.peak / 2 ** 20, "cpu_ms_per_doc": e2e_cpu_ms})
     results["end_to_end"] = {"summary": summary, "wall_s": wall, "peak_rss_tree_mib": rss.peak / 2 ** 20,
                              "peak_rss_main_mib": rss.peak_main / 2 ** 20,
                              "peak_rss_largest_child_mib": rss.peak_child / 2 ** 20}
 
-    print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | time per stage (s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | CPU ms/doc | "
+          f"time per stage (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         ratio = f"{r['docs_per_s'] / base_rate:.2f}" if base_rate else ""
         other = "" if r["other_cpus"] is None else f"{r['other_cpus']:.2f}"
+        cpu = "" if r.get("cpu_ms_per_doc") is None else f"{r['cpu_ms_per_doc']:.2f}"
         print(f"| {r['method']} | {r['docs']} | {r['seconds']:.1f} | {r['docs_per_s']:.0f} | {ratio} | "
-              f"{r['peak_rss_mib']:.0f} | {other} | {r['stages']} |")
+              f"{r['peak_rss_mib']:.0f} | {other} | {cpu} | {r['stages']} |")
+    if base_cpu_ms and e2e_cpu_ms:
+        # On a loaded machine the wall-clock ratio mostly measures the neighbours; CPU per
+        # document does not. update_batch runs on one core, newsfold on --workers: on an idle
+        # machine the end-to-end ratio is at most workers x this one.
+        results["cpu_ratio"] = base_cpu_ms / e2e_cpu_ms
+        print(f"CPU per document: update_batch {base_cpu_ms:.2f} ms (one core), newsfold end to end {e2e_cpu_ms:.2f} "
+              f"ms (all its processes: interpreter, Prefect and its temporary server, workers, plan, commit); "
+              f"update_batch / newsfold = {base_cpu_ms / e2e_cpu_ms:.2f} (x {args.workers} cores = "
+              f"{args.workers * base_cpu_ms / e2e_cpu_ms:.2f}, the end-to-end ratio's ceiling on an idle machine)")
     print("(peak RSS: stages 1-2 are this process, cumulative; end to end is the ingest's whole process tree. "
           "other CPUs: CPU used by other processes on the machine during the run)")
     if "agreement" in results:

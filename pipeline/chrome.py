@@ -218,12 +218,17 @@ class _Source:
             doc.reject_reason = NO_ARTICLE_TEXT
 
 
-def _raw_range(doc: Doc, unit: Unit, a: int, b: int) -> tuple[int, int] | None:
-    """Raw-text range of characters a..b of a paragraph's normalised text, widened to
-    whole white-space-separated tokens; None if normalisation changed the token count
-    (then the paragraph's raw text cannot be cut at that place with confidence)."""
-    norm = [m.span() for m in _TOKEN.finditer(unit.text)]
-    raw = [m.span() for m in _TOKEN.finditer(doc.raw_text, unit.start, unit.end)]
+def _token_spans(doc: Doc, unit: Unit) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The white-space-separated tokens of a paragraph: spans in its normalised text and in the raw text."""
+    return ([m.span() for m in _TOKEN.finditer(unit.text)],
+            [m.span() for m in _TOKEN.finditer(doc.raw_text, unit.start, unit.end)])
+
+
+def _raw_range(norm: list[tuple[int, int]], raw: list[tuple[int, int]], a: int, b: int) -> tuple[int, int] | None:
+    """Raw-text range of characters a..b of a paragraph's normalised text (tokens: see
+    _token_spans), widened to whole white-space-separated tokens; None if normalisation
+    changed the token count (then the paragraph's raw text cannot be cut at that place
+    with confidence)."""
     if len(norm) != len(raw) or not norm:
         return None
     first = next(i for i, (s, e) in enumerate(norm) if e > a)
@@ -234,8 +239,9 @@ def _raw_range(doc: Doc, unit: Unit, a: int, b: int) -> tuple[int, int] | None:
 def _split(doc: Doc, unit: Unit, ranges: list[tuple[int, int]]) -> list[Unit]:
     """The pieces of a paragraph left after cutting `ranges` (normalised chars) out of it."""
     pieces, raw_pos, text_pos = [], unit.start, 0
+    tokens = _token_spans(doc, unit)  # once per paragraph, not once per range cut from it
     for a, b in ranges:
-        raw = _raw_range(doc, unit, a, b)
+        raw = _raw_range(*tokens, a, b)
         if raw is None:
             continue
         a = unit.text.rfind(" ", 0, a) + 1  # whole tokens, as in the raw range

@@ -46,8 +46,10 @@ import itertools
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 import ftfy
+import re2
 
 from . import signatures
 from .model import Doc, RemovedSpan, Unit
@@ -213,6 +215,33 @@ _MOJIBAKE_HINT = re.compile(
     "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
     "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# any of the three above (a mojibake hint never spans two units: see split_units)
+_ODD_CHAR = re.compile(f"{_CONTROL.pattern}|{_ZERO_WIDTH.pattern}|{_MOJIBAKE_HINT.pattern}")
+
+
+class Scan:
+    """Does a text hold a match of this character-class pattern? For a whole document: RE2
+    (google-re2, a DFA) scans a long non-ASCII text ~8x faster than `re`, which tests
+    every character against the class in turn (each whole-document scan cost ~50 us per
+    page); for short texts `re` is faster (RE2's call costs ~5 us), so paragraphs keep it.
+    Same verdicts: the patterns are plain character classes, and text RE2 cannot take
+    (a lone surrogate does not encode to UTF-8) is searched with `re`."""
+
+    def __init__(self, pattern: re.Pattern[str]):
+        self.pattern = pattern
+        # RE2 reads \x escapes but not \u or \U: spell those characters out
+        self.fast = re2.compile(re.sub(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})",
+                                       lambda m: chr(int(m.group(1) or m.group(2), 16)), pattern.pattern))
+
+    def __call__(self, text: str) -> bool:
+        try:
+            return self.fast.search(text) is not None
+        except UnicodeEncodeError:
+            return self.pattern.search(text) is not None
+
+
+_HAS_ODD_CHAR = Scan(_ODD_CHAR)
+_HAS_CONTROL = Scan(_CONTROL)
 _CONTROL_RUN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
 
 
@@ -269,12 +298,11 @@ def split_units(raw: str) -> list[Unit]:
             units.append(Unit(pos, pos + len(body), body))
         pos += len(line)
     # One search over the document instead of three regexes per unit: most documents hold
-    # none of these characters, and a unit can only hold what its document holds.
-    odd = bool(_CONTROL.search(raw)) or (not raw.isascii() and bool(_MOJIBAKE_HINT.search(raw)
-                                                                    or _ZERO_WIDTH.search(raw)))
+    # none of these characters, and only the units that hold one need normalise's repairs.
+    odd_at = [m.start() for m in _ODD_CHAR.finditer(raw)] if _HAS_ODD_CHAR(raw) else []
     for u in units:
         if u.text:
-            u.text = normalise(u.text, odd)
+            u.text = normalise(u.text, bool(odd_at) and bisect.bisect_left(odd_at, u.start) < bisect.bisect_left(odd_at, u.end))
     return units
 
 
@@ -324,6 +352,7 @@ def _continues(previous_line: str, line: str, width: int) -> bool:
     return len(previous_line) + 1 + len(first_word) > width
 
 
+@lru_cache(maxsize=1 << 12)  # the stages ask again for the same paragraphs (is_body, body_weight, the rows)
 def word_count(text: str) -> int:
     """Words of a normalised text: space-separated tokens, where each run of characters of a
     script written without spaces counts as its length / characters per word (see above)."""
@@ -367,8 +396,8 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     cut from a long line (a page flattened onto one line) are looked at."""
     out: list[Unit] = []
     for u in units:
-        tokens = u.text.split(" ")
-        if not u.sentence or len(tokens) < 2 * MIN_RUN_WORDS:
+        tokens = u.text.split(" ") if u.sentence else ()
+        if len(tokens) < 2 * MIN_RUN_WORDS:
             out.append(u)
             continue
         gain, best, at = 0.0, 0.0, 0
@@ -619,7 +648,7 @@ def _record_control_chars(doc: Doc) -> None:
     """Record the runs of control characters normalisation dropped (NUL, escape codes, ...),
     except inside spans already removed for another reason."""
     raw = doc.raw_text
-    if not _CONTROL.search(raw):
+    if not _HAS_CONTROL(raw):
         return
     removed = sorted((r.start, r.end) for r in doc.removed)
     starts = [a for a, _ in removed]
@@ -633,6 +662,7 @@ def _record_control_chars(doc: Doc) -> None:
 # Sentence-ending punctuation of many scripts (Latin, CJK, Arabic, Devanagari, Myanmar,
 # Ethiopic, Armenian). Thai, Lao and Khmer end sentences with a space, so a text in them
 # is never judged by it.
+_HAS_UNSPACED_CHAR = Scan(_UNSPACED_CHAR)
 _SENTENCE_MARK = re.compile(r"[.!?…。！？؟۔।॥။።։]")
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{40,}")  # base64 / hex runs (whole runs: linear time)
 _BLOB_DIGIT = re.compile(r"\d")
@@ -652,7 +682,7 @@ def degenerate(text: str) -> str | None:
     first 1,000 characters, a sentence mark, the mean token length), so the full checks
     run only on suspects.
     """
-    if not text.isascii() and _UNSPACED_CHAR.search(text):
+    if not text.isascii() and _HAS_UNSPACED_CHAR(text):
         text = signatures.split_unspaced(text)
     n_max = text.count(" ") + text.count("\n") + 1  # at least the number of tokens
     limit = max(MIN_DISTINCT, MAX_DISTINCT_SHARE * n_max)

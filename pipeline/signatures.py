@@ -187,12 +187,21 @@ def _to_scan_bytes(text: str) -> bytes:
     return text.lower().encode("utf-8", "surrogatepass")
 
 
-@lru_cache(maxsize=1)
-def _word_codepoints() -> np.ndarray:
-    """bool per code point: is it a ``\\w`` character? Built on first use (~0.1 s, 1.1 MB)."""
-    table = np.fromiter((chr(c).isalnum() for c in range(0x110000)), dtype=bool, count=0x110000)
-    table[ord("_")] = True
-    return table
+_WORD_CODEPOINT: dict[int, bool] = {}  # code point -> is it a ``\\w`` character? (those seen so far)
+
+
+def _is_word_codepoint(codes: np.ndarray) -> np.ndarray:
+    """bool per code point (non-ASCII): is it a ``\\w`` character? Looked up only for the
+    distinct code points of the text and remembered: a table of all 1.1 million code points
+    costs ~1 s of CPU in every worker process, and a batch holds a few hundred distinct ones."""
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    known = _WORD_CODEPOINT
+    if len(known) > 100_000:  # a hostile text of every code point must not grow it for good
+        known.clear()
+    for c in distinct.tolist():
+        if c not in known:
+            known[c] = chr(c).isalnum()
+    return np.array([known[c] for c in distinct.tolist()], dtype=bool)[inverse.reshape(-1)]
 
 
 def _unmark_non_word_chars(buf: bytes, flags: np.ndarray) -> None:
@@ -207,7 +216,7 @@ def _unmark_non_word_chars(buf: bytes, flags: np.ndarray) -> None:
     code = np.where(n_bytes == 2, ((b0 & 0x1F) << 6) | b1,
                     np.where(n_bytes == 3, ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
                              ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3))
-    bad = ~_word_codepoints()[np.minimum(code, 0x10FFFF)]
+    bad = ~_is_word_codepoint(np.minimum(code, 0x10FFFF))
     lead, n_bytes = lead[bad], n_bytes[bad]
     flags[np.repeat(lead, n_bytes) + _ranks_within_groups(n_bytes)] = False
 
@@ -288,9 +297,11 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     starts, lengths, wh = _word_hashes(buf, with_lengths=True)
     ends = starts + lengths
     if len(buf) != len(joined):  # non-ASCII: byte offsets -> character offsets
+        # a character offset is the byte offset less the UTF-8 continuation bytes before it
+        # (few in most text: a search among them, not a running count over every byte)
         u8 = np.frombuffer(buf, dtype=np.uint8)
-        char_of_byte = np.cumsum((u8 & 0xC0) != 0x80) - 1
-        starts, ends = char_of_byte[starts], char_of_byte[ends - 1] + 1
+        continuation = np.flatnonzero((u8 & 0xC0) == 0x80)
+        starts, ends = starts - np.searchsorted(continuation, starts), ends - np.searchsorted(continuation, ends)
     text_start = exclusive_cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs) + 1)
     offsets = np.searchsorted(starts, text_start)
     doc = np.repeat(np.arange(n_docs), np.diff(offsets))

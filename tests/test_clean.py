@@ -249,3 +249,19 @@ def test_html_takes_the_fuller_extraction_when_the_precise_one_is_a_fragment(tmp
     # bhg.com: favor_precision keeps 7 words of a 1,100-word article, favor_recall all of it
     doc = _alone_doc(sources.read_document(_html_page("bhg.com1.html.gz", tmp_path)))
     assert doc.accepted and len(doc.text.split()) > 500
+
+
+def test_scan_agrees_with_re_on_random_text():
+    # clean.Scan searches whole documents with RE2: same verdicts as `re` on the same
+    # character classes, also on text RE2 cannot take (a lone surrogate)
+    import random
+
+    from pipeline.clean import _CONTROL, _ODD_CHAR, _UNSPACED_CHAR, Scan
+
+    pool = "aZ09 \t\n\r.\u201c\u2014é\u00c3\u00a9\u00c2\u0080\u009f\x00\x0b\x1f\x7f\u00ad\u200b\ufeff\u0e01\u4e2d\u3042\ud800"
+    rng = random.Random(5)
+    scans = [(p, Scan(p)) for p in (_CONTROL, _ODD_CHAR, _UNSPACED_CHAR)]
+    for _ in range(3000):
+        text = "".join(rng.choices(pool, k=rng.randint(0, 6)))
+        for pattern, scan in scans:
+            assert scan(text) == bool(pattern.search(text)), (pattern.pattern, text)
