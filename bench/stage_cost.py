@@ -8,7 +8,8 @@ per stage as milliseconds per document (the stage timings process_batch itself k
 bench/throughput.py runs it in a subprocess once for this checkout and once for a baseline
 checkout (`--stages-before`), alternating, so that the ratio new/old of each stage is measured
 in one run on the same files under the same load. Stage times are CPU seconds of the process. Written to run against older checkouts
-too: it uses only process_batch(paths, params, timings=...) and dedup.DedupParams().
+too: it uses only process_batch(paths, settings, timings=...), where settings is the
+checkout's IngestConfig() (pipeline/config.py) or, in checkouts older than it, dedup.DedupParams().
 """
 from __future__ import annotations
 
@@ -29,17 +30,28 @@ def corpus_files(folder: Path, n: int) -> list[Path]:
 
 def measure(repo: Path, folder: Path, n: int) -> dict:
     sys.path.insert(0, str(repo))
+    import importlib
+
     from pipeline import dedup, drop
 
     files = corpus_files(folder, n)
-    params = dedup.DedupParams()
+    try:
+        params = importlib.import_module("pipeline.config").IngestConfig()
+    except ImportError:  # a checkout from before one config: process_batch(paths, DedupParams)
+        params = dedup.DedupParams()
     for f in files:  # the files in the OS cache, whichever checkout runs first
         f.read_bytes()
     drop.process_batch(files[:50], params)  # warm-up: lazy imports and caches, as a worker has them
     # Stage times as CPU seconds of this process, not wall: the machine is shared, and a
     # busy neighbour would inflate whichever stage it overlapped. process_batch's clock
-    # is drop.time.perf_counter; this points it at process_time.
-    drop.time = types.SimpleNamespace(perf_counter=time.process_time)
+    # is time.perf_counter of drop (and, since the stage contract, of pipeline/stage.py);
+    # this points it at process_time.
+    cpu_clock = types.SimpleNamespace(perf_counter=time.process_time)
+    drop.time = cpu_clock
+    try:
+        importlib.import_module("pipeline.stage").time = cpu_clock
+    except ImportError:
+        pass
     timings: dict[str, float] = {}
     cpu0, t0 = time.process_time(), time.perf_counter()
     for i in range(0, len(files), BATCH):
