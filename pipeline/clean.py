@@ -65,6 +65,9 @@ MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence af
 RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
 RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
 TITLE_WINDOW = 12       # paragraphs above the main body block in which the headline is looked for
+# A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
+# are a list of short items (a flattened page's menus and labels), not a wrapped text.
+MIN_WRAP_WIDTH = 40
 
 _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
@@ -297,7 +300,7 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
     if len(lengths) >= 5:
         width = lengths[int(0.9 * (len(lengths) - 1))]
         near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
-        wrapped = width <= 120 and near_width >= 0.6 * len(lengths)
+        wrapped = MIN_WRAP_WIDTH <= width <= 120 and near_width >= 0.6 * len(lengths)
     paragraphs: list[Unit] = []
     previous_line = ""  # the last physical line, "" after a blank line
     for u in units:
