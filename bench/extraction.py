@@ -63,8 +63,15 @@ def flatten_html(html: str, one_line: bool = False) -> str:
     from lxml import etree
 
     try:
-        root = lxml.html.document_fromstring(html.encode("utf-8", "replace"))
-    except (etree.ParserError, ValueError):
+        # the decoded text, not its UTF-8 bytes: lxml would decode bytes by the page's
+        # <meta charset> (gb2312, ...) again, and a browser shows the decoded text
+        root = lxml.html.document_fromstring(html)
+    except ValueError:  # a str with an XML encoding declaration: give lxml the bytes
+        try:
+            root = lxml.html.document_fromstring(html.encode("utf-8", "replace"))
+        except (etree.ParserError, ValueError):
+            return ""
+    except etree.ParserError:
         return ""
     parts: list[str] = []
     skip = 0
