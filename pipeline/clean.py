@@ -68,6 +68,23 @@ TITLE_WINDOW = 12       # paragraphs above the main body block in which the head
 # A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
 # are a list of short items (a flattened page's menus and labels), not a wrapped text.
 MIN_WRAP_WIDTH = 40
+# A paragraph adds at most this many words to the main body block: an article is many
+# paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
+# stands alone between menus is one long one, which must not outweigh the article.
+BODY_CAP = 40
+# Lines a body line ending in ":" announces ("The rankings were as follows:", "Here is the
+# calendar:") are the article's list while their first words have one shape ("1.", "2."
+# or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
+LIST_ITEM_WEIGHT = 1
+
+
+def _item_shape(text: str) -> str | None:
+    """A list item's shape: "0" for an item led by a number, else its first word (None
+    for a one-word line, which is a label, not an item)."""
+    first, _, rest = text.partition(" ")
+    if not rest:
+        return None
+    return "0" if first[:1].isdigit() else first.casefold()
 
 _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
@@ -76,7 +93,8 @@ _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyp
 # Group 1 is the white space between the two sentences. (Written without look-behinds:
 # ~7x faster on long texts.)
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。」", "。”")
+_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。」", "。”",
+             '!"', '?"', "!’", "?’", "…”", '…"', ".)", "!)", "?)", ".»", "!»", "?»")
 # Full stops of scripts written without spaces end a sentence with no space after them
 # (group 2: the empty gap); used with SENTENCE_END to cut a flattened page into units.
 _UNIT_END = re.compile(f"(?:{SENTENCE_END.pattern})|[。！？][」』”’）]*()")
@@ -404,7 +422,7 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and words >= MENU_RUN_WORDS and _capitalised_share(text) > MENU_CAPITALS
     if body and not menu:
-        return words - BODY_COST
+        return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and _ends_sentence(text) and not menu:
         return 0
     return -(words + GAP_COST)
@@ -415,10 +433,24 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
     other line costs, so a subheading or a caption inside the article is crossed, but a
     block of headlines, a ticker or a footer of links is not, and the body-like text beyond
-    it (teasers of other stories, a site blurb, a cookie notice) stays outside."""
+    it (teasers of other stories, a site blurb, a cookie notice) stays outside. The items of
+    a list the article announces (a body line ending in ":") count as article text while
+    they keep the first item's shape (see LIST_ITEM_WEIGHT)."""
     best, best_at, run, run_start = 0, None, 0, 0
+    list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     for i, u in enumerate(paragraphs):
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        if w < 0 and not u.sentence:
+            shape = _item_shape(u.text)
+            if announced:
+                list_shape, announced = shape, False
+            if shape is not None and shape == list_shape:
+                w = LIST_ITEM_WEIGHT
+            else:
+                list_shape = None
+        else:
+            list_shape = None
+            announced = w >= 0 and u.text.endswith(":") and word_count(u.text) >= 4
         if run <= 0:
             run, run_start = 0, i
         run += w
@@ -501,6 +533,8 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         body_idx = [i for i in body_idx if block[0] <= i <= block[1]] or body_idx
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
+    if block is not None and body_idx and body_idx[-1] >= block[0]:
+        last_body = max(last_body, block[1])  # the block may end in the items of an announced list
     title_at = None
     if doc.title is None:
         # the headline sits right above the body: look in the last TITLE_WINDOW paragraphs
