@@ -87,8 +87,9 @@ def flatten_html(html: str, one_line: bool = False) -> str:
             elif not skip:
                 if tag in _BLOCK:
                     parts.append("\n")
-                if el.text:
-                    parts.append(" ".join(el.text.split()) + (" " if el.text[-1:].isspace() else ""))
+                if el.text:  # "<b>Tracker</b><i> was</i>": the space before "was" is the text's own
+                    parts.append((" " if el.text[:1].isspace() else "") + " ".join(el.text.split())
+                                 + (" " if el.text[-1:].isspace() else ""))
         else:
             if tag in _INVISIBLE or not isinstance(el.tag, str):
                 skip -= 1

@@ -522,6 +522,48 @@ def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | 
     return None
 
 
+# Title of a page without a DOM: the headline-like line, within LEAD_TITLE_WINDOW paragraphs
+# above the main body block, that shares the most words of 4+ letters (at least
+# MIN_LEAD_OVERLAP) with the block's first LEAD_WORDS words (see _headline_by_lead).
+LEAD_TITLE_WINDOW = 25
+LEAD_WORDS = 120
+MIN_LEAD_OVERLAP = 2
+_CONTENT_WORD = re.compile(r"\w{4,}")
+
+
+def _lead_overlap(text: str, lead: set[str]) -> int:
+    return len(set(_CONTENT_WORD.findall(text.casefold())) & lead)
+
+
+def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
+                      body_idx: list[int]) -> tuple[int, int, set[str]] | None:
+    """The headline-like line above the body that shares the most words of 4+ letters
+    with the article's lead (its first LEAD_WORDS words): a headline names what the lead
+    tells, a caption, a video player's label or a prompt of the site does not. The nearest
+    wins a tie; fewer than MIN_LEAD_OVERLAP shared words is no headline.
+    Returns (index, shared words, the lead's words)."""
+    lead: set[str] = set()
+    n = 0
+    for i in body_idx:
+        if i < first_body:
+            continue
+        text = paragraphs[i].text
+        lead.update(_CONTENT_WORD.findall(text.casefold()))
+        n += word_count(text)
+        if n >= LEAD_WORDS:
+            break
+    best = None
+    for i in range(first_body - 1, top - 1, -1):
+        text = paragraphs[i].text
+        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or (
+                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+            continue
+        shared = _lead_overlap(text, lead)
+        if shared >= MIN_LEAD_OVERLAP and (best is None or shared > best[1]):
+            best = (i, shared, lead)
+    return best
+
+
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
     body = [is_body(u.text) for u in paragraphs]
@@ -535,7 +577,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     last_body = body_idx[-1] if body_idx else -1
     if block is not None and body_idx and body_idx[-1] >= block[0]:
         last_body = max(last_body, block[1])  # the block may end in the items of an announced list
-    title_at = None
+    title_at, title_by_lead = None, False
     if doc.title is None:
         # the headline sits right above the body: look in the last TITLE_WINDOW paragraphs
         # before it (a headline ending in "Inc." looks like a sentence: one line past it too)
@@ -543,7 +585,13 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         title_at = headline_index(paragraphs[top:], first_body + 2 - top)
         if title_at is not None:
             title_at += top
-        elif block is not None:
+        if block is not None:  # a headline that names the lead beats the line above a byline
+            lead_top = max(0, first_body - LEAD_TITLE_WINDOW)
+            by_lead = _headline_by_lead(paragraphs, lead_top, first_body, body_idx)
+            if by_lead is not None and (
+                    title_at is None or by_lead[1] > _lead_overlap(paragraphs[title_at].text, by_lead[2])):
+                title_at, title_by_lead = by_lead[0], True
+        if block is not None and title_at is None:
             title_at = _headline_above(paragraphs, top, first_body)
     if title_at is not None and title_at >= first_body:
         later = [i for i in body_idx if i > title_at]
@@ -613,7 +661,8 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "top_chrome"
         if reason is None and i > last_body and (block is not None or (words < 4 and not _ends_sentence(text))):
             reason = "bottom_chrome"  # past the main body block (HTML: a short label after the body)
-        if reason is None and block is not None and i < first_body and title_at is None:
+        if reason is None and block is not None and i < first_body and (
+                title_at is None or (title_by_lead and not body[i])):
             reason = "top_chrome"  # above the main body block of a page without a headline
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
