@@ -529,6 +529,9 @@ LEAD_TITLE_WINDOW = 25
 LEAD_WORDS = 120
 MIN_LEAD_OVERLAP = 2
 _CONTENT_WORD = re.compile(r"\w{4,}")
+# A sentence ending inside a line ("... can see it. Are you sure?"): a notice, not a headline
+# (a lower-case word before the stop, so "U.S. Army" and "Mr. Smith" are no sentence end).
+_TWO_SENTENCES = re.compile(r"[a-z]{2}[.!?][\"'”’]? [\"'“‘]?[A-Z]")
 
 
 def _lead_overlap(text: str, lead: set[str]) -> int:
@@ -555,12 +558,19 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
     best = None
     for i in range(first_body - 1, top - 1, -1):
         text = paragraphs[i].text
-        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or (
+        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or _TWO_SENTENCES.search(text) or (
                 i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
             continue
         shared = _lead_overlap(text, lead)
         if shared >= MIN_LEAD_OVERLAP and (best is None or shared > best[1]):
             best = (i, shared, lead)
+    if best is not None:
+        # a standfirst below its headline tells more of the lead than the headline does: the
+        # shorter headline-like line right above it that names the lead too is the headline
+        i = best[0]
+        if i > top and headline_like(up := paragraphs[i - 1].text) and 4 <= word_count(up) < word_count(
+                paragraphs[i].text) and _lead_overlap(up, lead) >= MIN_LEAD_OVERLAP:
+            best = (i - 1, _lead_overlap(up, lead), lead)
     return best
 
 

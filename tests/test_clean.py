@@ -178,7 +178,12 @@ def test_flattened_page_loses_its_headline_block_and_keeps_its_body():
     # liberation.fr, one block per line: ~70 menu lines above the article, a live ticker of
     # ~20 time-stamped headlines and the site's footer links below it
     doc = _alone("liberation-1.lines.txt")
-    assert doc.text.startswith("Un troisième Français a été tué dans le tremblement de terre")
+    # the headline is found by the words it shares with the lead; a body-like line between it
+    # and the article (here a caption-like line under the photo) is kept, menus above are not
+    assert doc.title == "Un troisième Français mort dans le séisme au Népal"
+    first, second = doc.text.split("\n\n")[:2]
+    assert first.startswith("Laurent Fabius a accueilli")
+    assert second.startswith("Un troisième Français a été tué dans le tremblement de terre")
     assert doc.text.endswith("Des dizaines de milliers de personnes sont sans abri.")
     reasons = _reasons(doc)
     for headline in ("14:32 Un artiste arrêté pour avoir coloré un geyser",
