@@ -68,6 +68,10 @@ TITLE_WINDOW = 12       # paragraphs above the main body block in which the head
 # A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
 # are a list of short items (a flattened page's menus and labels), not a wrapped text.
 MIN_WRAP_WIDTH = 40
+# A line of under 20 words whose words nearly all start with a capital is a headline in
+# title case ("He Visited This Gas Station And Was Shocked."), never body text, even when it
+# ends in a full stop: prose full of names still has its verbs and articles in lower case.
+TITLE_CASE = 0.8
 # A paragraph adds at most this many words to the main body block: an article is many
 # paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
 # stands alone between menus is one long one, which must not outweigh the article.
@@ -371,12 +375,15 @@ def _capitalised_share(text: str) -> float:
 
 def is_body(text: str) -> bool:
     """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
-    capitalised items that ends no sentence (a menu, a list of headlines run together)."""
+    capitalised items that ends no sentence (a menu, a list of headlines run together), nor
+    a short one in title case (a headline, see TITLE_CASE)."""
     if PROMO.match(text):
         return False
     words = word_count(text)
     if words >= 20 and not _ends_sentence(text):
         return _capitalised_share(text) <= MENU_CAPITALS
+    if words < 20 and _capitalised_share(text) > TITLE_CASE:
+        return False  # a headline in title case, even when it ends in a full stop
     return words >= 20 or (words >= 10 and _ends_sentence(text))
 
 
