@@ -210,6 +210,12 @@ RELATED_HEADING = _rx(
     r"most (?:popular|read|viewed|shared)", r"trending(?: now| stories)?", r"popular (?:stories|posts)",
     r"editor['’]s picks", r"what to read next", r"top stories",
 )
+# The heading of the readers' comments below an article: "Leave a Reply", "Join the
+# discussion", "There are 13 comments", "Comments from our readers". (Not a bare count such as
+# "36 comments", which many pages show next to the byline.)
+COMMENTS_HEADING = re.compile(
+    r"^(?:leave a (?:reply|comment)|(?:post|add|write) a comment|join the (?:discussion|conversation)"
+    r"|there (?:are|is) \d+ comments?|comments (?:from|powered by)\b)", re.IGNORECASE)
 BIO_ROLE = re.compile(
     r"^(?:about the author:?\s*)?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3} (?:is|was|has been|writes)\b.{0,200}?"
     r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|author|contributor|analyst"
@@ -380,11 +386,10 @@ def is_body(text: str) -> bool:
     if PROMO.match(text):
         return False
     words = word_count(text)
-    if words >= 20 and not _ends_sentence(text):
-        return _capitalised_share(text) <= MENU_CAPITALS
-    if words < 20 and _capitalised_share(text) > TITLE_CASE:
-        return False  # a headline in title case, even when it ends in a full stop
-    return words >= 20 or (words >= 10 and _ends_sentence(text))
+    if words >= 20:
+        return _ends_sentence(text) or _capitalised_share(text) <= MENU_CAPITALS
+    # a headline in title case is no body text, even when it ends in a full stop
+    return words >= 10 and _ends_sentence(text) and _capitalised_share(text) <= TITLE_CASE
 
 
 def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
@@ -442,10 +447,14 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     block of headlines, a ticker or a footer of links is not, and the body-like text beyond
     it (teasers of other stories, a site blurb, a cookie notice) stays outside. The items of
     a list the article announces (a body line ending in ":") count as article text while
-    they keep the first item's shape (see LIST_ITEM_WEIGHT)."""
+    they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
+    the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
+    paragraphs between short labels, which the weights alone would join to the article."""
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     for i, u in enumerate(paragraphs):
+        if best_at is not None and not u.sentence and len(u.text) <= 80 and COMMENTS_HEADING.match(u.text):
+            break  # the readers' comments follow the article: the block ends before them
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if w < 0 and not u.sentence:
             shape = _item_shape(u.text)
@@ -565,12 +574,13 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
     best = None
     for i in range(first_body - 1, top - 1, -1):
         text = paragraphs[i].text
+        shared = _lead_overlap(text, lead)  # the cheap test first
+        if shared < MIN_LEAD_OVERLAP or (best is not None and shared <= best[1]):
+            continue
         if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or _TWO_SENTENCES.search(text) or (
                 i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
             continue
-        shared = _lead_overlap(text, lead)
-        if shared >= MIN_LEAD_OVERLAP and (best is None or shared > best[1]):
-            best = (i, shared, lead)
+        best = (i, shared, lead)
     if best is not None:
         # a standfirst below its headline tells more of the lead than the headline does: the
         # shorter headline-like line right above it that names the lead too is the headline

@@ -317,3 +317,15 @@ def test_a_site_blurb_alone_does_not_outweigh_an_article_cut_by_embedded_posts()
     doc = _alone("mashable.com2.lines.txt")
     assert "Mashable is a leading source for news" not in doc.text
     assert "Stansted Airport reported that there were some delays, but flights are operating." in doc.text
+
+
+def test_the_main_body_block_ends_where_the_readers_comments_begin():
+    # wptavern.com (WordPress): share buttons, three related posts with teasers and 13 comments
+    # of 20-90 words follow the article; "There are 13 comments" heads the comments
+    doc = _alone("wordpress.lines.txt")
+    assert doc.text.startswith("Stack Overflow published its analysis of 2017 hiring trends")
+    assert doc.text.endswith("These are both highly portable skills that are in demand on the web.")
+    for later in ("Sallie Goetsch", "If there were really no demand for WordPress developers", "Reply"):
+        assert later not in doc.text
+    assert clean.COMMENTS_HEADING.match("Leave a Reply Cancel reply")
+    assert not clean.COMMENTS_HEADING.match("36 comments")  # a count next to the byline
