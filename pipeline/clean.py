@@ -216,6 +216,14 @@ RELATED_HEADING = _rx(
 COMMENTS_HEADING = re.compile(
     r"^(?:leave a (?:reply|comment)|(?:post|add|write) a comment|join the (?:discussion|conversation)"
     r"|there (?:are|is) \d+ comments?|comments (?:from|powered by)\b)", re.IGNORECASE)
+
+
+def _comments_heading(text: str) -> bool:
+    low = text.lower()  # substring tests first: most lines hold none of these words
+    return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(
+        COMMENTS_HEADING.match(text))
+
+
 BIO_ROLE = re.compile(
     r"^(?:about the author:?\s*)?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3} (?:is|was|has been|writes)\b.{0,200}?"
     r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|author|contributor|analyst"
@@ -453,20 +461,21 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     for i, u in enumerate(paragraphs):
-        if best_at is not None and not u.sentence and len(u.text) <= 80 and COMMENTS_HEADING.match(u.text):
-            break  # the readers' comments follow the article: the block ends before them
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if w < 0 and not u.sentence:
-            shape = _item_shape(u.text)
-            if announced:
-                list_shape, announced = shape, False
-            if shape is not None and shape == list_shape:
-                w = LIST_ITEM_WEIGHT
-            else:
-                list_shape = None
+            if best_at is not None and len(u.text) <= 80 and _comments_heading(u.text):
+                break  # the readers' comments follow the article: the block ends before them
+            if announced or list_shape is not None:
+                shape = _item_shape(u.text)
+                if announced:
+                    list_shape, announced = shape, False
+                if shape is not None and shape == list_shape:
+                    w = LIST_ITEM_WEIGHT
+                else:
+                    list_shape = None
         else:
             list_shape = None
-            announced = w >= 0 and u.text.endswith(":") and word_count(u.text) >= 4
+            announced = u.text.endswith(":") and w >= 0 and word_count(u.text) >= 4
         if run <= 0:
             run, run_start = 0, i
         run += w
@@ -500,7 +509,7 @@ def headline_like(text: str, above_byline: bool = False) -> bool:
 def _prompt(text: str) -> bool:
     """A line that reads like a headline but points elsewhere: a newsletter prompt or
     source, a promoted other story, an e-mail subject line."""
-    return bool(NEWSLETTER.search(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
+    return bool(plea(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
                 or EMAIL_SUBJECT.match(text) or CALL_TO_ACTION.match(text))
 
 
