@@ -64,8 +64,15 @@ def flatten_html(html: str, one_line: bool = False) -> str:
     from lxml import etree
 
     try:
-        root = lxml.html.document_fromstring(html.encode("utf-8", "replace"))
-    except (etree.ParserError, ValueError):
+        # the decoded text, not its UTF-8 bytes: lxml would decode bytes by the page's
+        # <meta charset> (gb2312, ...) again, and a browser shows the decoded text
+        root = lxml.html.document_fromstring(html)
+    except ValueError:  # a str with an XML encoding declaration: give lxml the bytes
+        try:
+            root = lxml.html.document_fromstring(html.encode("utf-8", "replace"))
+        except (etree.ParserError, ValueError):
+            return ""
+    except etree.ParserError:
         return ""
     parts: list[str] = []
     skip = 0
@@ -81,8 +88,9 @@ def flatten_html(html: str, one_line: bool = False) -> str:
             elif not skip:
                 if tag in _BLOCK:
                     parts.append("\n")
-                if el.text:
-                    parts.append(" ".join(el.text.split()) + (" " if el.text[-1:].isspace() else ""))
+                if el.text:  # "<b>Tracker</b><i> was</i>": the space before "was" is the text's own
+                    parts.append((" " if el.text[:1].isspace() else "") + " ".join(el.text.split())
+                                 + (" " if el.text[-1:].isspace() else ""))
         else:
             if tag in _INVISIBLE or not isinstance(el.tag, str):
                 skip -= 1

@@ -51,6 +51,9 @@ from urllib.parse import urlparse
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import extraction  # noqa: E402  (bench/extraction.py: the flattener)
+from pipeline import sources  # noqa: E402
+
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 LABELS = Path(__file__).resolve().parent / "real_labels"
 SETS = ("news_cluster", "toloka_pairs", "same_site", "site_drop")
@@ -59,49 +62,13 @@ FIELDS = ["path", "cluster_id", "kind", "source_path", "title", "event"]
 
 # --- flattened visible text ------------------------------------------------------------
 
-_BLOCK = {"address", "article", "aside", "blockquote", "body", "br", "dd", "details", "div", "dl", "dt",
-          "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-          "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
-          "title", "button", "option", "select"}
-_INVISIBLE = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
-
-
 def flatten_html(data: bytes) -> str:
     """A page's visible text the way many scrapers keep it: script/style dropped, every text
-    node kept, one line per block element (navigation, tickers and footers included).
-
-    Not bench/extraction.py's flattener, although the two do the same job: build_site_drop's
-    line matching was written against this one's output (with extraction.flatten_html it
-    does not find an article's last line). They could become one."""
-    import lxml.html
-
-    try:
-        root = lxml.html.fromstring(data)
-    except Exception:  # noqa: BLE001 - an unparsable page flattens to nothing
-        return ""
-    out: list[str] = []
-
-    def walk(el) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag.lower() in _INVISIBLE or not isinstance(el.tag, str):
-            if el.tail:
-                out.append(el.tail)
-            return
-        block = tag.lower() in _BLOCK
-        if block:
-            out.append("\n")
-        if el.text:
-            out.append(el.text)
-        for child in el:
-            walk(child)
-        if block:
-            out.append("\n")
-        if el.tail:
-            out.append(el.tail)
-
-    walk(root)
-    lines = (re.sub(r"\s+", " ", line).strip() for line in "".join(out).split("\n"))
-    return "\n".join(line for line in lines if line) + "\n"
+    node kept, one line per block element (navigation, tickers and footers included). The
+    bytes are decoded as newsfold decodes a file, then flattened by bench/extraction.py's
+    flattener (the one flattener of the benches)."""
+    text = extraction.flatten_html(sources.decode(data)[0])
+    return text + "\n" if text else ""
 
 
 # --- building the sets -----------------------------------------------------------------

@@ -67,6 +67,30 @@ MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence af
 RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
 RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
 TITLE_WINDOW = 12       # paragraphs above the main body block in which the headline is looked for
+# A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
+# are a list of short items (a flattened page's menus and labels), not a wrapped text.
+MIN_WRAP_WIDTH = 40
+# A line of under 20 words whose words nearly all start with a capital is a headline in
+# title case ("He Visited This Gas Station And Was Shocked."), never body text, even when it
+# ends in a full stop: prose full of names still has its verbs and articles in lower case.
+TITLE_CASE = 0.8
+# A paragraph adds at most this many words to the main body block: an article is many
+# paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
+# stands alone between menus is one long one, which must not outweigh the article.
+BODY_CAP = 40
+# Lines a body line ending in ":" announces ("The rankings were as follows:", "Here is the
+# calendar:") are the article's list while their first words have one shape ("1.", "2."
+# or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
+LIST_ITEM_WEIGHT = 1
+
+
+def _item_shape(text: str) -> str | None:
+    """A list item's shape: "0" for an item led by a number, else its first word (None
+    for a one-word line, which is a label, not an item)."""
+    first, _, rest = text.partition(" ")
+    if not rest:
+        return None
+    return "0" if first[:1].isdigit() else first.casefold()
 
 _SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
@@ -75,7 +99,8 @@ _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyp
 # Group 1 is the white space between the two sentences. (Written without look-behinds:
 # ~7x faster on long texts.)
 SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。」", "。”")
+_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。」", "。”",
+             '!"', '?"', "!’", "?’", "…”", '…"', ".)", "!)", "?)", ".»", "!»", "?»")
 # Full stops of scripts written without spaces end a sentence with no space after them
 # (group 2: the empty gap); used with SENTENCE_END to cut a flattened page into units.
 _UNIT_END = re.compile(f"(?:{SENTENCE_END.pattern})|[。！？][」』”’）]*()")
@@ -187,6 +212,20 @@ RELATED_HEADING = _rx(
     r"most (?:popular|read|viewed|shared)", r"trending(?: now| stories)?", r"popular (?:stories|posts)",
     r"editor['’]s picks", r"what to read next", r"top stories",
 )
+# The heading of the readers' comments below an article: "Leave a Reply", "Join the
+# discussion", "There are 13 comments", "Comments from our readers". (Not a bare count such as
+# "36 comments", which many pages show next to the byline.)
+COMMENTS_HEADING = re.compile(
+    r"^(?:leave a (?:reply|comment)|(?:post|add|write) a comment|join the (?:discussion|conversation)"
+    r"|there (?:are|is) \d+ comments?|comments (?:from|powered by)\b)", re.IGNORECASE)
+
+
+def _comments_heading(text: str) -> bool:
+    low = text.lower()  # substring tests first: most lines hold none of these words
+    return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(
+        COMMENTS_HEADING.match(text))
+
+
 BIO_ROLE = re.compile(
     r"^(?:about the author:?\s*)?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3} (?:is|was|has been|writes)\b.{0,200}?"
     r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|author|contributor|analyst"
@@ -325,7 +364,7 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
     if len(lengths) >= 5:
         width = lengths[int(0.9 * (len(lengths) - 1))]
         near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
-        wrapped = width <= 120 and near_width >= 0.6 * len(lengths)
+        wrapped = MIN_WRAP_WIDTH <= width <= 120 and near_width >= 0.6 * len(lengths)
     paragraphs: list[Unit] = []
     previous_line = ""  # the last physical line, "" after a blank line
     for u in units:
@@ -379,13 +418,15 @@ def _capitalised_share(text: str) -> float:
 
 def is_body(text: str) -> bool:
     """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
-    capitalised items that ends no sentence (a menu, a list of headlines run together)."""
+    capitalised items that ends no sentence (a menu, a list of headlines run together), nor
+    a short one in title case (a headline, see TITLE_CASE)."""
     if PROMO.match(text):
         return False
     words = word_count(text)
-    if words >= 20 and not _ends_sentence(text):
-        return _capitalised_share(text) <= MENU_CAPITALS
-    return words >= 20 or (words >= 10 and _ends_sentence(text))
+    if words >= 20:
+        return _ends_sentence(text) or _capitalised_share(text) <= MENU_CAPITALS
+    # a headline in title case is no body text, even when it ends in a full stop
+    return words >= 10 and _ends_sentence(text) and _capitalised_share(text) <= TITLE_CASE
 
 
 def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
@@ -430,7 +471,7 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and words >= MENU_RUN_WORDS and _capitalised_share(text) > MENU_CAPITALS
     if body and not menu:
-        return words - BODY_COST
+        return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and _ends_sentence(text) and not menu:
         return 0
     return -(words + GAP_COST)
@@ -441,10 +482,29 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
     other line costs, so a subheading or a caption inside the article is crossed, but a
     block of headlines, a ticker or a footer of links is not, and the body-like text beyond
-    it (teasers of other stories, a site blurb, a cookie notice) stays outside."""
+    it (teasers of other stories, a site blurb, a cookie notice) stays outside. The items of
+    a list the article announces (a body line ending in ":") count as article text while
+    they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
+    the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
+    paragraphs between short labels, which the weights alone would join to the article."""
     best, best_at, run, run_start = 0, None, 0, 0
+    list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     for i, u in enumerate(paragraphs):
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        if w < 0 and not u.sentence:
+            if best_at is not None and len(u.text) <= 80 and _comments_heading(u.text):
+                break  # the readers' comments follow the article: the block ends before them
+            if announced or list_shape is not None:
+                shape = _item_shape(u.text)
+                if announced:
+                    list_shape, announced = shape, False
+                if shape is not None and shape == list_shape:
+                    w = LIST_ITEM_WEIGHT
+                else:
+                    list_shape = None
+        else:
+            list_shape = None
+            announced = u.text.endswith(":") and w >= 0 and word_count(u.text) >= 4
         if run <= 0:
             run, run_start = 0, i
         run += w
@@ -478,7 +538,7 @@ def headline_like(text: str, above_byline: bool = False) -> bool:
 def _prompt(text: str) -> bool:
     """A line that reads like a headline but points elsewhere: a newsletter prompt or
     source, a promoted other story, an e-mail subject line."""
-    return bool(NEWSLETTER.search(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
+    return bool(plea(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
                 or EMAIL_SUBJECT.match(text) or CALL_TO_ACTION.match(text))
 
 
@@ -516,6 +576,59 @@ def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | 
     return None
 
 
+# Title of a page without a DOM: the headline-like line, within LEAD_TITLE_WINDOW paragraphs
+# above the main body block, that shares the most words of 4+ letters (at least
+# MIN_LEAD_OVERLAP) with the block's first LEAD_WORDS words (see _headline_by_lead).
+LEAD_TITLE_WINDOW = 25
+LEAD_WORDS = 120
+MIN_LEAD_OVERLAP = 2
+_CONTENT_WORD = re.compile(r"\w{4,}")
+# A sentence ending inside a line ("... can see it. Are you sure?"): a notice, not a headline
+# (a lower-case word before the stop, so "U.S. Army" and "Mr. Smith" are no sentence end).
+_TWO_SENTENCES = re.compile(r"[a-z]{2}[.!?][\"'”’]? [\"'“‘]?[A-Z]")
+
+
+def _lead_overlap(text: str, lead: set[str]) -> int:
+    return len(set(_CONTENT_WORD.findall(text.casefold())) & lead)
+
+
+def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
+                      body_idx: list[int]) -> tuple[int, int, set[str]] | None:
+    """The headline-like line above the body that shares the most words of 4+ letters
+    with the article's lead (its first LEAD_WORDS words): a headline names what the lead
+    tells, a caption, a video player's label or a prompt of the site does not. The nearest
+    wins a tie; fewer than MIN_LEAD_OVERLAP shared words is no headline.
+    Returns (index, shared words, the lead's words)."""
+    lead: set[str] = set()
+    n = 0
+    for i in body_idx:
+        if i < first_body:
+            continue
+        text = paragraphs[i].text
+        lead.update(_CONTENT_WORD.findall(text.casefold()))
+        n += word_count(text)
+        if n >= LEAD_WORDS:
+            break
+    best = None
+    for i in range(first_body - 1, top - 1, -1):
+        text = paragraphs[i].text
+        shared = _lead_overlap(text, lead)  # the cheap test first
+        if shared < MIN_LEAD_OVERLAP or (best is not None and shared <= best[1]):
+            continue
+        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or _TWO_SENTENCES.search(text) or (
+                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+            continue
+        best = (i, shared, lead)
+    if best is not None:
+        # a standfirst below its headline tells more of the lead than the headline does: the
+        # shorter headline-like line right above it that names the lead too is the headline
+        i = best[0]
+        if i > top and headline_like(up := paragraphs[i - 1].text) and 4 <= word_count(up) < word_count(
+                paragraphs[i].text) and _lead_overlap(up, lead) >= MIN_LEAD_OVERLAP:
+            best = (i - 1, _lead_overlap(up, lead), lead)
+    return best
+
+
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Drop chrome paragraphs (recording each) and fill title/byline/date."""
     body = [is_body(u.text) for u in paragraphs]
@@ -527,7 +640,9 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         body_idx = [i for i in body_idx if block[0] <= i <= block[1]] or body_idx
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
-    title_at = None
+    if block is not None and body_idx and body_idx[-1] >= block[0]:
+        last_body = max(last_body, block[1])  # the block may end in the items of an announced list
+    title_at, title_by_lead = None, False
     if doc.title is None:
         # the headline sits right above the body: look in the last TITLE_WINDOW paragraphs
         # before it (a headline ending in "Inc." looks like a sentence: one line past it too)
@@ -535,7 +650,13 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
         title_at = headline_index(paragraphs[top:], first_body + 2 - top)
         if title_at is not None:
             title_at += top
-        elif block is not None:
+        if block is not None:  # a headline that names the lead beats the line above a byline
+            lead_top = max(0, first_body - LEAD_TITLE_WINDOW)
+            by_lead = _headline_by_lead(paragraphs, lead_top, first_body, body_idx)
+            if by_lead is not None and (
+                    title_at is None or by_lead[1] > _lead_overlap(paragraphs[title_at].text, by_lead[2])):
+                title_at, title_by_lead = by_lead[0], True
+        if block is not None and title_at is None:
             title_at = _headline_above(paragraphs, top, first_body)
     if title_at is not None and title_at >= first_body:
         later = [i for i in body_idx if i > title_at]
@@ -605,7 +726,8 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 reason = "top_chrome"
         if reason is None and i > last_body and (block is not None or (words < 4 and not _ends_sentence(text))):
             reason = "bottom_chrome"  # past the main body block (HTML: a short label after the body)
-        if reason is None and block is not None and i < first_body and title_at is None:
+        if reason is None and block is not None and i < first_body and (
+                title_at is None or (title_by_lead and not body[i])):
             reason = "top_chrome"  # above the main body block of a page without a headline
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it

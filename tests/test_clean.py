@@ -178,7 +178,12 @@ def test_flattened_page_loses_its_headline_block_and_keeps_its_body():
     # liberation.fr, one block per line: ~70 menu lines above the article, a live ticker of
     # ~20 time-stamped headlines and the site's footer links below it
     doc = _alone("liberation-1.lines.txt")
-    assert doc.text.startswith("Un troisième Français a été tué dans le tremblement de terre")
+    # the headline is found by the words it shares with the lead; a body-like line between it
+    # and the article (here a caption-like line under the photo) is kept, menus above are not
+    assert doc.title == "Un troisième Français mort dans le séisme au Népal"
+    first, second = doc.text.split("\n\n")[:2]
+    assert first.startswith("Laurent Fabius a accueilli")
+    assert second.startswith("Un troisième Français a été tué dans le tremblement de terre")
     assert doc.text.endswith("Des dizaines de milliers de personnes sont sans abri.")
     reasons = _reasons(doc)
     for headline in ("14:32 Un artiste arrêté pour avoir coloré un geyser",
@@ -265,3 +270,78 @@ def test_scan_agrees_with_re_on_random_text():
         text = "".join(rng.choices(pool, k=rng.randint(0, 6)))
         for pattern, scan in scans:
             assert scan(text) == bool(pattern.search(text)), (pattern.pattern, text)
+
+
+def test_a_page_of_short_menu_lines_is_not_taken_for_a_hard_wrap():
+    # usnews.com, one block per line: 700 menu and list lines of 4-30 characters made the page
+    # look hard-wrapped at 30 columns, and the whole page was joined into two paragraphs
+    doc = _alone("usnews.com1.lines.txt")
+    assert doc.text.startswith("U.S. News is tracking 2016 visits to Iowa")
+    paragraphs = doc.text.split("\n\n")
+    assert "Long before the 2014 midterm elections, the next potential candidates" in paragraphs[1]
+    for menu in ("Rankings & Advice", "Washington Whispers", "Cartoons"):
+        assert menu not in doc.text
+
+
+def test_an_article_keeps_the_list_it_announces_and_the_headline_naming_its_lead():
+    # money.cnn.com: nine short paragraphs around a numbered list ("... as follows:"); a
+    # 150-word market-data disclaimer stands alone between the footer's menus
+    doc = _alone("cnn.lines.txt")
+    assert doc.text.startswith("The U.S. has long been heralded as a land of opportunity")
+    assert "Most stock quote data provided by BATS" not in doc.text
+    items = [line for line in doc.text.split("\n\n") if line[:1].isdigit()]
+    assert items[0] == "1. Finland" and items[-1] == "10. United States" and len(items) == 10
+    # the title names what the lead tells, unlike the video player's label above the body
+    assert doc.title == "The 'birth lottery' and economic mobility"
+
+
+def test_a_list_closing_the_article_is_kept():
+    # al.com: a calendar announced by "... with host hotel if applicable:" ends the article
+    doc = _alone("al.com2.lines.txt")
+    assert doc.text.startswith("HUNTSVILLE, Alabama - Hockey players")
+    entries = [line for line in doc.text.split("\n\n") if line.startswith("Jan. ")]
+    assert len(entries) == 13
+    assert doc.text.endswith("Embassy Suites Hotel & Spa, 15")
+    assert "See who's On the Move in business" not in doc.text
+
+
+def test_a_quote_closed_by_a_straight_quote_ends_a_sentence():
+    # elle.com: 'What she said: "Have you heard of this thing called Tinder?"' lines
+    assert clean._ends_sentence('What she said: "Have you heard of this thing called Tinder?"')
+    assert clean._ends_sentence("He left (and never came back.)")
+    doc = _alone("elle.com2.lines.txt")
+    assert doc.text.endswith("and she’s 42 and just got married and had a baby.\"")
+    assert "Another State Joins the Crusade Against Revenge Porn" not in doc.text
+
+
+def test_headlines_in_title_case_are_not_body_text():
+    # lifebuzz.com: two pages whose short articles (a lead and photo captions) sit among lists
+    # of title-case headlines ending in full stops; the headline lists were taken for the body
+    # of both pages, which then folded as copies of each other
+    docs = [_alone(f"lifebuzz.com{k}.lines.txt") for k in (1, 2)]
+    assert docs[0].text.startswith("Grammy Award-winning, singer-songwriter Colbie Caillat")
+    assert docs[1].text.startswith("Sylvie a 13 year old Husky went on her morning walk")
+    for doc in docs:
+        assert "Going Viral" not in doc.text and "Urinals You Need To Pee To Believe" not in doc.text
+    assert not clean.is_body("He Visited This Gas Station Bathroom And Was Shocked By What He Discovered Inside.")
+    assert clean.is_body("Barack Obama met Angela Merkel and Francois Hollande in Berlin on Monday morning.")
+
+
+def test_a_site_blurb_alone_does_not_outweigh_an_article_cut_by_embedded_posts():
+    # mashable.com: an article of one- and two-sentence paragraphs between embedded tweets and
+    # their attribution lines, against the site's 70-word blurb between the footer's menus
+    doc = _alone("mashable.com2.lines.txt")
+    assert "Mashable is a leading source for news" not in doc.text
+    assert "Stansted Airport reported that there were some delays, but flights are operating." in doc.text
+
+
+def test_the_main_body_block_ends_where_the_readers_comments_begin():
+    # wptavern.com (WordPress): share buttons, three related posts with teasers and 13 comments
+    # of 20-90 words follow the article; "There are 13 comments" heads the comments
+    doc = _alone("wordpress.lines.txt")
+    assert doc.text.startswith("Stack Overflow published its analysis of 2017 hiring trends")
+    assert doc.text.endswith("These are both highly portable skills that are in demand on the web.")
+    for later in ("Sallie Goetsch", "If there were really no demand for WordPress developers", "Reply"):
+        assert later not in doc.text
+    assert clean.COMMENTS_HEADING.match("Leave a Reply Cancel reply")
+    assert not clean.COMMENTS_HEADING.match("36 comments")  # a count next to the byline

@@ -239,3 +239,23 @@ def test_the_warehouse_remembers_common_content_for_a_small_later_drop(tmp_path,
     assert len(set(first.values())) == len(rest) and plan.tables["minima_df"].num_rows > 0
     _, later = _drop(tmp_path / "wh", pair, 2, tmp_path)
     assert len(set(later.values())) == 2
+
+
+def test_a_short_sliver_of_site_chrome_does_not_fold_by_containment_alone():
+    # mashable.com: cleaning once cut a page down to the site's 70-word blurb, which every
+    # page of the site that keeps its footer holds: the sliver was `contained` in another
+    # mashable article (Jaccard 0.41, containment 1.0). Too short to fold by containment alone.
+    sliver = (REAL / "sliver_mashable_blurb.txt").read_text(encoding="utf-8")
+    page = (REAL / "sliver_mashable_page.txt").read_text(encoding="utf-8")
+    sizes, sigs, _ = dedup.fingerprint([sliver, page], P)
+    assert sizes[0] < dedup.MIN_CONTAINED_SHINGLES <= sizes[1]
+    assert 0.8 * sizes[1] < dedup.estimated_size(sigs[1]) < 1.2 * sizes[1]
+    j, sliver_in_page, page_in_sliver = dedup.compare(sigs[0], sigs[1])
+    assert j < P.jaccard_threshold and sliver_in_page == 0.0
+    result = dedup.assign(table([page, sliver]), P, drop_id=1)
+    assert len(result.new_articles) == 2
+    # a longer real copy that the story holds still folds by containment (the trimmed AFP copy)
+    full = (REAL / "wire_full_sport24.txt").read_text(encoding="utf-8")
+    trimmed = (REAL / "wire_trimmed_malaymail.txt").read_text(encoding="utf-8")
+    _, sigs, _ = dedup.fingerprint([trimmed, full], P)
+    assert dedup.estimated_size(sigs[0]) >= dedup.MIN_CONTAINED_SHINGLES

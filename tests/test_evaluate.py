@@ -126,3 +126,20 @@ def test_real_sets_converter_flattens_pages_and_groups_copies(tmp_path):
          "title": "B", "event": "1"}])
     base, labels = evaluate.read_labels(folder)
     assert (base / labels[1].path).read_text() == "B\n" and labels[1].source == "x/a.txt"
+
+
+def test_the_benches_flatten_the_decoded_page_as_a_browser_shows_it():
+    extraction = _bench("extraction")
+    # a page that declares gb2312 but reaches the flattener decoded (as newsfold decodes files):
+    # lxml given the UTF-8 bytes re-decoded them by the meta charset and lost the text
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"/></head>'
+            '<body><h1>人工智能迈上新台阶</h1><p>DeepMind的新电脑已可利用记忆自学。</p></body></html>')
+    assert extraction.flatten_html(page) == "人工智能迈上新台阶\nDeepMind的新电脑已可利用记忆自学。"
+    # without a meta charset lxml read bytes as Latin-1: curly quotes became mojibake
+    assert extraction.flatten_html("<p>New Zealand’s “whale” whisperers</p>") == "New Zealand’s “whale” whisperers"
+    # an element's text keeps its leading space ("Tracker was", not "Trackerwas")
+    assert extraction.flatten_html("<p><b>The Tracker</b><span> was created</span> by us.</p>") == \
+        "The Tracker was created by us."
+    # real_folding flattens with the same flattener, from the file's bytes
+    real = _bench("real_folding")
+    assert real.flatten_html("<p>Zoë’s <i> café</i></p>".encode("utf-8")) == "Zoë’s café\n"
