@@ -165,7 +165,7 @@ class DedupParams:
                                 metavar="N", min=1)
     lead_reach: int = setting(1500, "characters from the start within which lead windows start", metavar="N",
                               min=0)
-    seed: int = setting(1, "seed of the MinHash permutations", metavar="N", min=0)
+    seed: int = setting(1, "seed of the MinHash permutations", key="minhash_seed", metavar="N", min=0)
     # Two documents with the same canonical URL (see readers.canonical_url) are one article
     # when their texts are at least this similar, even under jaccard_threshold: a corrected
     # or re-edited article republished at its URL. See dedup.same_url_match.
