@@ -43,8 +43,11 @@ from __future__ import annotations
 import bisect
 import html
 import itertools
+import math
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -629,8 +632,85 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
     return best
 
 
-def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
-    """Drop chrome paragraphs (recording each) and fill title/byline/date."""
+# --- the line rules, as data -----------------------------------------------------------------
+#
+# Each rule names the reason it records, the test of a paragraph's text, and the most
+# words a paragraph may have for the rule to apply, outside the article body (above or
+# below it) and inside it (None: never inside). `where` narrows it further: "above" the
+# body, "after_tail" (the closing headline list of a page) or "closing" the page (from
+# the last few paragraphs before that list on).
+# A rule that `fills` a metadata field stores what its test returned (a byline's name, a
+# date, an e-mail subject) there. The first rule that matches decides; the order is the
+# table's. The word limits come first because they are cheap: body paragraphs are most of
+# the text, and fail them, so they skip the regexes.
+
+@dataclass(frozen=True)
+class LineRule:
+    reason: str
+    test: Callable[[str], object]
+    words_outside: float
+    words_inside: float | None
+    where: str = "anywhere"          # "anywhere" | "above" | "after_tail" | "closing"
+    fills: str | None = None         # "byline" | "published_at" | "subject"
+
+
+def _email_subject(text: str) -> str | None:
+    m = EMAIL_SUBJECT.match(text)
+    return m.group(1) if m else None
+
+
+def _date_line(text: str) -> date | None:
+    return parse_date(text) if DATE_LINE.match(text) else None
+
+
+def _nav_or_promo(text: str) -> bool:
+    return bool(NAV.match(text) or PROMO.match(text))
+
+
+def _bio(text: str) -> bool:
+    return bool(BIO_ROLE.match(text) or FOLLOW.search(text))
+
+
+def _always(text: str) -> bool:
+    return True
+
+
+ANY = math.inf
+CLOSING_PARAGRAPHS = 3  # paragraphs before a closing headline list in which an author bio is looked for
+LINE_RULES = (
+    LineRule("share_buttons", SOCIAL.match, 8, 8),
+    LineRule("photo_credit", CREDIT.match, 25, 25),
+    LineRule("copyright_footer", legal_footer, 40, 15),
+    LineRule("newsletter_prompt", plea, 40, 20),
+    LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
+    LineRule("navigation", WIDGET.match, ANY, ANY),
+    LineRule("navigation", _nav_or_promo, ANY, None),
+    LineRule("email_header", _email_subject, 40, None, where="above", fills="subject"),
+    LineRule("metadata_byline", _byline_name, 10, 10, fills="byline"),
+    LineRule("metadata_date", _date_line, 14, None, fills="published_at"),
+    LineRule("related_links", _always, ANY, ANY, where="after_tail"),  # the closing headline list itself
+    LineRule("author_bio", _bio, 60, 60, where="closing"),
+)
+
+
+@dataclass
+class _Layout:
+    """Where a page's article lies among its paragraphs (see _layout)."""
+
+    body: list[bool]                  # is_body of each paragraph
+    block: tuple[int, int] | None     # the main body block (text input only)
+    body_idx: list[int]               # body paragraphs (inside the block, if any)
+    first_body: int
+    last_body: int
+    title_at: int | None = None       # the headline, if found by position
+    title_by_lead: bool = False       # ... because it names the article's lead
+    tail: int = 0                     # paragraphs from here on are a closing headline list
+
+    def outside(self, i: int) -> bool:
+        return i < self.first_body or i > self.last_body
+
+
+def _layout(doc: Doc, paragraphs: list[Unit]) -> _Layout:
     body = [is_body(u.text) for u in paragraphs]
     body_idx = [i for i, b in enumerate(body) if b]
     # Without a DOM (text input), the article is the main body block; what lies outside it
@@ -642,93 +722,105 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     last_body = body_idx[-1] if body_idx else -1
     if block is not None and body_idx and body_idx[-1] >= block[0]:
         last_body = max(last_body, block[1])  # the block may end in the items of an announced list
-    title_at, title_by_lead = None, False
+    layout = _Layout(body, block, body_idx, first_body, last_body)
     if doc.title is None:
-        # the headline sits right above the body: look in the last TITLE_WINDOW paragraphs
-        # before it (a headline ending in "Inc." looks like a sentence: one line past it too)
-        top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
-        title_at = headline_index(paragraphs[top:], first_body + 2 - top)
-        if title_at is not None:
-            title_at += top
-        if block is not None:  # a headline that names the lead beats the line above a byline
-            lead_top = max(0, first_body - LEAD_TITLE_WINDOW)
-            by_lead = _headline_by_lead(paragraphs, lead_top, first_body, body_idx)
-            if by_lead is not None and (
-                    title_at is None or by_lead[1] > _lead_overlap(paragraphs[title_at].text, by_lead[2])):
-                title_at, title_by_lead = by_lead[0], True
-        if block is not None and title_at is None:
-            title_at = _headline_above(paragraphs, top, first_body)
-    if title_at is not None and title_at >= first_body:
-        later = [i for i in body_idx if i > title_at]
-        first_body = later[0] if later else len(paragraphs)
+        _find_title(layout, paragraphs)
+    if layout.title_at is not None and layout.title_at >= layout.first_body:
+        later = [i for i in body_idx if i > layout.title_at]
+        layout.first_body = later[0] if later else len(paragraphs)
     # A list of headlines closing the page is a related-links block whose heading, if it
     # had one, is gone (the chrome stage removes a site's recurring headings).
     tail = len(paragraphs)
-    while tail > max(last_body, first_body) + 1 and headline_like(paragraphs[tail - 1].text):
+    while tail > max(layout.last_body, layout.first_body) + 1 and headline_like(paragraphs[tail - 1].text):
         tail -= 1
-    if len(paragraphs) - tail < MIN_TRAILING_HEADLINES or doc.fmt == "html":
-        tail = len(paragraphs)
+    layout.tail = len(paragraphs) if len(paragraphs) - tail < MIN_TRAILING_HEADLINES or doc.fmt == "html" else tail
+    return layout
+
+
+def _find_title(layout: _Layout, paragraphs: list[Unit]) -> None:
+    """The headline's position: right above the body, in the last TITLE_WINDOW paragraphs
+    before it (a headline ending in "Inc." looks like a sentence: one line past it too)."""
+    first_body, block = layout.first_body, layout.block
+    top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
+    title_at = headline_index(paragraphs[top:], first_body + 2 - top)
+    if title_at is not None:
+        title_at += top
+    if block is not None:  # a headline that names the lead beats the line above a byline
+        lead_top = max(0, first_body - LEAD_TITLE_WINDOW)
+        by_lead = _headline_by_lead(paragraphs, lead_top, first_body, layout.body_idx)
+        if by_lead is not None and (
+                title_at is None or by_lead[1] > _lead_overlap(paragraphs[title_at].text, by_lead[2])):
+            title_at, layout.title_by_lead = by_lead[0], True
+    if block is not None and title_at is None:
+        title_at = _headline_above(paragraphs, top, first_body)
+    layout.title_at = title_at
+
+
+def _line_rule(layout: _Layout, i: int, text: str, words: int) -> tuple[LineRule, object] | None:
+    """The first line rule that matches paragraph i, with what its test returned."""
+    limit_key = "words_outside" if layout.outside(i) else "words_inside"
+    for rule in LINE_RULES:
+        limit = getattr(rule, limit_key)
+        if limit is None or words > limit:
+            continue
+        if rule.where == "above" and i >= layout.first_body:
+            continue
+        if rule.where == "after_tail" and i < layout.tail:
+            continue
+        if rule.where == "closing" and i < layout.tail - CLOSING_PARAGRAPHS:
+            continue
+        found = rule.test(text)
+        if found:
+            return rule, found
+    return None
+
+
+def _position_reason(doc: Doc, layout: _Layout, i: int, text: str, words: int) -> str | None:
+    """Position rules: the headline and what stands above it or past the body."""
+    if i < layout.first_body:
+        if doc.title is None and (i == layout.title_at if layout.title_at is not None else headline_like(text)):
+            doc.title = text
+            return "metadata_title"
+        if layout.title_at is not None and i < layout.title_at:
+            return "top_chrome"  # above the headline: page chrome (promos, tickers), whatever its length
+        if words < 8:
+            return "top_chrome"  # short labels above the article: section names, captions, kickers
+    if i > layout.last_body and (layout.block is not None or (words < 4 and not _ends_sentence(text))):
+        return "bottom_chrome"  # past the main body block (HTML: a short label after the body)
+    if layout.block is not None and i < layout.first_body and (
+            layout.title_at is None or (layout.title_by_lead and not layout.body[i])):
+        return "top_chrome"  # above the main body block of a page without a headline
+    return None
+
+
+def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
+    """Drop chrome paragraphs (recording each) and fill title/byline/date."""
+    layout = _layout(doc, paragraphs)
     keep: list[Unit] = []
     in_related = False
     subject = None  # the headline an e-mail subject line names, if the page shows none itself
     for i, u in enumerate(paragraphs):
         text = u.text
-        outside = i < first_body or i > last_body
         words = word_count(text)
         reason = None
-        if in_related:
+        if in_related:  # under a related-links heading, until body text (not a plea) resumes
             if is_body(text) and not plea(text):
                 in_related = False
             else:
                 reason = "related_links"
-        # Cheap word-count tests come before each regex (same verdicts): body paragraphs
-        # are most of the text and fail the counts, so they skip the regexes.
+        if reason is None and RELATED_HEADING.match(text):
+            in_related, reason = True, "related_links"
+        if reason is None and (match := _line_rule(layout, i, text, words)):
+            rule, found = match
+            reason = rule.reason
+            if rule.fills == "subject":
+                subject = subject or found
+            elif rule.fills:
+                setattr(doc, rule.fills, getattr(doc, rule.fills) or found)
+        if reason is None and doc.title and text.casefold() == doc.title.casefold() and i < layout.first_body:
+            reason = "metadata_title"
         if reason is None:
-            if RELATED_HEADING.match(text):
-                in_related, reason = True, "related_links"
-            elif words <= 8 and SOCIAL.match(text):
-                reason = "share_buttons"
-            elif words <= 25 and CREDIT.match(text):
-                reason = "photo_credit"
-            elif words <= 40 and (outside or words <= 15) and legal_footer(text):
-                reason = "copyright_footer"
-            elif words <= 40 and (outside or words <= 20) and plea(text):
-                reason = "newsletter_prompt"
-            elif outside and words <= 20 and NEWSLETTER_SOURCE.match(text):
-                reason = "newsletter_prompt"
-            elif WIDGET.match(text) or (outside and (NAV.match(text) or PROMO.match(text))):
-                reason = "navigation"
-            elif i < first_body and words <= 40 and (m := EMAIL_SUBJECT.match(text)):
-                subject = subject or m.group(1)
-                reason = "email_header"
-            elif words <= 10 and (name := _byline_name(text)):
-                doc.byline = doc.byline or name
-                reason = "metadata_byline"
-            elif outside and words <= 14 and DATE_LINE.match(text) and (d := parse_date(text)):
-                doc.published_at = doc.published_at or d
-                reason = "metadata_date"
-            elif i >= tail:
-                reason = "related_links"
-            elif i >= tail - 3 and words <= 60 and (BIO_ROLE.match(text) or FOLLOW.search(text)):
-                # author bios close an article; only the last few paragraphs qualify
-                reason = "author_bio"
-            elif doc.title and text.casefold() == doc.title.casefold() and i < first_body:
-                reason = "metadata_title"
-        if reason is None and i < first_body:
-            if doc.title is None and (i == title_at if title_at is not None else headline_like(text)):
-                doc.title = text
-                reason = "metadata_title"
-            elif title_at is not None and i < title_at:
-                # above the headline: page chrome (promos, tickers), whatever its length
-                reason = "top_chrome"
-            elif words < 8:
-                # short labels above the article: section names, captions, kickers
-                reason = "top_chrome"
-        if reason is None and i > last_body and (block is not None or (words < 4 and not _ends_sentence(text))):
-            reason = "bottom_chrome"  # past the main body block (HTML: a short label after the body)
-        if reason is None and block is not None and i < first_body and (
-                title_at is None or (title_by_lead and not body[i])):
-            reason = "top_chrome"  # above the main body block of a page without a headline
+            reason = _position_reason(doc, layout, i, text, words)
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:
