@@ -47,9 +47,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import signatures
-from .clean import (BYLINE, DATE_LINE, NO_ARTICLE_TEXT, SENTENCE_END, headline_index, headline_like, is_body,
-                    paragraphs)
+from .clean import NO_ARTICLE_TEXT, SENTENCE_END, headline_index, headline_like, is_body, paragraphs
 from .model import Doc, Unit
+from .patterns import BYLINE, DATE_LINE
 from .signatures import exclusive_cumsum
 
 GRAM_WORDS = 8          # words per gram

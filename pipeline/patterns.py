@@ -1,0 +1,133 @@
+"""The line patterns of the clean stage: what site chrome and metadata lines look like.
+
+Kept apart from the logic that applies them (pipeline/clean.py: the rule table
+LINE_RULES, the page layout, the position rules), the way trafilatura keeps its
+XPath expressions in a module of their own: a pattern is changed here, a rule's
+word limits and place there. The chrome stage (pipeline/chrome.py) uses the
+byline and date patterns too.
+"""
+from __future__ import annotations
+
+import re
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"^(?:" + "|".join(alternatives) + r")\s*[:.!]*$", re.IGNORECASE)
+
+
+# Whole-line widget labels that never stand alone inside an article body.
+WIDGET = _rx(
+    r"skip to (?:the )?(?:main )?(?:content|navigation|search)",
+    r"thumbnail|advertisement|advert|sponsored(?: content)?|scroll to continue(?: with content)?",
+    r"story continues below(?: advertisement)?|article continues below|continue reading below",
+)
+# Whole-line navigation / site chrome. Only trusted outside the body.
+NAV = _rx(
+    r"skip to (?:the )?(?:main )?(?:content|navigation|search)",
+    r"(?:latest|breaking|top|more|world|local) (?:news|stories|headlines)", r"latest",
+    r"menu|main menu|toggle navigation|navigation|home|homepage|search|close|open",
+    r"sign in|sign up|log ?in|log ?out|register|my account|subscribe(?: now| today)?",
+    r"advertisement|advert|sponsored(?: content)?|promoted|ad",
+    r"thumbnail|image|photo|video|gallery|watch(?: now| live)?|listen(?: to (?:this|the) (?:article|story))?",
+    r"back to top|print|email|e-mail|share|tweet|pin it|copy link|read more|continue reading",
+    r"(?:view|show|hide|load) (?:more )?comments?|\d+ comments?|comments?",
+    r"accept(?: all)?(?: cookies)?|reject all|cookie (?:settings|policy|preferences)|privacy policy",
+    r"terms (?:of (?:use|service)|and conditions)|contact us|about us|follow us(?: on .{1,40})?",
+    r"(?:facebook|twitter|x|linkedin|whatsapp|reddit|telegram|email|instagram)(?:[\s|/·,]+(?:facebook|twitter|x|linkedin|whatsapp|reddit|telegram|email|instagram))*",
+)
+SOCIAL = _rx(
+    r"(?:share|comment(?: on)?|like|tweet|email|print|save|bookmark|repost)"
+    r"(?: (?:this|the))? ?(?:post|article|story|page|link)?(?: (?:on|via|with) .{1,30})?",
+)
+CREDIT = re.compile(
+    r"^(?:.{1,80}['’]s (?:photo|picture|avatar|image|profile picture)"
+    r"|(?:image|photo|picture|video|illustration|graphic|file photo|photograph)s?"
+    r"(?: by| credit| courtesy(?: of)?| source| via)?\s*:?(?: .{0,120})?"
+    r"|\(?(?:credit|source|courtesy)s?:.{0,120}"
+    r"|.{0,120}\b(?:getty images|shutterstock|ap photo|afp via getty|reuters/|epa-efe|istock(?:photo)?)\)?\.?"
+    r")$",
+    re.IGNORECASE,
+)
+NEWSLETTER = re.compile(
+    r"\b(?:subscribe to|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
+    r"|to your inbox|join (?:our|the) mailing list|support (?:our|independent) journalism"
+    r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
+    re.IGNORECASE,
+)
+# A newsletter named as where the text came from: "From the Daily Echo newsletter",
+# "This story first appeared in our Morning Briefing newsletter." A body sentence may
+# read alike ("From May the council will send a newsletter."), so only trusted outside the body.
+NEWSLETTER_SOURCE = re.compile(
+    r"^(?:from|via|as seen in|(?:this (?:story|article) )?(?:first )?appeared in)\s.{0,80}\bnewsletter[.!]?$",
+    re.IGNORECASE,
+)
+# The subject line of a forwarded or replied-to e-mail ("Fwd: <headline>"): the
+# article's headline at best, with the mail client's prefix. Never the headline itself.
+EMAIL_SUBJECT = re.compile(r"^(?:(?:fwd?|fw|re)\s*:\s*)+(\S.*)$", re.IGNORECASE)
+# A promoted headline of another story: "Latest news: ...", "Top stories | ...". Not
+# "Latest: ..." or "Breaking: ...", which prefix a page's own headline.
+PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
+                   re.IGNORECASE)
+# A site's legal footer: "© 2024 Example Media", "Copyright 2014 X. All rights reserved."
+COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
+                       r".{0,40}\bprivacy\b", re.IGNORECASE)
+# A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
+# over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+def legal_footer(text: str) -> bool:
+    low = text.lower()
+    return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
+            or "terms of" in low) and bool(COPYRIGHT.search(text))
+
+
+def plea(text: str) -> bool:
+    low = text.lower()
+    return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
+            or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
+
+
+# A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
+CALL_TO_ACTION = re.compile(
+    r"^(?:please )?(?:sign (?:in|up)|log ?in|register|subscribe|click|tap|download|read more|continue reading"
+    r"|already (?:a )?(?:subscriber|member)|create (?:an|your) account|get (?:the|our) app|enable javascript)\b",
+    re.IGNORECASE)
+RELATED_HEADING = _rx(
+    r"related(?: articles| stories| posts| news| coverage| content| reading| links)?",
+    r"more (?:from|on|stories|news|articles|in)(?: .{1,40})?",
+    r"read (?:more|next|also)(?: on .{1,40})?", r"also read", r"see also", r"further reading",
+    r"you (?:may|might) also (?:like|be interested in)", r"recommended(?: for you| stories| reading)?",
+    r"most (?:popular|read|viewed|shared)", r"trending(?: now| stories)?", r"popular (?:stories|posts)",
+    r"editor['’]s picks", r"what to read next", r"top stories",
+)
+# The heading of the readers' comments below an article: "Leave a Reply", "Join the
+# discussion", "There are 13 comments", "Comments from our readers". (Not a bare count such as
+# "36 comments", which many pages show next to the byline.)
+COMMENTS_HEADING = re.compile(
+    r"^(?:leave a (?:reply|comment)|(?:post|add|write) a comment|join the (?:discussion|conversation)"
+    r"|there (?:are|is) \d+ comments?|comments (?:from|powered by)\b)", re.IGNORECASE)
+
+
+def comments_heading(text: str) -> bool:
+    low = text.lower()  # substring tests first: most lines hold none of these words
+    return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(
+        COMMENTS_HEADING.match(text))
+
+
+BIO_ROLE = re.compile(
+    r"^(?:about the author:?\s*)?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3} (?:is|was|has been|writes)\b.{0,200}?"
+    r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|author|contributor|analyst"
+    r"|producer|fellow|founder|director|blogger|freelance|staff)\b",
+)
+FOLLOW = re.compile(r"\bfollow (?:him|her|them|me|us) on (?:twitter|x|facebook|instagram|linkedin)\b|"
+                    r"(?:^|\s)@\w{2,}\.?$", re.IGNORECASE)
+BYLINE = re.compile(r"^(?:by|written by|words by|author|authors|posted by|reporting by)\s*:?\s+(.{2,80})$",
+                    re.IGNORECASE)
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+DATE_LINE = re.compile(
+    r"^(?:(?:published|updated|posted|last updated|date)\s*:?\s*)?(?:[A-Za-z]+,?\s+)?"
+    r"(?:" + _MONTH + r"\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})"
+    r"(?:\s*(?:[-–—|,@]|at)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
+    re.IGNORECASE,
+)

@@ -1,0 +1,33 @@
+"""pipeline/patterns.py: what chrome and metadata lines look like (the clean stage's patterns)."""
+import pytest
+
+from pipeline import patterns
+
+
+def test_the_comments_heading_is_not_a_count_next_to_the_byline():
+    assert patterns.comments_heading("Leave a Reply Cancel reply")
+    assert patterns.comments_heading("There are 13 comments")
+    assert not patterns.comments_heading("36 comments")
+
+
+@pytest.mark.parametrize("line", ["© 2024 Example Media", "Copyright 2014 The Daily. All rights reserved."])
+def test_legal_footers(line):
+    assert patterns.legal_footer(line)
+
+
+def test_a_sentence_about_copyright_law_is_no_footer():
+    assert not patterns.legal_footer("The court said the copyright claim was weak.")
+
+
+@pytest.mark.parametrize("line", ["Published: March 3, 2021", "Updated 2021-03-03 14:05", "3 March 2021 | 2:05 pm"])
+def test_date_lines(line):
+    assert patterns.DATE_LINE.match(line)
+
+
+def test_a_sentence_with_a_date_is_no_date_line():
+    assert not patterns.DATE_LINE.match("On March 3, 2021 the council met again.")
+
+
+def test_bylines_name_the_author():
+    assert patterns.BYLINE.match("By Jane Roe").group(1) == "Jane Roe"
+    assert not patterns.BYLINE.match("Bystanders watched the fire")
