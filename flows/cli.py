@@ -384,6 +384,11 @@ def _configure_logging(args) -> None:
     root.setLevel(level)
     logging.getLogger("newsfold").setLevel(level)
     logging.getLogger("httpx").setLevel(level if verbose > 1 else logging.WARNING)  # a line per API call
+    # Prefect's background services log under their class names; at exit, draining towards a
+    # server that is going away, they warn "Still processing items: 12 items remaining...":
+    # noise after newsfold's own one-line summary or error
+    for service in ("EventsWorker", "APILogWorker"):
+        logging.getLogger(service).setLevel(level if verbose > 1 else logging.ERROR)
     if log_file:
         fh = logging.FileHandler(log_file, encoding="utf-8")
         fh.setLevel(level)

@@ -298,7 +298,8 @@ def refusal(warehouse: str, stored: Mapping[str, Any], config: IngestConfig) -> 
         return None
     theirs = ", ".join(f"{k}={a}" for k, (a, _) in diff.items())
     ours = ", ".join(f"{k}={b}" for k, (_, b) in diff.items())
-    flags = " ".join(f"{flag_of(_FIELDS[SETTINGS[k]])} {b}" for k, (_, b) in diff.items() if k in SETTINGS)
+    # the index parameters are dedup fields (the algorithm version has no flag)
+    flags = " ".join(f"{flag_of(_FIELDS['dedup', k])} {b}" for k, (_, b) in diff.items() if ("dedup", k) in _FIELDS)
     how = (f"or re-fingerprint it into a new warehouse: newsfold reindex -w {warehouse} --into NEW_WAREHOUSE "
            f"{flags}" if flags else "or ingest into a new warehouse")
     return (f"warehouse {warehouse} was indexed with {theirs}, this ingest uses {ours}: ingest with the "

@@ -132,7 +132,7 @@ def test_thresholds_reach_chrome_and_repeats(monkeypatch):
 def test_a_warehouse_before_the_algorithm_version_was_recorded_compares_what_it_has():
     old = {"shingle_size": 5, "num_perm": 128, "bands": 32, "rows": 4, "seed": 1}
     assert index_mismatch(old, IngestConfig()) == {}
-    assert index_mismatch(old, IngestConfig().with_values(seed=2)) == {"seed": (1, 2)}
+    assert index_mismatch(old, IngestConfig().with_values(minhash_seed=2)) == {"seed": (1, 2)}
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +171,8 @@ def test_other_index_parameters_are_refused_and_reindex_makes_a_new_warehouse(wa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "shingle_size=5, num_perm=128, bands=32" in err
     assert f"newsfold reindex -w {wh} --into NEW_WAREHOUSE --shingle-size 3 --num-perm 64 --bands 16" in err
-    with pytest.raises(WarehouseError, match="newsfold reindex"):  # the flow and serve check too
-        check_index_parameters(wh, IngestConfig().with_values(seed=7))
+    with pytest.raises(WarehouseError, match="newsfold reindex .*--minhash-seed 7"):  # flow and serve check too
+        check_index_parameters(wh, IngestConfig().with_values(minhash_seed=7))
 
     assert main(["reindex", "-w", str(wh), "--into", str(new), *NEW_INDEX]) == 0
     assert main(["reindex", "-w", str(wh), "--into", str(same)]) == 0
