@@ -51,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator
 import time
 from datetime import datetime
 from pathlib import Path
@@ -74,18 +75,25 @@ def write_corpus(folder: Path, n: int, seed: int, keep: int) -> list[str]:
     A corpus this function completed before (same n and seed) is reused: writing a
     million files takes ~10 minutes.
     """
-    marker = folder / f".complete-{n}-{seed}"
-    if marker.exists():
-        files = sorted(folder.glob("*/*.txt"))[:keep]
-        return [f.read_text(encoding="utf-8") for f in files]
-    shutil.rmtree(folder, ignore_errors=True)
     corpus = load_corpus_module()
+    return _write_files(folder / f".complete-{n}-{seed}", keep,
+                        ((doc_id, text) for doc_id, text, _cluster, _kind in corpus.iter_documents(n, seed=seed)))
+
+
+def _write_files(marker: Path, keep: int, named_texts: Iterable[tuple[str, str]]) -> list[str]:
+    """Write (name, text) pairs as NAME.txt in folders of FILES_PER_FOLDER beside `marker`,
+    which is touched when all are written (a folder with its marker is reused as it is);
+    return the first `keep` texts."""
+    folder = marker.parent
+    if marker.exists():
+        return [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*/*.txt"))[:keep]]
+    shutil.rmtree(folder, ignore_errors=True)
     kept = []
-    for k, (doc_id, text, _cluster, _kind) in enumerate(corpus.iter_documents(n, seed=seed)):
+    for k, (name, text) in enumerate(named_texts):
         sub = folder / f"{k // FILES_PER_FOLDER:04d}"
         if k % FILES_PER_FOLDER == 0:
             sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+        (sub / f"{name}.txt").write_text(text, encoding="utf-8")
         if k < keep:
             kept.append(text)
     marker.touch()
@@ -163,22 +171,13 @@ def real_texts(real: Path) -> list[tuple[str, str]]:
 def write_real_mix(folder: Path, n: int, real: Path, keep: int) -> list[str]:
     """n files cycling through the real pages (real_texts) under new names, written like
     write_corpus (folders of FILES_PER_FOLDER, reused when complete); the first `keep` texts."""
-    marker = folder / f".complete-real-{n}"
-    if marker.exists():
-        return [f.read_text(encoding="utf-8") for f in sorted(folder.glob("*/*.txt"))[:keep]]
-    shutil.rmtree(folder, ignore_errors=True)
-    pages = real_texts(real)
-    kept = []
-    for k in range(n):
-        name, text = pages[k % len(pages)]
-        sub = folder / f"{k // FILES_PER_FOLDER:04d}"
-        if k % FILES_PER_FOLDER == 0:
-            sub.mkdir(parents=True, exist_ok=True)
-        (sub / f"{k:07d}-{name}.txt").write_text(text, encoding="utf-8")
-        if k < keep:
-            kept.append(text)
-    marker.touch()
-    return kept
+    def named_texts() -> Iterator[tuple[str, str]]:  # read only when the folder is not complete
+        pages = real_texts(real)
+        for k in range(n):
+            name, text = pages[k % len(pages)]
+            yield f"{k:07d}-{name}", text
+
+    return _write_files(folder / f".complete-real-{n}", keep, named_texts())
 
 
 def stage_costs(corpus: Path, docs: int, checkouts: dict[str, Path], reps: int) -> dict[str, dict]:
