@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import flow
 
-from pipeline import clean, dedup
+from pipeline import dedup
+from pipeline.text import word_count
 from pipeline.config import IngestConfig
 from pipeline.plan import PROCESSED, chrome_path
 from pipeline.warehouse import Warehouse, WarehouseError, writer_lock
@@ -49,7 +50,7 @@ def staged_rows(batch: pa.RecordBatch, config: IngestConfig) -> pa.Table:
         sizes, sigs, bands = dedup.fingerprint([r["text"] for r in accepted], config.dedup)
         for k, r in enumerate(accepted):
             r.update(n_shingles=int(sizes[k]), minhash=dedup.sig_to_bytes(sigs[k]), bands=bands[k],
-                     word_count=sum(clean.word_count(p) for p in r["text"].split("\n\n")))
+                     word_count=sum(word_count(p) for p in r["text"].split("\n\n")))
     for r in rows:
         r["n_spans"] = len(r["spans"])
     return pa.Table.from_pylist(rows, schema=PROCESSED)

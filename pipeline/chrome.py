@@ -5,7 +5,7 @@ footers, cookie banners) and cut it out before the clean stage runs.
 Why cross-document: every page of a site repeats the same chrome, and on short
 articles it can outweigh the article; two different articles from one site would
 then look alike, and two copies of one article on different sites would look
-different. Line patterns (pipeline/clean.py) catch the generic part; what is left is
+different. Line patterns (pipeline/clean.py, pipeline/patterns.py) catch the generic part; what is left is
 recognisable only because it recurs.
 
 Chrome is recognised at two sizes, both folded (case, punctuation and spacing
@@ -47,10 +47,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import signatures
-from .clean import NO_ARTICLE_TEXT, SENTENCE_END, headline_index, headline_like, is_body, paragraphs
+from .layout import headline_index, headline_like, is_body
 from .model import Doc, Unit
 from .patterns import BYLINE, DATE_LINE
+from .schema import NO_ARTICLE_TEXT
 from .signatures import exclusive_cumsum
+from .text import SENTENCE_END, paragraphs
 
 GRAM_WORDS = 8          # words per gram
 MIN_DOCS = 4            # different articles that must share a gram for it to be chrome

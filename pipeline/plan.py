@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import clean, dedup, schema
+from . import dedup, schema
+from .text import word_count
 from .model import Doc
 
 INTERNAL_ERROR = "internal_error"  # reject reason of a document a stage failed on (pipeline/stage.py)
@@ -70,7 +71,7 @@ def staging_row(doc: Doc) -> dict:
         "clean_chars": len(text) if text is not None else None,
         "clean_sha256": dedup.clean_sha256(text) if text is not None else None,
         "text": text,
-        "word_count": sum(clean.word_count(u.text) for u in doc.units) if text is not None else None,
+        "word_count": sum(word_count(u.text) for u in doc.units) if text is not None else None,
         "n_metadata": sum(x is not None for x in (doc.title, doc.byline, doc.published_at)),
         "spans": [{"stage": r.stage, "reason": r.reason, "start": r.start, "end": r.end, "text": r.text,
                    "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}

@@ -221,7 +221,7 @@ def fill_from_record(doc: Doc, record: dict, fields: FieldMap, where: str) -> No
     doc.title = title or doc.title
     doc.byline = byline or doc.byline
     if date:
-        from .clean import parse_date
+        from .text import parse_date
 
         doc.published_at = parse_date(date) or doc.published_at
     doc.fetched_at = _parse_timestamp(_text_value(record.get(fields.fetched)))

@@ -22,6 +22,10 @@ TAKES_OVER = "takes_over"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 
+# documents.reject_reason values of the clean stage (the readers add their own, e.g. "html_without_text")
+NO_ARTICLE_TEXT = "no_article_text"   # fewer than min_words words of article text left
+DEGENERATE_TEXT = "degenerate_text"   # one token repeated, no sentence at all, or mostly base64/hex
+
 TABLES: dict[str, pa.Schema] = {
     # Every input seen, accepted or rejected (with the reason).
     "documents": pa.schema([

@@ -351,7 +351,7 @@ def _extract_html(doc: Doc, html: str) -> None:
     """
     import trafilatura  # imported lazily: it is slow to import and only HTML needs it
 
-    from .clean import parse_date, word_count
+    from .text import parse_date, word_count
 
     def extract(**favor):
         result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, **favor)

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import SEED
 from flows.ingest import ingest_flow
-from pipeline import chrome, clean, dedup, drop, signatures, sources
+from pipeline import chrome, clean, dedup, drop, schema, signatures, sources
+from pipeline import text as text_model
 from pipeline.config import IngestConfig
 from pipeline.warehouse import Warehouse
 
@@ -81,7 +82,7 @@ def test_hostile_drop_lands_the_good_files_and_gives_each_bad_one_its_reason(tmp
     assert reasons == {
         "pipe.txt": sources.NOT_REGULAR, "loop_a.txt": sources.UNREADABLE, "loop_b.txt": sources.UNREADABLE,
         "broken.txt": sources.UNREADABLE, "leak.txt": sources.SYMLINK_OUTSIDE, "zero.txt": sources.SYMLINK_OUTSIDE,
-        "giant.txt": sources.TOO_LARGE, "repeated.txt": clean.DEGENERATE_TEXT,
+        "giant.txt": sources.TOO_LARGE, "repeated.txt": schema.DEGENERATE_TEXT,
     }
     assert docs["loop_a.txt"]["error"] == "symlink loop" and "broken symlink" in docs["broken.txt"]["error"]
     assert docs["pipe.txt"]["error"] == "FIFO"
@@ -175,8 +176,8 @@ def test_a_file_that_kills_its_worker_costs_only_itself(tmp_path, seeds_copy, mo
 
 def test_content_rules_hold_for_unspaced_scripts():
     article = (FIXTURES / "zh_article.txt").read_text(encoding="utf-8")
-    assert clean.word_count(article) > 200  # not one "word" per paragraph
-    assert clean.word_count("The council met on Tuesday.") == 5
+    assert text_model.word_count(article) > 200  # not one "word" per paragraph
+    assert text_model.word_count("The council met on Tuesday.") == 5
     # characters of unspaced scripts are words of their own, for matching
     assert signatures.words("新图书馆 opened") == ["新", "图", "书", "馆", "opened"]
     assert signatures.words("ข่าว") == ["ข", "า", "ว"]  # Thai tone and vowel marks are not \w

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pipeline import chrome, clean, dedup, sources
+from pipeline import text as text_model
 from pipeline.model import Doc
 
 FEW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -43,8 +44,8 @@ def test_read_and_clean_never_raise_on_any_bytes(tmp_path_factory, data, suffix)
 def test_clean_never_raises_and_its_text_holds_no_control_or_invisible_characters(raw):
     doc = clean.clean_document(_doc(raw))
     text = doc.text
-    assert not clean._CONTROL.search(text) and not clean._ZERO_WIDTH.search(text)
-    assert not (doc.title and (clean._CONTROL.search(doc.title) or clean._ZERO_WIDTH.search(doc.title)))
+    assert not text_model.CONTROL.search(text) and not text_model.ZERO_WIDTH.search(text)
+    assert not (doc.title and (text_model.CONTROL.search(doc.title) or text_model.ZERO_WIDTH.search(doc.title)))
     dedup.fingerprint([text], dedup.DedupParams())
 
 
@@ -62,7 +63,7 @@ def test_kept_text_and_removed_spans_account_for_the_input(raw):
         covered[a:b] = [True] * (b - a)
     for r in doc.removed:
         assert raw[r.start:r.end] == r.text
-    lost = [c for c, seen in zip(raw, covered) if not seen and not c.isspace() and not clean._ZERO_WIDTH.match(c)]
+    lost = [c for c, seen in zip(raw, covered) if not seen and not c.isspace() and not text_model.ZERO_WIDTH.match(c)]
     assert not lost, lost
 
 
@@ -71,8 +72,8 @@ def test_kept_text_and_removed_spans_account_for_the_input(raw):
 def test_normalise_is_idempotent(text):
     # entities are decoded once by design: "&amp;amp;" -> "&amp;" stays (see clean's docstring)
     assume("&" not in text)
-    once = clean.normalise(text)
-    assert clean.normalise(once) == once
+    once = text_model.normalise(text)
+    assert text_model.normalise(once) == once
 
 
 @FEW
@@ -80,10 +81,10 @@ def test_normalise_is_idempotent(text):
 def test_cutting_the_clean_text_into_paragraphs_again_changes_nothing(raw):
     """Cleaning's text model is idempotent: the clean paragraphs, joined as stored (blank
     lines between them), come back as the same paragraphs. (A stored paragraph longer than
-    clean.LONG_LINE would be cut into sentences, so inputs stay below it.)"""
-    assume("&" not in raw and len(raw) < clean.LONG_LINE)
-    first = [u.text for u in clean.paragraphs(raw)]
-    assert [u.text for u in clean.paragraphs("\n\n".join(first))] == first
+    text_model.LONG_LINE would be cut into sentences, so inputs stay below it.)"""
+    assume("&" not in raw and len(raw) < text_model.LONG_LINE)
+    first = [u.text for u in text_model.paragraphs(raw)]
+    assert [u.text for u in text_model.paragraphs("\n\n".join(first))] == first
 
 
 @settings(max_examples=60, deadline=None)

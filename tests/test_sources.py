@@ -70,11 +70,11 @@ def test_html_goes_through_trafilatura(tmp_path):
     assert "council voted on the budget" in doc.raw_text
     assert "Copyright" not in doc.raw_text
     assert doc.title == "Council passes budget"
-    from pipeline import clean
+    from pipeline import clean, schema
 
     # a page of links only: trafilatura finds nothing, or so little that cleaning rejects it
     empty = clean.clean_document(sources.read_document(tmp_path / "empty.html"))
-    assert empty.reject_reason in (sources.HTML_NO_TEXT, clean.NO_ARTICLE_TEXT)
+    assert empty.reject_reason in (sources.HTML_NO_TEXT, schema.NO_ARTICLE_TEXT)
 
 
 # --- hostile paths: every one becomes a record with a reason, none raises or blocks ---

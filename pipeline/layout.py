@@ -1,0 +1,299 @@
+"""Page layout without a DOM: where a page's article lies among its paragraphs.
+
+Which paragraphs are article text (`is_body`), the page's main body block (`main_block`:
+the run of paragraphs with the largest summed weight, so a headline list, a ticker or a
+footer of links between body-like teasers is not crossed), which line is the headline
+(`headline_index`, `_headline_by_lead`), and where a closing list of headlines begins.
+The clean stage removes what lies outside (pipeline/clean.py); the chrome stage uses
+the same measures to find a page's headline and body (pipeline/chrome.py).
+
+Title: the headline-like line right above the byline or date line (skipping photo
+credits and prompts), else the first headline-like line above the body. Lines that
+only look like headlines are never the title: newsletter prompts and sources ("From
+the ... newsletter"), promoted other stories ("Latest news: ..."), and e-mail subject
+lines ("Fwd: ..."), whose text is the title only when the page shows no headline.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .model import Doc, Unit
+from .patterns import BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO, \
+    comments_heading, legal_footer, plea
+from .text import capitalised_share, ends_sentence, word_count
+
+MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
+MENU_CAPITALS = 0.5     # share of capitalised words above which a long line without a sentence end is a menu
+MENU_RUN_WORDS = 30     # words from which a line ending a sentence is still a menu if mostly capitalised
+BODY_COST = 8           # words a body paragraph needs to add to the main body block (one-sentence teasers add little)
+GAP_COST = 3            # words a non-body line costs the main body block beyond its own (main_block)
+TITLE_WINDOW = 12       # paragraphs above the main body block in which the headline is looked for
+# A line of under 20 words whose words nearly all start with a capital is a headline in
+# title case ("He Visited This Gas Station And Was Shocked."), never body text, even when it
+# ends in a full stop: prose full of names still has its verbs and articles in lower case.
+TITLE_CASE = 0.8
+# A paragraph adds at most this many words to the main body block: an article is many
+# paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
+# stands alone between menus is one long one, which must not outweigh the article.
+BODY_CAP = 40
+# Lines a body line ending in ":" announces ("The rankings were as follows:", "Here is the
+# calendar:") are the article's list while their first words have one shape ("1.", "2."
+# or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
+LIST_ITEM_WEIGHT = 1
+
+
+def _item_shape(text: str) -> str | None:
+    """A list item's shape: "0" for an item led by a number, else its first word (None
+    for a one-word line, which is a label, not an item)."""
+    first, _, rest = text.partition(" ")
+    if not rest:
+        return None
+    return "0" if first[:1].isdigit() else first.casefold()
+
+
+def is_body(text: str) -> bool:
+    """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
+    capitalised items that ends no sentence (a menu, a list of headlines run together), nor
+    a short one in title case (a headline, see TITLE_CASE)."""
+    if PROMO.match(text):
+        return False
+    words = word_count(text)
+    if words >= 20:
+        return ends_sentence(text) or capitalised_share(text) <= MENU_CAPITALS
+    # a headline in title case is no body text, even when it ends in a full stop
+    return words >= 10 and ends_sentence(text) and capitalised_share(text) <= TITLE_CASE
+
+
+def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> int:
+    """What a paragraph adds to the body block around it (see main_block): its words if it
+    is article text, nothing if it is a short sentence, minus its words and GAP_COST if it
+    is anything else (a label, a headline, a menu). sentence: cut from a flattened page;
+    body: is_body(text), if known."""
+    words = word_count(text)
+    body = is_body(text) if body is None else body
+    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text))):
+        return -(words + GAP_COST)  # a legal footer or a plea: body-like, never the body
+    # a sentence rich in names is prose; a long run of capitalised items that ends in a
+    # sentence (menu and headlines glued to it on a flattened page) is not
+    menu = sentence and words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
+    if body and not menu:
+        return min(words, BODY_CAP) - BODY_COST
+    if words >= 4 and ends_sentence(text) and not menu:
+        return 0
+    return -(words + GAP_COST)
+
+
+def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[int, int] | None:
+    """First and last paragraph of the page's main body block: the run of paragraphs with
+    the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
+    other line costs, so a subheading or a caption inside the article is crossed, but a
+    block of headlines, a ticker or a footer of links is not, and the body-like text beyond
+    it (teasers of other stories, a site blurb, a cookie notice) stays outside. The items of
+    a list the article announces (a body line ending in ":") count as article text while
+    they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
+    the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
+    paragraphs between short labels, which the weights alone would join to the article."""
+    best, best_at, run, run_start = 0, None, 0, 0
+    list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
+    for i, u in enumerate(paragraphs):
+        w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        if w < 0 and not u.sentence:
+            if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):
+                break  # the readers' comments follow the article: the block ends before them
+            if announced or list_shape is not None:
+                shape = _item_shape(u.text)
+                if announced:
+                    list_shape, announced = shape, False
+                if shape is not None and shape == list_shape:
+                    w = LIST_ITEM_WEIGHT
+                else:
+                    list_shape = None
+        else:
+            list_shape = None
+            announced = u.text.endswith(":") and w >= 0 and word_count(u.text) >= 4
+        if run <= 0:
+            run, run_start = 0, i
+        run += w
+        if run > best:
+            best, best_at = run, (run_start, i)
+    return best_at
+
+
+def byline_name(text: str) -> str | None:
+    m = BYLINE.match(text)
+    if not m:
+        return None
+    name = re.split(r"\s*(?:[|,;·•]|\s-\s|\bfor\b|\band\b(?=.*\bfor\b))\s*", m.group(1))[0].strip(" .")
+    words = name.split()
+    if not 1 <= len(words) <= 5 or not all(w[:1].isupper() for w in words if w.lower() not in {"de", "van", "von", "da", "al", "bin"}):
+        return None
+    return name
+
+
+def headline_like(text: str, above_byline: bool = False) -> bool:
+    """3-30 words, mostly words (a market ticker is not a headline), and no closing full
+    stop, unless the line sits right above the byline, where a headline may end in an
+    abbreviation ("... from Quinora Textiles Inc."). Never a newsletter prompt, a promoted
+    other story ("Latest news: ...") or an e-mail subject line ("Fwd: ...")."""
+    tokens = text.split()
+    wordy = sum(1 for t in tokens if t[:1].isalpha())
+    return (3 <= len(tokens) <= 30 and wordy >= 0.7 * len(tokens)
+            and (above_byline or not ends_sentence(text.rstrip("!?"))) and not _prompt(text))
+
+
+def _prompt(text: str) -> bool:
+    """A line that reads like a headline but points elsewhere: a newsletter prompt or
+    source, a promoted other story, an e-mail subject line."""
+    return bool(plea(text) or NEWSLETTER_SOURCE.match(text) or PROMO.match(text)
+                or EMAIL_SUBJECT.match(text) or CALL_TO_ACTION.match(text))
+
+
+def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int | None:
+    """The headline sits right above the byline or date line: pages put promos, tickers
+    and "Latest news: ..." lines above it, so the first headline-like line is often not it."""
+    def meta(text: str) -> bool:
+        return bool(byline_name(text) or (DATE_LINE.match(text) and text.count(" ") < 14))
+
+    for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
+        if meta(paragraphs[i].text):
+            j = i - 1  # skip a photo credit, a prompt or a second metadata line between headline and byline
+            while j >= 0 and (CREDIT.match(paragraphs[j].text) or _prompt(paragraphs[j].text)
+                              or meta(paragraphs[j].text)):
+                j -= 1
+            return j if j >= 0 and headline_like(paragraphs[j].text, above_byline=True) else None
+    return None
+
+
+def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | None:
+    """A page without byline or date line: the headline is the nearest headline-like line
+    above the body that is neither a byline the date is glued to ("By Ann Lee2015-01-01")
+    nor a photo caption (a line followed by a credit); when the
+    line right above it is headline-like too, shorter and of 4 words or more, that one is
+    the headline and this one its standfirst."""
+    for i in range(first_body - 1, top - 1, -1):
+        text = paragraphs[i].text
+        if not headline_like(text) or BYLINE.match(text) or (
+                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+            continue
+        while i > top and headline_like(up := paragraphs[i - 1].text) and \
+                4 <= word_count(up) < word_count(paragraphs[i].text):
+            i -= 1
+        return i
+    return None
+
+
+# Title of a page without a DOM: the headline-like line, within LEAD_TITLE_WINDOW paragraphs
+# above the main body block, that shares the most words of 4+ letters (at least
+# MIN_LEAD_OVERLAP) with the block's first LEAD_WORDS words (see _headline_by_lead).
+LEAD_TITLE_WINDOW = 25
+LEAD_WORDS = 120
+MIN_LEAD_OVERLAP = 2
+_CONTENT_WORD = re.compile(r"\w{4,}")
+# A sentence ending inside a line ("... can see it. Are you sure?"): a notice, not a headline
+# (a lower-case word before the stop, so "U.S. Army" and "Mr. Smith" are no sentence end).
+_TWO_SENTENCES = re.compile(r"[a-z]{2}[.!?][\"'”’]? [\"'“‘]?[A-Z]")
+
+
+def _lead_overlap(text: str, lead: set[str]) -> int:
+    return len(set(_CONTENT_WORD.findall(text.casefold())) & lead)
+
+
+def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
+                      body_idx: list[int]) -> tuple[int, int, set[str]] | None:
+    """The headline-like line above the body that shares the most words of 4+ letters
+    with the article's lead (its first LEAD_WORDS words): a headline names what the lead
+    tells, a caption, a video player's label or a prompt of the site does not. The nearest
+    wins a tie; fewer than MIN_LEAD_OVERLAP shared words is no headline.
+    Returns (index, shared words, the lead's words)."""
+    lead: set[str] = set()
+    n = 0
+    for i in body_idx:
+        if i < first_body:
+            continue
+        text = paragraphs[i].text
+        lead.update(_CONTENT_WORD.findall(text.casefold()))
+        n += word_count(text)
+        if n >= LEAD_WORDS:
+            break
+    best = None
+    for i in range(first_body - 1, top - 1, -1):
+        text = paragraphs[i].text
+        shared = _lead_overlap(text, lead)  # the cheap test first
+        if shared < MIN_LEAD_OVERLAP or (best is not None and shared <= best[1]):
+            continue
+        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or _TWO_SENTENCES.search(text) or (
+                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+            continue
+        best = (i, shared, lead)
+    if best is not None:
+        # a standfirst below its headline tells more of the lead than the headline does: the
+        # shorter headline-like line right above it that names the lead too is the headline
+        i = best[0]
+        if i > top and headline_like(up := paragraphs[i - 1].text) and 4 <= word_count(up) < word_count(
+                paragraphs[i].text) and _lead_overlap(up, lead) >= MIN_LEAD_OVERLAP:
+            best = (i - 1, _lead_overlap(up, lead), lead)
+    return best
+
+
+@dataclass
+class PageLayout:
+    """Where a page's article lies among its paragraphs (see _layout)."""
+
+    body: list[bool]                  # is_body of each paragraph
+    block: tuple[int, int] | None     # the main body block (text input only)
+    body_idx: list[int]               # body paragraphs (inside the block, if any)
+    first_body: int
+    last_body: int
+    title_at: int | None = None       # the headline, if found by position
+    title_by_lead: bool = False       # ... because it names the article's lead
+    tail: int = 0                     # paragraphs from here on are a closing headline list
+
+    def outside(self, i: int) -> bool:
+        return i < self.first_body or i > self.last_body
+
+
+def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
+    body = [is_body(u.text) for u in paragraphs]
+    body_idx = [i for i, b in enumerate(body) if b]
+    # Without a DOM (text input), the article is the main body block; what lies outside it
+    # is page chrome however body-like (teasers, blurbs, notices). trafilatura did this for HTML.
+    block = main_block(paragraphs, body) if doc.fmt != "html" else None
+    if block is not None:
+        body_idx = [i for i in body_idx if block[0] <= i <= block[1]] or body_idx
+    first_body = body_idx[0] if body_idx else len(paragraphs)
+    last_body = body_idx[-1] if body_idx else -1
+    if block is not None and body_idx and body_idx[-1] >= block[0]:
+        last_body = max(last_body, block[1])  # the block may end in the items of an announced list
+    layout = PageLayout(body, block, body_idx, first_body, last_body)
+    if doc.title is None:
+        _find_title(layout, paragraphs)
+    if layout.title_at is not None and layout.title_at >= layout.first_body:
+        later = [i for i in body_idx if i > layout.title_at]
+        layout.first_body = later[0] if later else len(paragraphs)
+    # A list of headlines closing the page is a related-links block whose heading, if it
+    # had one, is gone (the chrome stage removes a site's recurring headings).
+    tail = len(paragraphs)
+    while tail > max(layout.last_body, layout.first_body) + 1 and headline_like(paragraphs[tail - 1].text):
+        tail -= 1
+    layout.tail = len(paragraphs) if len(paragraphs) - tail < MIN_TRAILING_HEADLINES or doc.fmt == "html" else tail
+    return layout
+
+
+def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
+    """The headline's position: right above the body, in the last TITLE_WINDOW paragraphs
+    before it (a headline ending in "Inc." looks like a sentence: one line past it too)."""
+    first_body, block = layout.first_body, layout.block
+    top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
+    title_at = headline_index(paragraphs[top:], first_body + 2 - top)
+    if title_at is not None:
+        title_at += top
+    if block is not None:  # a headline that names the lead beats the line above a byline
+        lead_top = max(0, first_body - LEAD_TITLE_WINDOW)
+        by_lead = _headline_by_lead(paragraphs, lead_top, first_body, layout.body_idx)
+        if by_lead is not None and (
+                title_at is None or by_lead[1] > _lead_overlap(paragraphs[title_at].text, by_lead[2])):
+            title_at, layout.title_by_lead = by_lead[0], True
+    if block is not None and title_at is None:
+        title_at = _headline_above(paragraphs, top, first_body)
+    layout.title_at = title_at

@@ -1,0 +1,269 @@
+"""Text model: a raw text as normalised paragraphs, and the measures of a paragraph's
+text that every stage uses (word count, sentence ends, capitalised share).
+
+The raw text is cut into units (lines, or sentences of a page that arrived flattened
+onto one line) that keep their raw offsets. Units are normalised one by one and
+hard-wrapped lines are joined into paragraphs (`paragraphs`). Both the chrome stage
+and the clean stage work on these paragraphs; neither imports the other's helpers.
+
+Normalisation choices (documented in the README):
+- ftfy repairs mojibake (UTF-8 read as cp1252) and control characters, then
+  NFC. We keep NFC rather than NFKC so the stored article keeps its
+  typography (curly quotes, dashes, "²"); the MinHash stage folds these for
+  matching, so copies that differ only in typography still match.
+- Every Unicode space (NBSP, thin space, ...) becomes a plain space, zero-width
+  characters and soft hyphens (U+00AD) are dropped, and runs of white space collapse
+  to one. NUL and the other control characters are dropped too (the clean stage
+  records them as removed spans, reason "control_chars").
+- HTML entities are decoded once (scraped text keeps "&amp;"); text that still reads
+  "&amp;" after that was escaped twice at the source and is left so.
+
+Length in every script: lengths are counted in words, where a character of a script
+written without spaces (Chinese, Japanese, Thai, ...) counts as a fraction of a word
+(`word_count`), so a Chinese article is not one "word" per paragraph.
+"""
+from __future__ import annotations
+
+import bisect
+import html
+import re
+import unicodedata
+from datetime import date
+from functools import lru_cache
+
+import ftfy
+import re2
+
+from . import signatures
+from .model import Unit
+
+LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it into sentences
+MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence after it, need at least
+RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
+RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
+# A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
+# are a list of short items (a flattened page's menus and labels), not a wrapped text.
+MIN_WRAP_WIDTH = 40
+
+_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
+ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")  # soft hyphen, zero-width characters
+# A sentence ends at . ! ? or … (optionally followed by a closing quote or
+# bracket) when white space and a capital, digit or opening quote follow.
+# Group 1 is the white space between the two sentences. (Written without look-behinds:
+# ~7x faster on long texts.)
+SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]?(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+_TERMINAL = ("." , "!", "?", "…", ".”", ".\"", "!”", "?”", ".’", ":", ";", "。", "！", "？", "。」", "。”",
+             '!"', '?"', "!’", "?’", "…”", '…"', ".)", "!)", "?)", ".»", "!»", "?»")
+# Full stops of scripts written without spaces end a sentence with no space after them
+# (group 2: the empty gap); used with SENTENCE_END to cut a flattened page into units.
+_UNIT_END = re.compile(f"(?:{SENTENCE_END.pattern})|[。！？][」』”’）]*()")
+
+# Characters of scripts written without spaces (signatures.UNSPACED) and how many of
+# them make about one word: a Chinese or Japanese word is 1-2 characters, a Thai,
+# Lao, Khmer or Myanmar word 3-5 code points (with its vowel and tone marks).
+_CJK_CHARS = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+                        "\U00020000-\U0003134f]")
+SEA_CHARS = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+UNSPACED_CHAR = re.compile(f"[{signatures.UNSPACED}]")  # either of the two
+CJK_CHARS_PER_WORD = 2
+SEA_CHARS_PER_WORD = 4
+
+# UTF-8 misread as cp1252/latin-1 always leaves a lead byte (Â..ô) followed by a
+# continuation byte shown as a Latin-1 or cp1252 character. Text without such a
+# pair cannot hold that mojibake, so it skips ftfy's (slow) repair.
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# any of the three above (a mojibake hint never spans two units: see split_units)
+ODD_CHAR = re.compile(f"{CONTROL.pattern}|{ZERO_WIDTH.pattern}|{_MOJIBAKE_HINT.pattern}")
+
+
+class Scan:
+    """Does a text hold a match of this character-class pattern? For a whole document: RE2
+    (google-re2, a DFA) scans a long non-ASCII text ~8x faster than `re`, which tests
+    every character against the class in turn (each whole-document scan cost ~50 us per
+    page); for short texts `re` is faster (RE2's call costs ~5 us), so paragraphs keep it.
+    Same verdicts: the patterns are plain character classes, and text RE2 cannot take
+    (a lone surrogate does not encode to UTF-8) is searched with `re`."""
+
+    def __init__(self, pattern: re.Pattern[str]):
+        self.pattern = pattern
+        # RE2 reads \x escapes but not \u or \U: spell those characters out
+        self.fast = re2.compile(re.sub(r"\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})",
+                                       lambda m: chr(int(m.group(1) or m.group(2), 16)), pattern.pattern))
+
+    def __call__(self, text: str) -> bool:
+        try:
+            return self.fast.search(text) is not None
+        except UnicodeEncodeError:
+            return self.pattern.search(text) is not None
+
+
+HAS_ODD_CHAR = Scan(ODD_CHAR)
+HAS_CONTROL = Scan(CONTROL)
+CONTROL_RUN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+
+
+def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
+    """Repair and normalise one unit of text (see module docstring).
+
+    doc_has_odd_chars=False promises that the whole document holds no mojibake
+    hint, control or zero-width character, so the per-unit regexes can be skipped.
+    """
+    if "&" in text and ";" in text and "<" not in text:
+        unescaped = html.unescape(text)  # scraped text keeps entities like &amp; &#8217; (as ftfy would fix)
+        doc_has_odd_chars = doc_has_odd_chars or unescaped != text  # an entity may stand for one
+        text = unescaped
+    if doc_has_odd_chars:
+        text = CONTROL.sub("", text)  # also in ASCII text: a NUL must never reach the article
+    if not text.isascii():
+        if doc_has_odd_chars:
+            # before ftfy, which must see the text as it will be kept (a soft hyphen inside
+            # mojibake hides it from ftfy)
+            text = ZERO_WIDTH.sub("", text)
+        if doc_has_odd_chars and _MOJIBAKE_HINT.search(text):
+            text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
+            text = ZERO_WIDTH.sub("", CONTROL.sub("", text))  # a repaired character may be one of them
+        else:
+            text = unicodedata.normalize("NFC", text)
+    # str.split() splits on exactly the characters _SPACES matches (every str.isspace()
+    # character), several times faster than the regex
+    return " ".join(text.split())
+
+
+def parse_date(text: str) -> date | None:
+    from dateutil import parser
+
+    try:
+        return parser.parse(text, fuzzy=True, default=None).date()
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def split_units(raw: str) -> list[Unit]:
+    """Lines with raw offsets; a giant line (a flattened page) is cut into sentences."""
+    units: list[Unit] = []
+    pos = 0
+    for line in raw.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        if len(body) > LONG_LINE:
+            start = 0
+            for m in _UNIT_END.finditer(body):
+                gap = 1 if m.group(1) is not None else 2
+                units.append(Unit(pos + start, pos + m.start(gap), body[start : m.start(gap)], sentence=True))
+                start = m.end()
+            units.append(Unit(pos + start, pos + len(body), body[start:], sentence=True))
+        else:
+            units.append(Unit(pos, pos + len(body), body))
+        pos += len(line)
+    # One search over the document instead of three regexes per unit: most documents hold
+    # none of these characters, and only the units that hold one need normalise's repairs.
+    odd_at = [m.start() for m in ODD_CHAR.finditer(raw)] if HAS_ODD_CHAR(raw) else []
+    for u in units:
+        if u.text:
+            u.text = normalise(u.text, bool(odd_at) and bisect.bisect_left(odd_at, u.start) < bisect.bisect_left(odd_at, u.end))
+    return units
+
+
+def ends_sentence(text: str) -> bool:
+    return text.endswith(_TERMINAL)
+
+
+def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
+    """Join hard-wrapped lines into paragraphs; drop blank lines.
+
+    A document counts as hard-wrapped when most of its lines are long and of
+    similar length (a fixed-width wrap) rather than one paragraph per line.
+    Within such a document a line is joined to the next one unless it ends a
+    sentence *and* the next line's first word would have fitted on it — the
+    sign of a deliberate line break rather than a wrap.
+    """
+    lines = [u for u in units if u.text]
+    lengths = sorted(len(u.text) for u in lines)
+    wrapped = False
+    if len(lengths) >= 5:
+        width = lengths[int(0.9 * (len(lengths) - 1))]
+        near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
+        wrapped = MIN_WRAP_WIDTH <= width <= 120 and near_width >= 0.6 * len(lengths)
+    paragraphs: list[Unit] = []
+    previous_line = ""  # the last physical line, "" after a blank line
+    for u in units:
+        if not u.text:
+            previous_line = ""
+            continue
+        if previous_line and wrapped and not u.sentence and _continues(previous_line, u.text, width):
+            last = paragraphs[-1]
+            if last.text.endswith("-") and u.text[:1].islower():
+                last.text = last.text[:-1] + u.text  # re-join a hyphenated word
+            else:
+                last.text = f"{last.text} {u.text}"
+            last.end = u.end
+        else:
+            paragraphs.append(Unit(u.start, u.end, u.text))
+        previous_line = u.text
+    return paragraphs
+
+
+def _continues(previous_line: str, line: str, width: int) -> bool:
+    if not ends_sentence(previous_line):
+        return True
+    first_word = line.split(" ", 1)[0]
+    return len(previous_line) + 1 + len(first_word) > width
+
+
+@lru_cache(maxsize=1 << 12)  # the stages ask again for the same paragraphs (is_body, body_weight, the rows)
+def word_count(text: str) -> int:
+    """Words of a normalised text: space-separated tokens, where each run of characters of a
+    script written without spaces counts as its length / characters per word (see above)."""
+    words = text.count(" ") + 1 if text else 0
+    if text.isascii() or not UNSPACED_CHAR.search(text):
+        return words
+    cjk, sea = len(_CJK_CHARS.findall(text)), len(SEA_CHARS.findall(text))
+    return words + cjk // CJK_CHARS_PER_WORD + sea // SEA_CHARS_PER_WORD
+
+
+
+
+_CAPITAL_WORD = re.compile(r"(?<!\S)[A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
+_LOWER_WORD = re.compile(r"(?<!\S)[a-z\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f]")
+
+
+def capitalised_share(text: str) -> float:
+    """Share of the words that start with a capital or a digit, among those that start
+    with a letter or digit (Latin, Greek, Cyrillic): high in menus and lists of title-case
+    headlines, low in prose (English ~0.15, German ~0.35)."""
+    caps, lower = len(_CAPITAL_WORD.findall(text)), len(_LOWER_WORD.findall(text))
+    return caps / (caps + lower) if caps + lower else 0.0
+
+def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
+    """Cut the run of menu items or headlines that a flattened page glues in front of a
+    sentence ("Home News Sport ... Jobs Fall As Rates Rise The council said on Monday
+    that ...") off it: at the place that best separates a capitalised prefix from the
+    prose after it (a change point of the capitals, see RUN_SPLIT_GAIN). Only sentences
+    cut from a long line (a page flattened onto one line) are looked at."""
+    out: list[Unit] = []
+    for u in units:
+        tokens = u.text.split(" ") if u.sentence else ()
+        if len(tokens) < 2 * MIN_RUN_WORDS:
+            out.append(u)
+            continue
+        gain, best, at = 0.0, 0.0, 0
+        for k in range(len(tokens) - MIN_RUN_WORDS):
+            c = tokens[k][:1]
+            gain += (1 - RUN_CAPITALS) if (c.isupper() or c.isdigit()) else -RUN_CAPITALS if c.islower() else 0
+            nxt = tokens[k + 1][:1]
+            if gain > best and k + 1 >= MIN_RUN_WORDS and nxt.isupper():
+                best, at = gain, k + 1
+        raw_tokens = [m.span() for m in re.finditer(r"\S+", raw[u.start:u.end])] if best >= RUN_SPLIT_GAIN else []
+        if len(raw_tokens) != len(tokens):
+            out.append(u)
+            continue
+        cut = u.start + raw_tokens[at][0]
+        out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
+        out.append(Unit(cut, u.end, " ".join(tokens[at:]), sentence=True))
+    return out
+
+def paragraphs(raw: str) -> list[Unit]:
+    """The raw text as normalised paragraphs (hard wraps re-joined, blank lines gone)."""
+    return rejoin_wrapped(split_headline_runs(raw, split_units(raw)))

@@ -1,0 +1,78 @@
+"""pipeline/text.py: normalisation, units and paragraphs, word counts, sentence ends."""
+from pipeline import text
+from pipeline.model import Unit
+
+
+def test_unicode_normalisation_and_mojibake():
+    assert text.normalise("a\u00a0b\u2009c  d\u200b") == "a b c d"
+    # UTF-8 read as cp1252 is repaired; curly quotes are kept (NFC, not uncurled)
+    broken = "“Itâ€™s done,â€ he said".encode("utf-8").decode("utf-8")
+    assert text.normalise("itâ€™s") == "it’s"
+    assert "’" in text.normalise(broken)
+    assert text.normalise("Tom &amp; Jerry&#8217;s") == "Tom & Jerry’s"
+    assert text.normalise("ﬁne") == "ﬁne"  # NFC keeps ligatures; the matcher folds them (NFKC)
+
+
+def test_scan_agrees_with_re_on_random_text():
+    # text.Scan searches whole documents with RE2: same verdicts as `re` on the same
+    # character classes, also on text RE2 cannot take (a lone surrogate)
+    import random
+
+    from pipeline.text import CONTROL, ODD_CHAR, UNSPACED_CHAR, Scan
+
+    pool = "aZ09 \t\n\r.\u201c\u2014é\u00c3\u00a9\u00c2\u0080\u009f\x00\x0b\x1f\x7f\u00ad\u200b\ufeff\u0e01\u4e2d\u3042\ud800"
+    rng = random.Random(5)
+    scans = [(p, Scan(p)) for p in (CONTROL, ODD_CHAR, UNSPACED_CHAR)]
+    for _ in range(3000):
+        text = "".join(rng.choices(pool, k=rng.randint(0, 6)))
+        for pattern, scan in scans:
+            assert scan(text) == bool(pattern.search(text)), (pattern.pattern, text)
+
+
+def test_a_flattened_page_is_cut_into_sentences_with_raw_offsets():
+    raw = "Menu Home News " + "The council met on Monday. " * 100 + "It voted."
+    units = text.split_units(raw)
+    assert len(units) > 100 and all(u.sentence for u in units)
+    for u in units:
+        assert raw[u.start:u.end].strip() == u.text
+
+
+def test_hard_wrapped_lines_are_joined_and_deliberate_breaks_kept():
+    wrapped = ("The city council approved the new transit budget on Monday after\n"
+               "a long debate about bus routes and the cost of running the night\n"
+               "service, which riders had asked for since the last election.\n"
+               "The mayor said the vote was a good day for the whole city and its\n"
+               "people, who had waited for better buses for years.\n"
+               "Opponents said the plan was too expensive and would raise fares by\n"
+               "a fifth within two years, a claim the transit agency disputed.")
+    paragraphs = text.paragraphs(wrapped)
+    assert [p.text.split(" ", 1)[0] for p in paragraphs] == ["The", "The", "Opponents"]
+    assert paragraphs[0].text.endswith("since the last election.")
+
+
+def test_a_page_of_short_lines_is_not_a_hard_wrap():
+    menu = "\n".join(["Home", "World news today", "Business and markets", "Sport results", "Culture",
+                      "Opinion and analysis", "Weather"])
+    assert len(text.paragraphs(menu)) == 7
+
+
+def test_word_count_in_scripts_without_spaces():
+    assert text.word_count("one two three") == 3
+    assert text.word_count("") == 0
+    assert text.word_count("北京今天下雨") == 1 + 6 // text.CJK_CHARS_PER_WORD
+
+
+def test_sentence_ends_and_capitalised_share():
+    assert text.ends_sentence('What she said: "Have you heard of this thing called Tinder?"')
+    assert text.ends_sentence("He left (and never came back.)")
+    assert not text.ends_sentence("Home News Sport")
+    assert text.capitalised_share("Home News Sport Weather") == 1.0
+    assert text.capitalised_share("the council met on Monday") == 0.2
+
+
+def test_a_headline_run_glued_in_front_of_a_sentence_is_cut_off():
+    run = "Home News Sport Business Jobs Fall As Rates Rise Markets Close Higher Again"
+    raw = f"{run} The council said on Monday that it would review the budget again next week before the vote."
+    units = text.split_headline_runs(raw, [Unit(0, len(raw), raw, sentence=True)])
+    assert [u.text for u in units][0] == run
+    assert units[1].text == raw[len(run) + 1:]
