@@ -59,8 +59,9 @@ AFTER_DOM = {"share_buttons", "newsletter_prompt", "navigation", "email_header",
 # below it) and inside it (None: never inside). `where` narrows it further: "above" the
 # body, "after_tail" (the closing headline list of a page) or "closing" the page (from
 # the last few paragraphs before that list on).
-# A rule that `fills` a metadata field stores what its test returned (a byline's name, a
-# date, an e-mail subject) there. The first rule that matches decides; the order is the
+# A rule that `fills` a metadata field names where what its test returned (a byline's name,
+# a date, an e-mail subject) goes; `extract_metadata` fills the fields from the rules'
+# findings, apart from the removal (strip_boilerplate). The first rule that matches decides; the order is the
 # table's. The word limits come first because they are cheap: body paragraphs are most of
 # the text, and fail them, so they skip the regexes.
 
@@ -131,11 +132,11 @@ def _line_rule(layout: PageLayout, i: int, text: str, words: int) -> tuple[LineR
     return None
 
 
-def _position_reason(doc: Doc, layout: PageLayout, i: int, text: str, words: int) -> str | None:
-    """Position rules: the headline and what stands above it or past the body."""
+def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at: int | None) -> str | None:
+    """Position rules: the headline (title_at, see _title_index) and what stands above it or
+    past the body."""
     if i < layout.first_body:
-        if doc.title is None and (i == layout.title_at if layout.title_at is not None else headline_like(text)):
-            doc.title = text
+        if i == title_at:
             return "metadata_title"
         if layout.title_at is not None and i < layout.title_at:
             return "top_chrome"  # above the headline: page chrome (promos, tickers), whatever its length
@@ -149,44 +150,92 @@ def _position_reason(doc: Doc, layout: PageLayout, i: int, text: str, words: int
     return None
 
 
-def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
-    """Drop chrome paragraphs (recording each) and fill title/byline/date."""
-    layout = page_layout(doc, paragraphs)
-    keep: list[Unit] = []
+@dataclass
+class _Claim:
+    """A paragraph a line rule (or a related-links block) claims, with what the rule's test found."""
+
+    reason: str
+    rule: LineRule | None = None
+    found: object = None
+
+
+def _rule_claims(layout: PageLayout, paragraphs: list[Unit]) -> list[_Claim | None]:
+    """What the line rules say of each paragraph, position rules aside: a related-links
+    heading and the block under it, else the first rule of LINE_RULES that matches."""
+    claims: list[_Claim | None] = []
     in_related = False
-    subject = None  # the headline an e-mail subject line names, if the page shows none itself
     for i, u in enumerate(paragraphs):
         text = u.text
-        words = word_count(text)
-        reason = None
+        claim = None
         if in_related:  # under a related-links heading, until body text (not a plea) resumes
             if is_body(text) and not plea(text):
                 in_related = False
             else:
-                reason = "related_links"
-        if reason is None and RELATED_HEADING.match(text):
-            in_related, reason = True, "related_links"
-        if reason is None and (match := _line_rule(layout, i, text, words)):
-            rule, found = match
-            reason = rule.reason
-            if rule.fills == "subject":
-                subject = subject or found
-            elif rule.fills:
-                setattr(doc, rule.fills, getattr(doc, rule.fills) or found)
-        if reason is None and doc.title and text.casefold() == doc.title.casefold() and i < layout.first_body:
+                claim = _Claim("related_links")
+        if claim is None and RELATED_HEADING.match(text):
+            in_related, claim = True, _Claim("related_links")
+        if claim is None and (match := _line_rule(layout, i, text, word_count(text))):
+            claim = _Claim(match[0].reason, *match)
+        claims.append(claim)
+    return claims
+
+
+def _title_index(doc: Doc, layout: PageLayout, paragraphs: list[Unit], claims: list[_Claim | None]) -> int | None:
+    """The headline's paragraph, for a page whose reader gave no title: the layout's headline,
+    else the first headline-like line above the body, among the lines no rule claims."""
+    if doc.title is not None:
+        return None
+    for i in range(min(layout.first_body, len(paragraphs))):
+        if claims[i] is None and (
+                i == layout.title_at if layout.title_at is not None else headline_like(paragraphs[i].text)):
+            return i
+    return None
+
+
+def extract_metadata(doc: Doc, paragraphs: list[Unit], claims: list[_Claim | None], title_at: int | None) -> None:
+    """Fill title, byline and date from the page's lines, apart from removing them: each
+    rule that `fills` a field gives the first value it found (a reader's value, e.g. from
+    HTML, stays); the title is the headline's text, else the subject of an e-mail's header
+    when it reads like a headline."""
+    subject = None  # the headline an e-mail subject line names, if the page shows none itself
+    for claim in claims:
+        if claim is None or claim.rule is None or not claim.rule.fills:
+            continue
+        if claim.rule.fills == "subject":
+            subject = subject or claim.found
+        else:
+            setattr(doc, claim.rule.fills, getattr(doc, claim.rule.fills) or claim.found)
+    if title_at is not None:
+        doc.title = paragraphs[title_at].text
+    if doc.title is None and subject and headline_like(subject):
+        doc.title = subject
+
+
+def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
+    """Fill title/byline/date, then drop chrome paragraphs (recording each)."""
+    layout = page_layout(doc, paragraphs)
+    claims = _rule_claims(layout, paragraphs)
+    title_given = doc.title is not None
+    title_at = _title_index(doc, layout, paragraphs, claims)
+    extract_metadata(doc, paragraphs, claims, title_at)
+    title = doc.title.casefold() if doc.title else None
+    keep: list[Unit] = []
+    for i, u in enumerate(paragraphs):
+        text = u.text
+        reason = claims[i].reason if claims[i] else None
+        # a later copy of the headline above the body (a reader's title: anywhere above it)
+        if reason is None and title and i < layout.first_body and (title_given or (title_at is not None and i > title_at)) \
+                and text.casefold() == title:
             reason = "metadata_title"
         if reason is None:
-            reason = _position_reason(doc, layout, i, text, words)
+            reason = _position_reason(layout, i, text, word_count(text), title_at)
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:
             doc.remove(u, "clean", reason)
         else:
             keep.append(u)
-    if doc.title is None and subject and headline_like(subject):
-        doc.title = subject
     return keep
-
 
 
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:

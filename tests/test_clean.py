@@ -313,3 +313,19 @@ def test_the_main_body_block_ends_where_the_readers_comments_begin():
     assert doc.text.endswith("These are both highly portable skills that are in demand on the web.")
     for later in ("Sallie Goetsch", "If there were really no demand for WordPress developers", "Reply"):
         assert later not in doc.text
+
+
+def test_metadata_is_read_from_the_rules_findings_apart_from_removal(tmp_path):
+    raw = "\n".join(["Home | World | Sport", "Council Approves Transit Budget", "By Ann Lee",
+                     "Published March 3, 2024", BODY, BODY])
+    (tmp_path / "x.txt").write_text(raw)
+    doc = sources.read_document(tmp_path / "x.txt")
+    paragraphs = clean.paragraphs(raw)
+    layout = clean.page_layout(doc, paragraphs)
+    claims = clean._rule_claims(layout, paragraphs)
+    title_at = clean._title_index(doc, layout, paragraphs, claims)
+    clean.extract_metadata(doc, paragraphs, claims, title_at)
+    assert (doc.title, doc.byline, doc.published_at) == ("Council Approves Transit Budget", "Ann Lee",
+                                                         date(2024, 3, 3))
+    assert doc.removed == []  # reading the metadata removes nothing; strip_boilerplate does
+    assert [c.reason if c else None for c in claims[:4]] == [None, None, "metadata_byline", "metadata_date"]
