@@ -63,7 +63,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import baselines  # noqa: E402
 import minhash_speed  # noqa: E402
 from incremental import load_corpus_module  # noqa: E402
-from pipeline import dedup, signatures  # noqa: E402
+from pipeline import signatures  # noqa: E402
 
 NUM_PERM, SHINGLE, THRESHOLD = 128, 5, 0.8
 FILES_PER_FOLDER = 10_000  # keeps directories small at a million files
@@ -224,7 +224,7 @@ def _exact_jaccard(texts: list[str], i: int, j: int) -> float:
 
 
 def matcher_words(text: str) -> str:
-    return " ".join(signatures.words(dedup.matching_text(text)))
+    return " ".join(signatures.words(text))
 
 
 def load_now() -> str:

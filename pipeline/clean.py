@@ -30,14 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from . import signatures
 from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
 from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
                        RELATED_HEADING, SOCIAL, WIDGET, legal_footer, plea)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
-                   paragraphs, parse_date, word_count)
+                   paragraphs, parse_date, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
@@ -298,7 +297,7 @@ def degenerate(text: str) -> str | None:
     run only on suspects.
     """
     if not text.isascii() and _HAS_UNSPACED_CHAR(text):
-        text = signatures.split_unspaced(text)
+        text = split_unspaced(text)
     n_max = text.count(" ") + text.count("\n") + 1  # at least the number of tokens
     limit = max(MIN_DISTINCT, MAX_DISTINCT_SHARE * n_max)
     if len(set(text[:1000].split())) <= limit:  # a prefix with that few distinct tokens: count them all

@@ -40,7 +40,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -49,30 +48,6 @@ import pyarrow as pa
 
 from . import schema, signatures
 from .config import DedupParams  # noqa: F401  (its home is the config's dedup section)
-
-
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"',
-                         "–": "-", "—": "-", "‐": "-", "‑": "-",
-                         # invisible: a soft hyphen or zero-width space inside a word must not split it
-                         "\u00ad": "", "\u200b": "", "\u200c": "", "\u200d": "", "\u2060": "", "\ufeff": ""})
-_QUOTE_PAIRS = [(chr(k), v) for k, v in _QUOTES.items()]
-
-
-def matching_text(text: str) -> str:
-    """The text as the matcher sees it: NFKC, case-folded, typography folded, soft hyphens
-    and zero-width characters dropped.
-
-    Copies that differ only in quote style, dashes, ligatures, case or invisible
-    characters must produce the same shingles.
-    """
-    if text.isascii():  # NFKC and the typography folding change nothing in ASCII
-        return text.lower()
-    text = unicodedata.normalize("NFKC", text)
-    # str.replace per character present is ~20x faster than str.translate with a dict
-    for src, dst in _QUOTE_PAIRS:
-        if src in text:
-            text = text.replace(src, dst)
-    return text.casefold()
 
 
 def clean_sha256(text: str) -> str:
@@ -123,7 +98,7 @@ def fingerprint(texts: list[str], params: DedupParams) -> tuple[np.ndarray, np.n
 
     n_shingles counts distinct shingles: the set size that containment needs.
     """
-    flat, offsets = signatures.shingle_hashes_batch([matching_text(t) for t in texts], params.shingle_size)
+    flat, offsets = signatures.shingle_hashes_batch(texts, params.shingle_size)  # folded there (text.fold)
     sizes = np.array([len(np.unique(flat[offsets[i]:offsets[i + 1]])) for i in range(len(texts))], dtype=np.int32)
     sigs = signatures.minhash_signatures_flat(flat, offsets, num_perm=params.num_perm, seed=params.seed)
     bands = signatures.lsh_band_hashes(sigs, params.bands, params.rows)

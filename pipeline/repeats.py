@@ -5,8 +5,9 @@ story; or a print view appended to the page). We keep the first occurrence of
 every paragraph and drop later copies, recording for each dropped span the
 span it repeated.
 
-Matching is on a folded key (case, punctuation and spacing ignored), so a copy
-that differs only in quote style or spacing still counts. A short paragraph
+Matching is on a folded key (text.fold, as everywhere newsfold compares text; punctuation
+and spacing ignored), so a copy that differs only in case, quote style, ligatures or
+spacing still counts. A short paragraph
 ("Thanks.", "Yes.") repeats by chance in real prose, so it is only dropped
 when it sits next to a longer dropped repeat, i.e. inside a repeated block.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 
 from .model import Doc, Unit
+from .text import fold
 
 MIN_REPEAT_WORDS = 6
 _FOLD = re.compile(r"[\W_]+", re.UNICODE)
@@ -24,12 +26,14 @@ _FOLD = re.compile(r"[\W_]+", re.UNICODE)
 _ASCII_FOLD = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
 
 
-def fold(text: str) -> str:
+def paragraph_key(text: str) -> str:
+    """A paragraph as this stage compares it: folded as everywhere (text.fold), its
+    punctuation, underscores and spacing ignored."""
     if text.isascii():
-        # The same key ~4x faster (half the paragraphs of real news are ASCII): casefold
-        # is lower() on ASCII, and bytes.translate + split replace the regex substitution.
+        # The same key ~4x faster (half the paragraphs of real news are ASCII): fold is
+        # lower() on ASCII, and bytes.translate + split replace the regex substitution.
         return b" ".join(text.encode("ascii").lower().translate(_ASCII_FOLD).split()).decode("ascii")
-    return _FOLD.sub(" ", text.casefold()).strip()
+    return _FOLD.sub(" ", fold(text)).strip()
 
 
 def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
@@ -40,10 +44,10 @@ def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
         # The title was lifted out by the clean stage; a later copy of it is a repeat too.
         title_span = next((r for r in doc.removed if r.reason == "metadata_title"), None)
         if title_span:
-            first_seen[fold(doc.title)] = Unit(title_span.start, title_span.end, doc.title)
+            first_seen[paragraph_key(doc.title)] = Unit(title_span.start, title_span.end, doc.title)
     repeat_of: list[Unit | None] = []
     for u in doc.units:
-        key = fold(u.text)
+        key = paragraph_key(u.text)
         earlier = first_seen.get(key) if key else None
         repeat_of.append(earlier)
         if key and earlier is None:

@@ -7,13 +7,14 @@ documents at once, without building one Python string per shingle.
 Tokenisation (``words``)
     A document's words are the maximal runs of ``\\w`` characters (Unicode
     letters, digits, underscore; Python's ``str.isalnum()`` or "_") of
-    ``NFKC(text).lower()``. Everything else (spaces, punctuation, quotes,
+    ``text.fold(text)``: NFKC, case folded, soft hyphens and zero-width characters
+    dropped (pipeline/text.py: the one folding of text for matching). Everything else (spaces, punctuation, quotes,
     dashes, symbols) separates words. The text is not split with ``re``: its
     UTF-8 bytes are classified in one vectorised scan (ASCII bytes through a
     table; each non-ASCII character by decoding its code point and looking it
     up in a table of word characters), giving exactly the tokens of ``words()``.
 
-Scripts written without spaces (``UNSPACED``)
+Scripts written without spaces (``text.UNSPACED``)
     Chinese, Japanese, Thai, Lao, Khmer and Myanmar text does not separate its words
     with spaces, so a ``\\w`` run there is a whole clause and word shingles would
     never match between copies. Every character of these scripts is therefore a word
@@ -51,12 +52,13 @@ Stability
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import xxhash
+
+from .text import fold, fold_keeping_offsets
 
 ALGORITHM_VERSION = 2  # 2: characters of unspaced scripts are words
 
@@ -75,18 +77,6 @@ _LONG_WORD = 64
 
 _WORD_RE = re.compile(r"\w+")  # the reference tokeniser; the fast path does not use it
 
-# Scripts written without spaces between words (see module docstring): Thai, Lao, Myanmar,
-# Khmer, kana, CJK ideographs (with extensions and compatibility forms), halfwidth kana.
-UNSPACED = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
-            "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f")
-_UNSPACED_CHAR = re.compile(f"([{UNSPACED}])")
-
-
-def split_unspaced(text: str) -> str:
-    """The text with a space around every character of an unspaced script (unchanged without any)."""
-    if text.isascii() or not _UNSPACED_CHAR.search(text):
-        return text
-    return _UNSPACED_CHAR.sub(r" \1 ", text)
 
 _M64 = (1 << 64) - 1
 _FMIX_C1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -171,20 +161,12 @@ def _ranks_within_groups(counts: np.ndarray) -> np.ndarray:
 
 def words(text: str) -> list[str]:
     """Reference tokenisation (see module docstring); slow, for tests and tools."""
-    if not text.isascii():
-        text = split_unspaced(unicodedata.normalize("NFKC", text))
-    return _WORD_RE.findall(text.lower())
+    return _WORD_RE.findall(fold(text))
 
 
 def _to_scan_bytes(text: str) -> bytes:
-    if text.isascii():  # O(1) in CPython; NFKC is the identity on ASCII
-        return text.lower().encode("ascii")
-    # The quick check is ~40x cheaper than normalising text that is already NFKC.
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
-    text = split_unspaced(text)
     # surrogatepass: a lone surrogate (not a word character) must not abort the batch.
-    return text.lower().encode("utf-8", "surrogatepass")
+    return fold(text).encode("utf-8", "surrogatepass")
 
 
 _WORD_CODEPOINT: dict[int, bool] = {}  # code point -> is it a ``\\w`` character? (those seen so far)
@@ -279,9 +261,8 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     into its own text, offsets int64 of length len(texts)+1 into the flat arrays).
 
     Words are runs of ``\\w`` characters as in ``words()``, but without NFKC, so that every
-    offset points into the text given. fold: hash them lower-cased (where lower-casing
-    keeps the text's length, which is all but a few scripts) and with every digit read
-    as 0.
+    offset points into the text given. fold: hash them as ``text.fold_keeping_offsets``
+    folds them (case), and with every digit read as 0.
     """
     n_docs = len(texts)
     if n_docs == 0:
@@ -289,8 +270,7 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
         return np.empty(0, dtype=np.uint64), empty, empty, np.zeros(1, dtype=np.int64)
     joined = "\n".join(texts)
     if fold:
-        lower = joined.lower()
-        joined = lower if len(lower) == len(joined) else joined
+        joined = fold_keeping_offsets(joined)
     buf = joined.encode("utf-8", "surrogatepass")
     if fold:
         buf = buf.translate(_DIGITS_TO_ZERO)

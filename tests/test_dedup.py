@@ -39,10 +39,6 @@ def relations(result):
     return {r["doc_id"]: (r["relation"], r["article_id"]) for r in result.provenance.to_pylist()}
 
 
-def test_matching_text_folds_typography():
-    assert dedup.matching_text("“Don’t” — ﬁne") == dedup.matching_text('"don\'t" - fine')
-
-
 def test_exact_near_contained_and_distinct():
     base = words(600, 1)
     edited = list(base)

@@ -76,3 +76,26 @@ def test_a_headline_run_glued_in_front_of_a_sentence_is_cut_off():
     units = text.split_headline_runs(raw, [Unit(0, len(raw), raw, sentence=True)])
     assert [u.text for u in units][0] == run
     assert units[1].text == raw[len(run) + 1:]
+
+
+def test_fold_is_how_text_is_compared():
+    assert text.fold("“Don’t” — ﬁne") == text.fold('"don\'t" - fine') == '"don\'t" - fine'
+    assert text.fold("co\u00adoperate") == "cooperate"  # a soft hyphen must not split a word
+    assert text.fold("Straße") == "strasse"
+    assert text.fold("北京 news").split() == ["北", "京", "news"]
+    assert text.fold("Plain ASCII") == "plain ascii"
+
+
+def test_the_same_folding_decides_copies_and_repeats():
+    from pipeline import repeats, signatures
+
+    curly, straight = "“It’s ﬁne,” the mayor said — twice.", '"it\'s fine," the mayor said - twice.'
+    assert signatures.words(curly) == signatures.words(straight)
+    assert list(signatures.shingle_hashes(curly)) == list(signatures.shingle_hashes(straight))
+    assert repeats.paragraph_key(curly) == repeats.paragraph_key(straight)
+
+
+def test_fold_keeping_offsets_keeps_every_character_in_place():
+    assert text.fold_keeping_offsets("Home NEWS") == "home news"
+    odd = "İstanbul"  # lower-casing İ adds a combining dot: the text stays as it is
+    assert text.fold_keeping_offsets(odd) == odd
