@@ -191,7 +191,8 @@ def _title_index(doc: Doc, layout: PageLayout, paragraphs: list[Unit], claims: l
     return None
 
 
-def extract_metadata(doc: Doc, paragraphs: list[Unit], claims: list[_Claim | None], title_at: int | None) -> None:
+def extract_metadata(doc: Doc, layout: PageLayout, paragraphs: list[Unit], claims: list[_Claim | None],
+                     title_at: int | None) -> None:
     """Fill title, byline and date from the page's lines, apart from removing them: each
     rule that `fills` a field gives the first value it found (a reader's value, e.g. from
     HTML, stays); the title is the headline's text, else the subject of an e-mail's header
@@ -205,7 +206,7 @@ def extract_metadata(doc: Doc, paragraphs: list[Unit], claims: list[_Claim | Non
         else:
             setattr(doc, claim.rule.fills, getattr(doc, claim.rule.fills) or claim.found)
     if title_at is not None:
-        doc.title = paragraphs[title_at].text
+        doc.title = layout.title_text if title_at == layout.title_at and layout.title_text else paragraphs[title_at].text
     if doc.title is None and subject and headline_like(subject):
         doc.title = subject
 
@@ -216,7 +217,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     claims = _rule_claims(layout, paragraphs)
     title_given = doc.title is not None
     title_at = _title_index(doc, layout, paragraphs, claims)
-    extract_metadata(doc, paragraphs, claims, title_at)
+    extract_metadata(doc, layout, paragraphs, claims, title_at)
     title = doc.title.casefold() if doc.title else None
     keep: list[Unit] = []
     for i, u in enumerate(paragraphs):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from .model import Doc, Unit
 from .patterns import BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO, \
-    comments_heading, legal_footer, plea
+    comments_heading, comments_heading_inside, legal_footer, plea
 from .text import capitalised_share, ends_sentence, word_count
 
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
@@ -37,6 +37,12 @@ TITLE_CASE = 0.8
 # paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
 # stands alone between menus is one long one, which must not outweigh the article.
 BODY_CAP = 40
+# A "sentence" cut from a page flattened onto one line that runs past this many words, with
+# more than GLUED_CAPITALS of them capitalised (English prose ~0.15), is no sentence but
+# menus, headline lists and teasers glued together until the next full stop: it counts like
+# a menu, not like article text. (A press release's run-on sentence stays prose: few capitals.)
+GLUED_SENTENCE_WORDS = 100
+GLUED_CAPITALS = 0.25
 # Lines a body line ending in ":" announces ("The rankings were as follows:", "Here is the
 # calendar:") are the article's list while their first words have one shape ("1.", "2."
 # or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
@@ -76,7 +82,8 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
         return -(words + GAP_COST)  # a legal footer or a plea: body-like, never the body
     # a sentence rich in names is prose; a long run of capitalised items that ends in a
     # sentence (menu and headlines glued to it on a flattened page) is not
-    menu = sentence and words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
+    menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
+                         or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS)
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and ends_sentence(text) and not menu:
@@ -97,6 +104,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     for i, u in enumerate(paragraphs):
+        if u.sentence and best_at is not None and comments_heading_inside(u.text):
+            break  # the same, glued into a sentence of a page flattened onto one line
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if w < 0 and not u.sentence:
             if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):
@@ -199,13 +208,8 @@ def _lead_overlap(text: str, lead: set[str]) -> int:
     return len(set(_CONTENT_WORD.findall(text.casefold())) & lead)
 
 
-def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
-                      body_idx: list[int]) -> tuple[int, int, set[str]] | None:
-    """The headline-like line above the body that shares the most words of 4+ letters
-    with the article's lead (its first LEAD_WORDS words): a headline names what the lead
-    tells, a caption, a video player's label or a prompt of the site does not. The nearest
-    wins a tie; fewer than MIN_LEAD_OVERLAP shared words is no headline.
-    Returns (index, shared words, the lead's words)."""
+def _lead_words(paragraphs: list[Unit], first_body: int, body_idx: list[int]) -> set[str]:
+    """The words of 4+ letters of the article's lead: its first LEAD_WORDS words."""
     lead: set[str] = set()
     n = 0
     for i in body_idx:
@@ -216,6 +220,47 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
         n += word_count(text)
         if n >= LEAD_WORDS:
             break
+    return lead
+
+
+# A page flattened onto one line glues its headline between the menus above it and the lead
+# below: the headline is then the stretch of at most GLUED_TITLE_WORDS words, above the
+# body, that starts and ends in a word of the lead and holds the most of them (at least
+# MIN_GLUED_OVERLAP).
+GLUED_TITLE_WORDS = 20
+MIN_GLUED_OVERLAP = 3
+
+
+def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
+                            lead: set[str]) -> tuple[int, str] | None:
+    """(paragraph, headline) for a page flattened onto one line; the nearest best wins."""
+    best, best_at = MIN_GLUED_OVERLAP - 1, None
+    for i in range(first_body - 1, top - 1, -1):
+        tokens = paragraphs[i].text.split(" ")
+        named = [(k, set(_CONTENT_WORD.findall(t.casefold())) & lead) for k, t in enumerate(tokens)]
+        named = [(k, words) for k, words in named if words]
+        # a byline ("By Ann Lee") ends the headline before it
+        bylines = [k for k in range(len(tokens) - 1) if tokens[k] in ("By", "by") and tokens[k + 1][:1].isupper()]
+        for a, (start, _) in enumerate(named):
+            shared: set[str] = set()
+            stop = next((k for k in bylines if k > start), len(tokens))
+            for end, words in named[a:]:
+                if end - start >= GLUED_TITLE_WORDS or end >= stop:
+                    break
+                shared |= words
+                if len(shared) > best:
+                    best, best_at = len(shared), (i, " ".join(tokens[start:end + 1]))
+    return best_at
+
+
+def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
+                      body_idx: list[int]) -> tuple[int, int, set[str]] | None:
+    """The headline-like line above the body that shares the most words of 4+ letters
+    with the article's lead (its first LEAD_WORDS words): a headline names what the lead
+    tells, a caption, a video player's label or a prompt of the site does not. The nearest
+    wins a tie; fewer than MIN_LEAD_OVERLAP shared words is no headline.
+    Returns (index, shared words, the lead's words)."""
+    lead = _lead_words(paragraphs, first_body, body_idx)
     best = None
     for i in range(first_body - 1, top - 1, -1):
         text = paragraphs[i].text
@@ -247,6 +292,7 @@ class PageLayout:
     last_body: int
     title_at: int | None = None       # the headline, if found by position
     title_by_lead: bool = False       # ... because it names the article's lead
+    title_text: str | None = None     # the headline, when it is only part of paragraph title_at
     tail: int = 0                     # paragraphs from here on are a closing headline list
 
     def outside(self, i: int) -> bool:
@@ -284,6 +330,12 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
     """The headline's position: right above the body, in the last TITLE_WINDOW paragraphs
     before it (a headline ending in "Inc." looks like a sentence: one line past it too)."""
     first_body, block = layout.first_body, layout.block
+    if block is not None and first_body < len(paragraphs) and paragraphs[first_body].sentence:
+        lead = _lead_words(paragraphs, first_body, layout.body_idx)
+        glued = _headline_in_glued_text(paragraphs, max(0, first_body - LEAD_TITLE_WINDOW), first_body, lead)
+        if glued is not None:  # a page flattened onto one line: its headline is glued to other text
+            (layout.title_at, layout.title_text), layout.title_by_lead = glued, True
+            return
     top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
     title_at = headline_index(paragraphs[top:], first_body + 2 - top)
     if title_at is not None:

@@ -106,6 +106,20 @@ COMMENTS_HEADING = re.compile(
     r"|there (?:are|is) \d+ comments?|comments (?:from|powered by)\b)", re.IGNORECASE)
 
 
+# The same heading glued inside a sentence of a page flattened onto one line: it starts with a
+# capital ("... Tagged jobs There are 13 comments Sallie ...", "View comments (27)").
+COMMENTS_HEADING_INSIDE = re.compile(
+    r"(?:^|\s)(?:Leave a (?:[Rr]eply|[Cc]omment)|(?:Post|Add|Write) a [Cc]omment|Join the (?:[Dd]iscussion|[Cc]onversation)"
+    r"|There (?:are|is) \d+ [Cc]omments?|(?:View|Show|Read|Post)(?:/\w+)? (?:all )?[Cc]omments? \(\d+\)"
+    r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b)")
+
+
+def comments_heading_inside(text: str) -> bool:
+    low = text.lower()
+    return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(
+        COMMENTS_HEADING_INSIDE.search(text))
+
+
 def comments_heading(text: str) -> bool:
     low = text.lower()  # substring tests first: most lines hold none of these words
     return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(

@@ -203,7 +203,7 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
                 last.text = f"{last.text} {u.text}"
             last.end = u.end
         else:
-            paragraphs.append(Unit(u.start, u.end, u.text))
+            paragraphs.append(Unit(u.start, u.end, u.text, sentence=u.sentence))
         previous_line = u.text
     return paragraphs
 

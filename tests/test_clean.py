@@ -190,7 +190,9 @@ def test_headline_runs_glued_into_one_long_line_are_cut_off():
     assert doc.text.startswith("Gaga's no stranger to the world of beauty")
     for chrome_text in ("You May Also Like", "Latest Stories", "Disqus allows you", "Fashion Trends"):
         assert chrome_text not in doc.text
-    assert all(r.reason in ("top_chrome", "bottom_chrome", "copyright_footer") for r in doc.removed)
+    assert all(r.reason in ("top_chrome", "bottom_chrome", "copyright_footer", "metadata_title") for r in doc.removed)
+    # the headline, glued between the menus and the byline on the one line
+    assert doc.title == "Gaga Took 50 Selfies For New Shiseido Campaign"
 
 
 def test_a_header_prompt_is_not_the_title(tmp_path):
@@ -324,7 +326,7 @@ def test_metadata_is_read_from_the_rules_findings_apart_from_removal(tmp_path):
     layout = clean.page_layout(doc, paragraphs)
     claims = clean._rule_claims(layout, paragraphs)
     title_at = clean._title_index(doc, layout, paragraphs, claims)
-    clean.extract_metadata(doc, paragraphs, claims, title_at)
+    clean.extract_metadata(doc, layout, paragraphs, claims, title_at)
     assert (doc.title, doc.byline, doc.published_at) == ("Council Approves Transit Budget", "Ann Lee",
                                                          date(2024, 3, 3))
     assert doc.removed == []  # reading the metadata removes nothing; strip_boilerplate does

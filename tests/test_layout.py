@@ -37,3 +37,30 @@ def test_prompts_are_never_headlines():
     assert layout.headline_like("Council Approves Transit Budget")
     assert not layout.headline_like("Sign up for our daily newsletter")
     assert not layout.headline_like("The council met. It voted.")
+
+
+def test_the_headline_of_a_page_flattened_onto_one_line_is_cut_out_of_the_text_around_it():
+    glued = ("Home World Sport Business Sign in Subscribe Council Approves Transit Budget After Long Debate "
+             "By Ann Lee March 3, 2024 Share this article")
+    lead = ("The city council approved the transit budget on Monday after a long debate about bus routes, "
+            "night service and fares.")
+    paragraphs = [Unit(0, 1, glued, sentence=True)] + [Unit(i, i + 1, lead, sentence=True) for i in range(1, 6)]
+    found = layout._headline_in_glued_text(paragraphs, 0, 1, layout._lead_words(paragraphs, 1, [1, 2, 3, 4, 5]))
+    assert found == (0, "Council Approves Transit Budget After Long Debate")
+
+
+def test_a_glued_run_of_a_page_flattened_onto_one_line_is_no_article_text():
+    # a sentence-case menu and teasers: under half capitalised, so no menu by MENU_CAPITALS
+    glued = " ".join(["Latest news on the Markets and the Economy"] * 13) + " today."
+    prose = " ".join(["the council said it would review the budget before the vote"] * 10) + "."
+    assert layout.body_weight(glued, sentence=True) < 0  # 105 words, over a quarter capitalised
+    assert layout.body_weight(prose, sentence=True) > 0  # a run-on sentence of prose stays text
+    assert layout.body_weight(glued, sentence=False) > 0  # a line of its own is judged as before
+
+
+def test_the_body_block_of_a_page_flattened_onto_one_line_ends_at_a_glued_comments_heading():
+    body = [Unit(i, i + 1, BODY, sentence=True) for i in range(4)]
+    comments = [Unit(4, 5, "Posted in News Tagged budget There are 13 comments Ann Lee wrote: I agree with "
+                           "the council on this one.", sentence=True)] + [
+        Unit(i, i + 1, BODY, sentence=True) for i in range(5, 12)]
+    assert layout.main_block(body + comments) == (0, 3)

@@ -31,3 +31,13 @@ def test_a_sentence_with_a_date_is_no_date_line():
 def test_bylines_name_the_author():
     assert patterns.BYLINE.match("By Jane Roe").group(1) == "Jane Roe"
     assert not patterns.BYLINE.match("Bystanders watched the fire")
+
+
+def test_a_comments_heading_glued_inside_a_sentence():
+    from pipeline.patterns import comments_heading_inside
+
+    assert comments_heading_inside("Posted in News Tagged jobs There are 13 comments Sallie Goetsch wrote")
+    assert comments_heading_inside("Read/Post Comments (25) | Recommend This Article (46)")
+    assert comments_heading_inside("View comments (27) Read the Terms of Use")
+    assert not comments_heading_inside("The minister declined to comment on the report.")
+    assert not comments_heading_inside("there are 13 comments in the file, the clerk said.")

@@ -99,3 +99,11 @@ def test_fold_keeping_offsets_keeps_every_character_in_place():
     assert text.fold_keeping_offsets("Home NEWS") == "home news"
     odd = "İstanbul"  # lower-casing İ adds a combining dot: the text stays as it is
     assert text.fold_keeping_offsets(odd) == odd
+
+
+def test_sentences_cut_from_a_flattened_page_stay_marked_as_such():
+    # the layout weighs them differently (a long capitalised run ending a sentence is a menu
+    # glued to it); rejoin_wrapped used to drop the mark
+    raw = "Home News Sport. " + "The council met on Monday and voted for the budget. " * 60
+    paragraphs = text.paragraphs(raw)
+    assert len(paragraphs) > 50 and all(p.sentence for p in paragraphs)
