@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import stat as st
 from collections.abc import Iterable, Iterator
@@ -352,6 +353,10 @@ def _extract_html(doc: Doc, html: str) -> None:
     import trafilatura  # imported lazily: it is slow to import and only HTML needs it
 
     from .text import parse_date, word_count
+
+    # trafilatura warns per page it finds no text in ("discarding data: None"), in every worker
+    # process and on the user's terminal; the document's reject reason already says it
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
     def extract(**favor):
         result = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, **favor)

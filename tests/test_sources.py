@@ -176,3 +176,14 @@ def test_binary_with_nul_bytes_is_still_binary(tmp_path):
     p = tmp_path / "blob.txt"
     p.write_bytes(bytes(rng.randrange(256) for _ in range(4000)))
     assert sources.read_document(p).reject_reason == sources.BINARY
+
+
+def test_a_page_without_text_is_rejected_without_trafilatura_warning_on_the_terminal(tmp_path, caplog):
+    import logging
+
+    page = tmp_path / "empty.html"
+    page.write_text("<html><head><title>x</title></head><body><div></div></body></html>")
+    with caplog.at_level(logging.WARNING):
+        doc = sources.read_document(page)
+    assert doc.reject_reason
+    assert not [r for r in caplog.records if r.name.startswith("trafilatura")]
