@@ -114,16 +114,17 @@ COMMENTS_HEADING_INSIDE = re.compile(
     r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b)")
 
 
-def comments_heading_inside(text: str) -> bool:
-    low = text.lower()
-    return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(
-        COMMENTS_HEADING_INSIDE.search(text))
+def _about_comments(text: str) -> bool:
+    low = text.lower()  # substring tests first: most lines hold none of these words
+    return "comment" in low or "reply" in low or "discussion" in low or "conversation" in low
 
 
 def comments_heading(text: str) -> bool:
-    low = text.lower()  # substring tests first: most lines hold none of these words
-    return ("comment" in low or "reply" in low or "discussion" in low or "conversation" in low) and bool(
-        COMMENTS_HEADING.match(text))
+    return _about_comments(text) and bool(COMMENTS_HEADING.match(text))
+
+
+def comments_heading_inside(text: str) -> bool:
+    return _about_comments(text) and bool(COMMENTS_HEADING_INSIDE.search(text))
 
 
 BIO_ROLE = re.compile(

@@ -8,8 +8,8 @@ Tokenisation (``words``)
     A document's words are the maximal runs of ``\\w`` characters (Unicode
     letters, digits, underscore; Python's ``str.isalnum()`` or "_") of
     ``text.fold(text)``: NFKC, case folded, soft hyphens and zero-width characters
-    dropped (pipeline/text.py: the one folding of text for matching). Everything else (spaces, punctuation, quotes,
-    dashes, symbols) separates words. The text is not split with ``re``: its
+    dropped (pipeline/text.py: the one folding of text for matching). Everything
+    else (spaces, punctuation, quotes, dashes, symbols) separates words. The text is not split with ``re``: its
     UTF-8 bytes are classified in one vectorised scan (ASCII bytes through a
     table; each non-ASCII character by decoding its code point and looking it
     up in a table of word characters), giving exactly the tokens of ``words()``.

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEED
-from pipeline import chrome, clean, repeats, schema, sources
+from pipeline import chrome, clean, repeats, schema, sources, text
 
 CHROME = ["Skip to main content", "Thumbnail", "Share this post", "Comment this post", "Tyler Durden's Photo",
           "Related articles", "Subscribe to our evening newsletter", "is the news editor of Antiwar.com"]
@@ -322,7 +322,7 @@ def test_metadata_is_read_from_the_rules_findings_apart_from_removal(tmp_path):
                      "Published March 3, 2024", BODY, BODY])
     (tmp_path / "x.txt").write_text(raw)
     doc = sources.read_document(tmp_path / "x.txt")
-    paragraphs = clean.paragraphs(raw)
+    paragraphs = text.paragraphs(raw)
     layout = clean.page_layout(doc, paragraphs)
     claims = clean._rule_claims(layout, paragraphs)
     title_at = clean._title_index(doc, layout, paragraphs, claims)
