@@ -416,7 +416,7 @@ def print_small_drop(r: dict) -> None:
     print("|---|---:|---:|---:|---|---|---|")
     for mode, m in r["modes"].items():
         runs = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
-        label = {"before": f"before ({r.get('before')}): Prefect's own temporary server",
+        label = {"before": f"before ({r.get('before')}): that checkout's own way",
                  "temporary": "temporary server per ingest", "reused": "reused (`newsfold prefect-server start`)"}
         failed = f" ({len(m['failed'])} of {r['reps']} ingests failed)" if m["failed"] else ""
         print(f"| {label[mode]}{failed} | {m['ingest_median_s']:.2f} | {m['sql_median_s']:.2f} | "

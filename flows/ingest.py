@@ -38,7 +38,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from pipeline import readers, sources
-from pipeline.config import IngestConfig, check_index_parameters
+from pipeline.config import IngestConfig, check_index_parameters_of
 from pipeline.drop import stage_batch, stage_one_by_one
 from pipeline.plan import DropInfo, plan_drop
 from pipeline.stage import PipelineStats
@@ -97,30 +97,37 @@ def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
     return [str(p) for p in sources.discover(paths, follow_symlinks)]
 
 
-@task(name="skip-known-files", cache_policy=NO_CACHE)
-def skip_known_task(files: list[str], warehouse: str, max_bytes: int) -> list[str]:
-    """Drop files whose path+bytes the warehouse already holds, before any real work.
+@task(name="read-warehouse", cache_policy=NO_CACHE)
+def read_warehouse_task(files: list[str], warehouse: str, config: IngestConfig, run_dir: str) -> dict:
+    """All the drop needs from the warehouse, in one read-only session (each session attaches
+    the DuckLake catalog: ~0.3 CPU s, a large share of a small drop): the index parameters (an
+    ingest with other ones is refused), the files it already holds (path and bytes: skipped
+    before any real work), and, staged in run_dir for the batches, the site chrome earlier
+    drops learnt for the drop's sources and the ids of the records of its container files.
 
     Container files (JSONL, CSV, WARC, zip) and gzipped files are always kept: their records
-    are skipped one by one (a grown export adds its new records), see known_records_task.
+    are skipped one by one (a grown export adds its new records).
     """
+    view = {"files": files, "known_chrome": None, "known_records": None}
     if not (Path(warehouse) / "catalog.sqlite").exists():
-        return files
-    ids = {f: sources.identify(Path(f), max_bytes) for f in files if not readers.known_by_record(f)}
+        return view
+    ids = {f: sources.identify(Path(f), config.reading.max_bytes) for f in files if not readers.known_by_record(f)}
     with Warehouse(warehouse, read_only=True) as wh:
+        check_index_parameters_of(wh, warehouse, config)
         known = wh.known_doc_ids([i for i in ids.values() if i])
-    return [f for f in files if readers.known_by_record(f) or ids[f] not in known]
-
-
-@task(name="load-known-records", cache_policy=NO_CACHE)
-def known_records_task(warehouse: str, out_path: str, files: list[str]) -> str | None:
-    """Stage the doc_ids the warehouse holds for records of the drop's container files."""
-    containers = [f for f in files if readers.known_by_record(f)]
-    if not containers or not (Path(warehouse) / "catalog.sqlite").exists():
-        return None
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    with Warehouse(warehouse, read_only=True) as wh:
-        return out_path if wh.write_known_records(out_path, [sources.display_path(f) for f in containers]) else None
+        files = view["files"] = [f for f in files if readers.known_by_record(f) or ids[f] not in known]
+        if not files:
+            return view
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        # records name their own sites (source_domain, the URL): all chrome when a container (or a .gz) is in the drop
+        containers = [f for f in files if readers.known_by_record(f)]
+        names = None if containers else sources.source_names(files)
+        chrome_path = str(Path(run_dir) / "known-chrome.parquet")
+        view["known_chrome"] = chrome_path if wh.write_chrome_keys(chrome_path, names) else None
+        records_path = str(Path(run_dir) / "known-records.parquet")
+        if containers and wh.write_known_records(records_path, [sources.display_path(f) for f in containers]):
+            view["known_records"] = records_path
+    return view
 
 
 def make_batches(files: list[str], batch_size: int, part_bytes: int = readers.DEFAULT_PART_BYTES
@@ -151,18 +158,6 @@ def part_size(part: readers.Part) -> int:
         return os.path.getsize(part.path) - part.start
     except OSError:
         return 0
-
-
-@task(name="load-known-chrome", cache_policy=NO_CACHE)
-def known_chrome_task(warehouse: str, out_path: str, files: list[str]) -> str | None:
-    """Stage the site chrome earlier drops learnt for the files' sources, for the batches to start from."""
-    if not (Path(warehouse) / "catalog.sqlite").exists():
-        return None
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    # records name their own sites (source_domain, the URL): all chrome when a container (or a .gz) is in the drop
-    names = None if any(map(readers.known_by_record, files)) else sources.source_names(files)
-    with Warehouse(warehouse, read_only=True) as wh:
-        return out_path if wh.write_chrome_keys(out_path, names) else None
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
@@ -269,7 +264,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
     $NEWSFOLD_WORKERS or all cores) local processes run the batches, or the
     Dask cluster at `config.execution.dask_address` (default
     $NEWSFOLD_DASK_ADDRESS) does. An ingest whose index parameters differ from
-    the warehouse's is refused (see check_index_parameters).
+    the warehouse's is refused (see pipeline.config.check_index_parameters).
     """
     logger = get_run_logger()
     started = datetime.now(timezone.utc)
@@ -279,25 +274,23 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
     dask_address = config.execution.dask_address or os.environ.get("NEWSFOLD_DASK_ADDRESS") or None
     stage_s: dict[str, float] = {}
     with writer_lock(warehouse, wait_s):
-        check_index_parameters(warehouse, config)
-        t0 = time.perf_counter()
-        all_files = discover_task(inputs, config.reading.follow_symlinks)
-        files = skip_known_task(all_files, warehouse, config.reading.max_bytes)
-        stage_s["discover"] = time.perf_counter() - t0
-        if only_new and not files:
-            logger.info("nothing new in %s", ", ".join(inputs))
-            return {"drop_id": None, "label": label, "n_files": len(all_files), "n_seen_before": len(all_files)}
-        batches = make_batches(files, batch_size)
-        logger.info("drop: %d files (%d seen before) in %d batches", len(all_files), len(all_files) - len(files),
-                    len(batches))
         # We hold the writer lock, so staging left in the warehouse is from a run that died.
         staging_root = Path(warehouse) / STAGING
         shutil.rmtree(staging_root, ignore_errors=True)
         run_dir = (staging_root / uuid.uuid4().hex).resolve()
         try:
             t0 = time.perf_counter()
-            known_chrome = known_chrome_task(warehouse, str(run_dir / "known-chrome.parquet"), files)
-            known_records = known_records_task(warehouse, str(run_dir / "known-records.parquet"), files)
+            all_files = discover_task(inputs, config.reading.follow_symlinks)
+            view = read_warehouse_task(all_files, warehouse, config, str(run_dir))
+            files, known_chrome, known_records = view["files"], view["known_chrome"], view["known_records"]
+            stage_s["discover"] = time.perf_counter() - t0
+            if only_new and not files:
+                logger.info("nothing new in %s", ", ".join(inputs))
+                return {"drop_id": None, "label": label, "n_files": len(all_files), "n_seen_before": len(all_files)}
+            batches = make_batches(files, batch_size)
+            logger.info("drop: %d files (%d seen before) in %d batches", len(all_files), len(all_files) - len(files),
+                        len(batches))
+            t0 = time.perf_counter()
             done = {"files_total": len(files), "files_done": 0, "batches_total": len(batches), "batches_done": 0}
             receipts = _process_batches(batches, run_dir, done, config=config,
                                         known_chrome=known_chrome, known_records=known_records,

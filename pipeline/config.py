@@ -312,11 +312,17 @@ def check_index_parameters(warehouse: str | os.PathLike, config: IngestConfig) -
     made with: its copies would silently stop matching the warehouse's documents."""
     if not (Path(warehouse) / "catalog.sqlite").exists():
         return
-    from .warehouse import Warehouse, WarehouseError
+    from .warehouse import Warehouse
 
     with Warehouse(warehouse, read_only=True) as wh:
-        stored = wh.index_parameters()
-    message = refusal(str(warehouse), stored or {}, config)
+        check_index_parameters_of(wh, warehouse, config)
+
+
+def check_index_parameters_of(wh, warehouse: str | os.PathLike, config: IngestConfig) -> None:
+    """check_index_parameters on an open warehouse (`wh`, a pipeline.warehouse.Warehouse)."""
+    from .warehouse import WarehouseError
+
+    message = refusal(str(warehouse), wh.index_parameters() or {}, config)
     if message:
         raise WarehouseError(message)
 
