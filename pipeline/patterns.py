@@ -97,6 +97,16 @@ RELATED_HEADING = _rx(
     r"you (?:may|might) also (?:like|be interested in)", r"recommended(?: for you| stories| reading)?",
     r"most (?:popular|read|viewed|shared)", r"trending(?: now| stories)?", r"popular (?:stories|posts)",
     r"editor['’]s picks", r"what to read next", r"top stories",
+    # the same headings on Spanish, Portuguese, German, French, Italian and Dutch news sites
+    r"(?:mirá|mira|lee|leé|lea|ver|vea|veja|leia) (?:también|tambem|também)", r"(?:te|le) puede interesar",
+    r"(?:también )?te (?:puede|podría) interesar", r"informate más", r"(?:noticias|notas|artículos) relacionad[oa]s",
+    r"lo más (?:leído|visto)", r"más (?:noticias|leídas)(?: .{1,40})?", r"(?:notícias|matérias) relacionadas",
+    r"(?:as )?mais lidas", r"leia mais", r"saiba mais",
+    r"(?:die )?(?:meistgelesenen?|neuesten?|weitere|ähnliche|verwandte) (?:artikel|beiträge|nachrichten)(?: .{1,40})?",
+    r"mehr zum thema(?: .{1,40})?", r"lesen sie (?:auch|mehr)", r"das könnte sie (?:auch )?interessieren", r"auch interessant",
+    r"(?:à )?lire aussi", r"(?:à )?voir aussi", r"sur le même sujet", r"les plus lus", r"articles? (?:liés|similaires)",
+    r"leggi anche", r"potrebbe interessarti", r"articoli correlati", r"(?:i )?più letti",
+    r"lees ook", r"meer (?:over|nieuws)(?: .{1,40})?", r"gerelateerde artikelen",
 )
 # The heading of the readers' comments below an article: "Leave a Reply", "Join the
 # discussion", "There are 13 comments", "Comments from our readers". (Not a bare count such as

@@ -41,3 +41,13 @@ def test_a_comments_heading_glued_inside_a_sentence():
     assert comments_heading_inside("View comments (27) Read the Terms of Use")
     assert not comments_heading_inside("The minister declined to comment on the report.")
     assert not comments_heading_inside("there are 13 comments in the file, the clerk said.")
+
+
+def test_related_headings_of_sites_in_other_languages():
+    from pipeline.patterns import RELATED_HEADING
+
+    for heading in ("Mirá también", "Le puede interesar", "Veja Também:", "Neueste Artikel",
+                    "Die meistgelesenen Artikel bei SWR.de/Sport", "À lire aussi", "Leggi anche", "Lees ook"):
+        assert RELATED_HEADING.match(heading), heading
+    # whole lines only: the same words inside a sentence are prose
+    assert not RELATED_HEADING.match("Lesen Sie auch, was der Minister am Montag dazu sagte, bevor er abreiste.")
