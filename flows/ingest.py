@@ -213,7 +213,10 @@ def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dic
     progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
     _report_progress(None, stage="process", **done)
     receipts = []
-    with shared_prefect_api(), runner or contextlib.nullcontext():
+    with contextlib.ExitStack() as stack:
+        stack.callback(release_message_queue, runner)  # after the runner has shut down
+        stack.enter_context(shared_prefect_api())
+        stack.enter_context(runner or contextlib.nullcontext())
         submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
         futures = [submit(paths=b, out_path=str(run_dir / f"batch-{k:06d}.parquet"), **task_args)
                    for k, b in enumerate(batches)]
@@ -233,6 +236,19 @@ def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dic
             _report_progress(progress, stage="process", **done)
             logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
     return receipts
+
+
+def release_message_queue(runner: TaskRunner | None) -> None:
+    """Let the process exit even when a worker died holding the write lock of the process
+    pool's message queue (Prefect's ProcessPoolTaskRunner forwards its workers' logs through
+    one). A worker killed mid-write (SIGKILL, the kernel's OOM killer) leaves that lock taken
+    for good: the queue's feeder thread in this process blocks on it, Prefect gives up
+    stopping the queue after 5 s, and at exit the interpreter would wait for the feeder
+    forever -- an ingest that printed its summary and never ended. The queue is only left
+    open in that case; nothing is lost by not waiting for it."""
+    queue = getattr(runner, "_subprocess_message_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
 
 
 def _publish_summary(summary: dict, stage_s: dict[str, float], batch_stats: PipelineStats) -> dict:
