@@ -41,7 +41,7 @@ import bisect
 import hashlib
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -99,7 +99,8 @@ def fingerprint(texts: list[str], params: DedupParams) -> tuple[np.ndarray, np.n
     n_shingles counts distinct shingles: the set size that containment needs.
     """
     flat, offsets = signatures.shingle_hashes_batch(texts, params.shingle_size)  # folded there (text.fold)
-    sizes = np.array([len(np.unique(flat[offsets[i]:offsets[i + 1]])) for i in range(len(texts))], dtype=np.int32)
+    sizes = np.array([len(signatures.sorted_unique(flat[offsets[i]:offsets[i + 1]])) for i in range(len(texts))],
+                     dtype=np.int32)
     sigs = signatures.minhash_signatures_flat(flat, offsets, num_perm=params.num_perm, seed=params.seed)
     bands = signatures.lsh_band_hashes(sigs, params.bands, params.rows)
     if params.lead_bands:
@@ -142,16 +143,19 @@ def candidate_pairs(bands: np.ndarray, params: DedupParams) -> np.ndarray:
         rows = signatures.candidate_pairs(col_s[:, None])
         i, j = doc_s[rows[:, 0]], doc_s[rows[:, 1]]
         found.append(np.minimum(i, j) * n + np.maximum(i, j))
-    codes = np.unique(np.concatenate(found))
+    codes = signatures.sorted_unique(np.concatenate(found))
     return np.stack((codes // n, codes % n), axis=1).astype(np.int64)
 
 
 def band_matrix(column: pa.ChunkedArray | pa.Array, params: DedupParams) -> np.ndarray:
     """A list<uint64> column of band hashes as a (n_docs, n_bands) matrix."""
     width = params.bands + params.lead_bands * params.lead_windows
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.list_(pa.uint64()))
-    return np.asarray(column.flatten(), dtype=np.uint64).reshape(-1, width)
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    # chunk by chunk: combining the chunks first would copy the column once more (~0.4 GB at a
+    # million documents) before the copy into the matrix
+    parts = [np.asarray(c.flatten(), dtype=np.uint64) for c in chunks if len(c)]
+    flat = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
+    return flat.reshape(-1, width)
 
 
 def sig_to_bytes(sig: np.ndarray) -> bytes:
@@ -166,14 +170,20 @@ def sig_matrix(column: pa.ChunkedArray | pa.Array, num_perm: int) -> np.ndarray:
     """A binary column of signatures as a (n_docs, num_perm) uint32 matrix.
 
     One array instead of a million small ones: at a million documents that is
-    0.5 GB instead of 1.2 GB of Python objects.
+    0.5 GB instead of 1.2 GB of Python objects. Read chunk by chunk, so the column is
+    copied once, into the matrix.
     """
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], pa.binary())
-    column = column.cast(pa.binary(num_perm * 4))  # fixed width: its values are one contiguous buffer
-    data = column.buffers()[1]
-    return np.frombuffer(data, dtype="<u4", count=len(column) * num_perm,
-                         offset=column.offset * num_perm * 4).reshape(len(column), num_perm)
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [_fixed_width_view(c, num_perm) for c in chunks if len(c)]
+    if not parts:
+        return np.empty((0, num_perm), dtype="<u4")
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _fixed_width_view(chunk: pa.Array, num_perm: int) -> np.ndarray:
+    chunk = chunk.cast(pa.binary(num_perm * 4))  # fixed width: its values are one contiguous buffer
+    return np.frombuffer(chunk.buffers()[1], dtype="<u4", count=len(chunk) * num_perm,
+                         offset=chunk.offset * num_perm * 4).reshape(len(chunk), num_perm)
 
 
 # A text of fewer distinct shingles than this (about four sentences) is too short to fold by
@@ -236,10 +246,23 @@ def compare(sig_a: np.ndarray, sig_b: np.ndarray, common_a: np.ndarray | None = 
 
 # --- common content ----------------------------------------------------------------------
 
-def minima_keys(sigs: np.ndarray) -> np.ndarray:
-    """uint64 [n, num_perm]: position << 32 | minimum, one key per signature value."""
+def minima_keys(sigs: np.ndarray, first: int = 0) -> np.ndarray:
+    """uint64 [n, k]: position << 32 | minimum, one key per signature value; `first`: the
+    position of the first column (sigs may be a run of a signature's positions)."""
     sigs = np.asarray(sigs, dtype=np.uint64)
-    return (np.arange(sigs.shape[1], dtype=np.uint64) << np.uint64(32)) | sigs
+    return (np.arange(first, first + sigs.shape[1], dtype=np.uint64) << np.uint64(32)) | sigs
+
+
+# Per-position work over a drop's minima holds the keys of a few positions at a time: all
+# n x num_perm keys at once are a gigabyte at a million documents, and sorting them (unique,
+# isin) several more.
+POSITION_CHUNK_KEYS = 4_000_000
+
+
+def position_chunks(n_docs: int, num_perm: int) -> list[range]:
+    """Signature positions in runs of about POSITION_CHUNK_KEYS (document, position) keys."""
+    step = max(1, min(num_perm, POSITION_CHUNK_KEYS // max(n_docs, 1)))
+    return [range(p, min(p + step, num_perm)) for p in range(0, num_perm, step)]
 
 
 def story_families(sigs: np.ndarray, sizes: list[int] | np.ndarray, hashes: list[str], pairs: np.ndarray,
@@ -291,42 +314,95 @@ def story_families(sigs: np.ndarray, sizes: list[int] | np.ndarray, hashes: list
     return family
 
 
-def family_counts(keys: np.ndarray, family: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted unique keys, how many families carry each) for keys [n, num_perm]."""
-    if not len(keys):
+def position_counts(values: np.ndarray, family: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted unique minima, how many story families carry each) of one signature position."""
+    if not len(values):
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    # the value is 32 bits, the family id fits beside it: one sort finds each family's values
+    per_family = signatures.sorted_unique((family.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
+    found, counts = np.unique(per_family & np.uint64(0xFFFFFFFF), return_counts=True)
+    return found, counts.astype(np.int64)
+
+
+class KnownMinima:
+    """The warehouse's story counts of some minima keys (its minima_df), sorted by key, read
+    one signature position at a time."""
+
+    def __init__(self, keys: np.ndarray | None = None, counts: np.ndarray | None = None):
+        keys = np.empty(0, dtype=np.uint64) if keys is None else np.asarray(keys, dtype=np.uint64)
+        counts = np.empty(0, dtype=np.int64) if counts is None else np.asarray(counts, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.counts = keys[order], counts[order]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def at(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """(minima, counts) the warehouse holds at one position, sorted by minimum."""
+        lo, hi = np.searchsorted(self.keys, [np.uint64(position) << np.uint64(32),
+                                             np.uint64(position + 1) << np.uint64(32)])
+        return self.keys[lo:hi] & np.uint64(0xFFFFFFFF), self.counts[lo:hi]
+
+    def add_to(self, position: int, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """counts plus the warehouse's count of each of `values` (sorted) at `position`."""
+        known, known_counts = self.at(position)
+        total = counts.copy()
+        if len(known) and len(values):
+            pos = np.clip(np.searchsorted(known, values), 0, len(known) - 1)
+            hit = known[pos] == values
+            total[hit] += known_counts[pos[hit]]
+        return total
+
+
+def look_up_minima(sig_sets: list[np.ndarray], counts_of) -> KnownMinima:
+    """The warehouse's counts (counts_of: keys -> (keys, counts), e.g. Warehouse.minima_counts)
+    of every key that the signatures of `sig_sets` (uint32 [n, num_perm] each) carry, asked a
+    few positions at a time."""
+    n = sum(len(s) for s in sig_sets)
+    num_perm = next((s.shape[1] for s in sig_sets if s.ndim == 2 and s.shape[1]), 0)
     found_keys, found_counts = [], []
-    fam = family.astype(np.uint64)
-    for p in range(keys.shape[1]):  # per position: the value is 32 bits, the family id fits beside it
-        per_family = np.unique((fam << np.uint64(32)) | (keys[:, p] & np.uint64(0xFFFFFFFF)))
-        values, counts = np.unique(per_family & np.uint64(0xFFFFFFFF), return_counts=True)
-        found_keys.append((np.uint64(p) << np.uint64(32)) | values)
-        found_counts.append(counts)
-    return np.concatenate(found_keys), np.concatenate(found_counts).astype(np.int64)
+    for chunk in position_chunks(n, num_perm):
+        keys = signatures.sorted_unique(np.concatenate([minima_keys(s[:, chunk.start:chunk.stop], chunk.start).reshape(-1)
+                                         for s in sig_sets]))
+        if len(keys):
+            k, c = counts_of(keys)
+            found_keys.append(np.asarray(k, dtype=np.uint64))
+            found_counts.append(np.asarray(c, dtype=np.int64))
+    if not found_keys:
+        return KnownMinima()
+    return KnownMinima(np.concatenate(found_keys), np.concatenate(found_counts))
 
 
-def common_minima(drop_keys: np.ndarray, drop_counts: np.ndarray, known_keys: np.ndarray | None,
-                  known_counts: np.ndarray | None, params: DedupParams) -> np.ndarray:
+def common_minima(sigs: np.ndarray, family: np.ndarray, known: KnownMinima | None,
+                  params: DedupParams) -> np.ndarray:
     """The sorted keys (position, minimum) that at least `common_df` stories carry, in this
-    drop and the warehouse together."""
+    drop (sigs, family: story_families) and the warehouse together."""
     if not params.common_df:
         return np.empty(0, dtype=np.uint64)
-    if known_keys is not None and len(known_keys):
-        keys = np.concatenate([drop_keys, np.asarray(known_keys, dtype=np.uint64)])
-        counts = np.concatenate([drop_counts, np.asarray(known_counts, dtype=np.int64)])
-        keys, inverse = np.unique(keys, return_inverse=True)
-        counts = np.bincount(inverse, weights=counts).astype(np.int64)
-    else:
-        keys, counts = drop_keys, drop_counts
-    return keys[counts >= params.common_df]
+    known = known or KnownMinima()
+    found = []
+    for p in range(sigs.shape[1]):
+        values, counts = position_counts(sigs[:, p], family)
+        known_values, known_counts = known.at(p)
+        if len(known_values):
+            values, inverse = np.unique(np.concatenate([values, known_values]), return_inverse=True)
+            counts = np.bincount(inverse, weights=np.concatenate([counts, known_counts])).astype(np.int64)
+        found.append((np.uint64(p) << np.uint64(32)) | values[counts >= params.common_df].astype(np.uint64))
+    return np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
 
 
 def is_common(sigs: np.ndarray, common: np.ndarray) -> np.ndarray:
-    """bool [n, num_perm]: which signature values are common keys."""
+    """bool [n, num_perm]: which signature values are common keys (one position at a time)."""
     sigs = np.atleast_2d(sigs)
+    found = np.zeros(sigs.shape, dtype=bool)
     if not len(common):
-        return np.zeros(sigs.shape, dtype=bool)
-    return np.isin(minima_keys(sigs), common)
+        return found
+    position = (common >> np.uint64(32)).astype(np.int64)
+    bounds = np.searchsorted(position, np.arange(sigs.shape[1] + 1))
+    for p in np.flatnonzero(np.diff(bounds)):
+        values = (common[bounds[p]:bounds[p + 1]] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        found[:, p] = np.isin(sigs[:, p], values)
+    return found
 
 
 def url_key_is_specific(key: str | None) -> bool:
@@ -359,14 +435,14 @@ def same_url_pairs(url_keys: list[str | None]) -> list[tuple[int, int]]:
     return pairs
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a million-document drop holds ~700,000 of them
 class _Article:
     article_id: str
     canonical: str            # doc_id of the canonical copy
     n_shingles: int
     signature: np.ndarray
     existing: bool            # already in the warehouse
-    urls: set[str] = field(default_factory=set)    # canonical URLs of its copies in this drop
+    urls: set[str] | None = None      # canonical URLs of its copies in this drop (None: none yet)
     common: np.ndarray | None = None  # which positions of the signature are common content
 
 
@@ -389,43 +465,42 @@ class Assignment:
 
 @dataclass
 class DropMinima:
-    """A drop's share of the document frequency of every (position, minimum)."""
-    keys: np.ndarray        # sorted unique minima keys of the drop's documents
-    counts: np.ndarray      # how many of the drop's story families carry each
+    """What counting a drop's signature minima needs, computed once per drop."""
+    sigs: np.ndarray        # uint32 [n, num_perm]: the drop's signatures (sig_matrix), shared by every step
     family: np.ndarray      # family id per document (story_families)
     pairs: np.ndarray       # the in-drop LSH candidate pairs (computed once, reused by assign)
 
 
-def drop_minima(docs: pa.Table, params: DedupParams) -> DropMinima:
-    """The document frequency of a drop's signature minima, copies of one story counted once."""
-    sigs = sig_matrix(docs.column("minhash"), params.num_perm)
-    pairs = candidate_pairs(band_matrix(docs.column("bands"), params), params)
+def drop_minima(docs: pa.Table, params: DedupParams, sigs: np.ndarray | None = None,
+                bands: np.ndarray | None = None) -> DropMinima:
+    """A drop's signatures, story families and in-drop candidates: copies of one story count
+    once in the document frequency of its minima (common_minima, minima_to_keep). sigs and
+    bands: the matrices of docs' minhash and bands columns, if the caller read them already."""
+    sigs = sig_matrix(docs.column("minhash"), params.num_perm) if sigs is None else sigs
+    bands = band_matrix(docs.column("bands"), params) if bands is None else bands
+    pairs = candidate_pairs(bands, params)
     family = story_families(sigs, docs.column("n_shingles").to_pylist(), docs.column("clean_sha256").to_pylist(),
                             pairs, params)
-    keys, counts = family_counts(minima_keys(sigs), family)
-    return DropMinima(keys, counts, family, pairs)
+    return DropMinima(sigs, family, pairs)
 
 
-def minima_to_keep(docs: pa.Table, minima: DropMinima, known: tuple[np.ndarray, np.ndarray] | None,
-                   from_warehouse: np.ndarray, params: DedupParams) -> tuple[np.ndarray, np.ndarray]:
+def minima_to_keep(minima: DropMinima, known: KnownMinima | None,
+                   from_warehouse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(keys, counts) of this drop for the warehouse's minima_df: the families none of whose
     documents joined an article the warehouse already had (that story is counted already),
     and only keys that two stories carry, counting the warehouse's."""
-    keep = ~np.isin(minima.family, np.unique(minima.family[from_warehouse]))
+    keep = ~np.isin(minima.family, signatures.sorted_unique(minima.family[from_warehouse]))
     if not keep.any():
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-    sigs = sig_matrix(docs.column("minhash"), params.num_perm)
-    keys, counts = family_counts(minima_keys(sigs[keep]), minima.family[keep])
-    total = counts.copy()
-    if known is not None and len(known[0]):
-        k_keys = np.asarray(known[0], dtype=np.uint64)
-        order = np.argsort(k_keys)
-        k_keys, k_counts = k_keys[order], np.asarray(known[1])[order]
-        pos = np.clip(np.searchsorted(k_keys, keys), 0, len(k_keys) - 1)
-        hit = k_keys[pos] == keys
-        total[hit] += k_counts[pos[hit]]
-    shared = total >= 2
-    return keys[shared], counts[shared]
+    known = known or KnownMinima()
+    family = minima.family[keep]
+    keys, counts = [], []
+    for p in range(minima.sigs.shape[1]):
+        values, found = position_counts(minima.sigs[:, p][keep], family)
+        shared = known.add_to(p, values, found) >= 2
+        keys.append((np.uint64(p) << np.uint64(32)) | values[shared])
+        counts.append(found[shared])
+    return np.concatenate(keys), np.concatenate(counts)
 
 
 @dataclass
@@ -468,8 +543,9 @@ class Clusterer:
     """
 
     def __init__(self, docs: pa.Table, params: DedupParams, drop_id: int, articles: dict[str, _Article],
-                 common: np.ndarray | None, exact: dict[str, tuple[str, str]]):
-        """articles: the warehouse's candidate articles; common: the common minima keys (None: off)."""
+                 common: np.ndarray | None, exact: dict[str, tuple[str, str]], sigs: np.ndarray):
+        """articles: the warehouse's candidate articles; common: the common minima keys (None: off);
+        sigs: the documents' signatures (sig_matrix)."""
         self.params, self.drop_id, self.articles = params, drop_id, articles
         self.ids = docs.column("doc_id").to_pylist()
         self.hashes = docs.column("clean_sha256").to_pylist()
@@ -477,11 +553,12 @@ class Clusterer:
         self.meta = docs.column("n_metadata").to_pylist()
         self.urls = (docs.column("canonical_url").to_pylist() if "canonical_url" in docs.column_names
                      else [None] * len(self.ids))
-        self.sigs = sig_matrix(docs.column("minhash"), params.num_perm)
+        self.sigs = sigs
         self.doc_common = is_common(self.sigs, common) if common is not None else None
         self.article_of: dict[int, str] = {}
         self.seen_hash: dict[str, tuple[str, str]] = dict(exact)
-        self.rows: list[dict] = []
+        # the provenance rows as columns: a million row dicts were ~0.6 GB
+        self.rows: dict[str, list] = {f.name: [] for f in schema.TABLES["provenance"]}
         self.new_articles: dict[str, str] = {}
         self.switches: list[Switch] = []
 
@@ -510,7 +587,7 @@ class Clusterer:
             art = self.articles[art_id]
             j, doc_in_canon, canon_in_doc = compare(self.sigs[i], art.signature, mine, art.common,
                                                     self.params.min_informative)
-            same_url = same_url_match(self.urls[i], art.urls, art_id in url_matches, j, self.params)
+            same_url = same_url_match(self.urls[i], art.urls or (), art_id in url_matches, j, self.params)
             found = verdict(self.params, art, self.sizes[i], j, doc_in_canon, canon_in_doc, same_url)
             if found is not None and (best is None or (j, doc_in_canon) > best.rank):
                 best = Match(art, found, j, doc_in_canon, canon_in_doc)
@@ -519,7 +596,7 @@ class Clusterer:
     def _start_article(self, i: int) -> None:
         art_id = article_id_for(self.hashes[i])
         self.articles[art_id] = _Article(art_id, self.ids[i], self.sizes[i], self.sigs[i], existing=False,
-                                         common=self._common(i), urls={self.urls[i]} if self.urls[i] else set())
+                                         common=self._common(i), urls={self.urls[i]} if self.urls[i] else None)
         self.new_articles[art_id] = self.ids[i]
         self.article_of[i] = art_id
         self.seen_hash[self.hashes[i]] = (self.ids[i], art_id)
@@ -530,6 +607,8 @@ class Clusterer:
         self.article_of[i] = art.article_id
         self.seen_hash[self.hashes[i]] = (self.ids[i], art.article_id)
         if self.urls[i]:
+            if art.urls is None:
+                art.urls = set()
             art.urls.add(self.urls[i])
         if match.verdict == schema.TAKES_OVER:
             self.switches.append(Switch(art.article_id, art.canonical, self.ids[i], round(match.similarity, 4),
@@ -544,11 +623,14 @@ class Clusterer:
         return self.doc_common[i] if self.doc_common is not None else None
 
     def _row(self, i: int, art: str, relation: str, sim: float, cont: float, matched: str) -> None:
-        self.rows.append({"doc_id": self.ids[i], "article_id": art, "drop_id": self.drop_id, "relation": relation,
-                          "similarity": round(sim, 4), "containment": round(cont, 4), "matched_doc_id": matched})
+        for name, value in (("doc_id", self.ids[i]), ("article_id", art), ("drop_id", self.drop_id),
+                            ("relation", relation), ("similarity", round(sim, 4)),
+                            ("containment", round(cont, 4)), ("matched_doc_id", matched)):
+            self.rows[name].append(value)
 
     def assignment(self) -> Assignment:
-        return Assignment(schema.table("provenance", self.rows), self.new_articles, self.switches)
+        return Assignment(pa.Table.from_pydict(self.rows, schema=schema.TABLES["provenance"]), self.new_articles,
+                          self.switches)
 
 
 def _warehouse_articles(table: pa.Table | None, params: DedupParams, common: np.ndarray) -> dict[str, _Article]:
@@ -588,7 +670,7 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
            warehouse_candidates: pa.Table | None = None,
            warehouse_articles: pa.Table | None = None,
            warehouse_url_candidates: pa.Table | None = None,
-           known_minima: tuple[np.ndarray, np.ndarray] | None = None,
+           known_minima: KnownMinima | None = None,
            minima: DropMinima | None = None) -> Assignment:
     """Cluster a drop's accepted documents into articles.
 
@@ -597,16 +679,15 @@ def assign(docs: pa.Table, params: DedupParams, *, drop_id: int,
     exact: clean_sha256 -> (doc_id, article_id) already in the warehouse.
     warehouse_candidates: (query doc_id, article_id) pairs from the band index.
     warehouse_articles: article_id, canonical_doc_id, n_shingles, minhash of those articles.
-    known_minima: (keys, counts) the warehouse holds for this drop's keys (minima_df table).
+    known_minima: the warehouse's counts of this drop's minima keys (look_up_minima).
     minima: drop_minima(docs, params), if the caller has it already.
     warehouse_url_candidates: (query doc_id, article_id) pairs sharing a canonical URL (also in
           warehouse_candidates); docs may carry a canonical_url column for the in-drop signal.
     """
     minima = minima or drop_minima(docs, params)
-    known_keys, known_counts = known_minima if known_minima is not None else (None, None)
-    common = common_minima(minima.keys, minima.counts, known_keys, known_counts, params)
+    common = common_minima(minima.sigs, minima.family, known_minima, params)
     clusterer = Clusterer(docs, params, drop_id, _warehouse_articles(warehouse_articles, params, common),
-                          common if params.common_df else None, exact or {})
+                          common if params.common_df else None, exact or {}, minima.sigs)
     wh_cands = _pairs_by_query(warehouse_candidates)
     wh_urls = _pairs_by_query(warehouse_url_candidates)
     drop_cands = _neighbours([*minima.pairs.tolist(), *same_url_pairs(clusterer.urls)])

@@ -10,8 +10,10 @@ by the commit straight from the staging files.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,9 +45,10 @@ PROCESSED = pa.schema(_DOC_FIELDS + [
     ("spans", pa.list_(SPAN_TYPE)),
     ("n_spans", pa.int32()),         # len(spans), so planning can count them without reading them
 ])
-# What planning reads from the staging files: no texts, no spans.
-PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "minhash", "bands",
-                "n_spans", "canonical_url"]
+# What planning reads from the staging files: no texts, no spans; the fingerprints
+# (FINGERPRINT_COLUMNS) are read apart, file by file, straight into matrices.
+PLAN_COLUMNS = ["doc_id", "status", "title", "clean_sha256", "n_shingles", "n_metadata", "n_spans", "canonical_url"]
+FINGERPRINT_COLUMNS = ["minhash", "bands"]
 # How the commit fills the warehouse from staging rows: warehouse column -> staging column.
 # (removed_spans come from the `spans` list, lsh_bands from the `bands` list.)
 STAGED_AS = {
@@ -161,6 +164,28 @@ def read_plan_columns(staging: Sequence[str | Path]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
+def read_fingerprints(staging: Sequence[str | Path], keep: np.ndarray,
+                      params: dedup.DedupParams) -> tuple[np.ndarray, np.ndarray]:
+    """(signatures uint32 [k, num_perm], band hashes uint64 [k, width]) of the staged rows
+    `keep` marks (bool per row, in file order), read file by file into the two matrices:
+    the columns of a whole drop are never held as Arrow arrays besides them (at a million
+    documents 0.9 GB more at planning's peak)."""
+    width = params.bands + params.lead_bands * params.lead_windows
+    n = int(np.count_nonzero(keep))
+    sigs = np.empty((n, params.num_perm), dtype="<u4")
+    bands = np.empty((n, width), dtype=np.uint64)
+    row = at = 0
+    for path in staging:
+        table = pq.read_table(path, columns=FINGERPRINT_COLUMNS)
+        mask = keep[row:row + table.num_rows]
+        row += table.num_rows
+        table = table.filter(pa.array(mask))
+        sigs[at:at + table.num_rows] = dedup.sig_matrix(table.column("minhash"), params.num_perm)
+        bands[at:at + table.num_rows] = dedup.band_matrix(table.column("bands"), params)
+        at += table.num_rows
+    return sigs, bands
+
+
 class WarehouseReader(Protocol):
     """What planning reads from the warehouse: pipeline.warehouse.Warehouse implements it, and
     a test can plan a drop against a few dicts (tests/test_plan.py)."""
@@ -218,28 +243,47 @@ class _Lookups:
     candidates: pa.Table           # (query doc_id, article_id): band and URL matches
     url_candidates: pa.Table       # (query doc_id, article_id): URL matches
     articles: pa.Table             # the candidate articles' canonical signatures
-    known_minima: tuple[np.ndarray, np.ndarray] | None
+    known_minima: dedup.KnownMinima | None
 
 
 def plan_drop(staging: Sequence[str | Path], wh: WarehouseReader, params: dedup.DedupParams, drop_id: int,
               now: datetime | None = None, info: DropInfo = DropInfo()) -> DropPlan:
     """Plan the commit of a drop from its staging files: every table's rows and the counts."""
-    now = now or datetime.now(timezone.utc)
-    processed = read_plan_columns(staging)
-    n_staged = processed.num_rows
-    # the same path with the same bytes is the same document: skip what the warehouse has
-    known = wh.known_doc_ids(processed.column("doc_id").to_pylist())
-    if known:
-        processed = processed.filter(pc.invert(pc.is_in(processed["doc_id"], pa.array(list(known)))))
-    n_documents = processed.num_rows
-    n_spans = int(pc.sum(processed["n_spans"]).as_py() or 0)
-    is_accepted = pc.equal(processed["status"], schema.ACCEPTED)
-    # filter() copies; at a million documents the copy is a gigabyte, so skip it when it changes nothing
-    accepted = processed if pc.all(is_accepted).as_py() is not False else processed.filter(is_accepted)
-    del processed, is_accepted
+    drop_plan = _plan(staging, wh, params, drop_id, now or datetime.now(timezone.utc), info)
+    release_freed_memory()
+    return drop_plan
 
-    minima = dedup.drop_minima(accepted, params)
-    found = _look_up(accepted, wh, params, minima)
+
+def release_freed_memory() -> None:
+    """Hand the memory planning freed back to the system before the commit runs in the same
+    process. Arrow's allocator (mimalloc) and glibc's malloc both keep freed pages for reuse:
+    at a million documents that was 3 GiB the commit's DuckDB could not use and that counted
+    in the ingest's peak."""
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+            pass
+
+
+def _plan(staging: Sequence[str | Path], wh: WarehouseReader, params: dedup.DedupParams, drop_id: int,
+          now: datetime, info: DropInfo) -> DropPlan:
+    staged = read_plan_columns(staging)
+    n_staged = staged.num_rows
+    # the same path with the same bytes is the same document: skip what the warehouse has
+    known = wh.known_doc_ids(staged.column("doc_id").to_pylist())
+    is_new = pc.invert(pc.is_in(staged["doc_id"], pa.array(list(known), pa.string())))
+    n_documents = int(pc.sum(is_new).as_py() or 0)
+    n_spans = int(pc.sum(staged.filter(is_new)["n_spans"]).as_py() or 0)
+    keep = pc.and_(is_new, pc.equal(staged["status"], schema.ACCEPTED))
+    accepted = staged.filter(keep)
+    del staged
+    sigs, bands = read_fingerprints(staging, keep.to_numpy(zero_copy_only=False), params)
+    minima = dedup.drop_minima(accepted, params, sigs=sigs, bands=bands)
+    found = _look_up(accepted, wh, params, minima, bands)
+    del sigs, bands   # the signatures live on in minima.sigs; clustering needs no band hashes
+    release_freed_memory()
     result = dedup.assign(accepted, params, drop_id=drop_id, exact=found.exact,
                           warehouse_candidates=found.candidates, warehouse_articles=found.articles,
                           warehouse_url_candidates=found.url_candidates, known_minima=found.known_minima,
@@ -267,21 +311,20 @@ def plan_drop(staging: Sequence[str | Path], wh: WarehouseReader, params: dedup.
 
 
 def _look_up(accepted: pa.Table, wh: WarehouseReader, params: dedup.DedupParams,
-             minima: dedup.DropMinima) -> _Lookups:
+             minima: dedup.DropMinima, band_matrix: np.ndarray) -> _Lookups:
     """The warehouse's exact matches, band and URL candidates, their articles and the common
-    content counts, for a drop's accepted documents."""
+    content counts, for a drop's accepted documents (band_matrix: their band hashes)."""
     exact = wh.exact_matches(accepted.column("clean_sha256").to_pylist())
     if wh.has_band_index():
         # query = row number, not doc_id: a million documents x 36 bands of repeated id strings
         # would cost gigabytes; the numbers are mapped back to doc_ids below
-        band_matrix = dedup.band_matrix(accepted.column("bands"), params)
         n, width = band_matrix.shape
         query_bands = pa.table({"band": np.tile(dedup.band_ids(params), n),
                                 "hash": band_matrix.reshape(-1),
                                 "query": np.repeat(np.arange(n, dtype=np.int64), width)})
         candidates = wh.band_matches(query_bands)
         candidates = candidates.set_column(0, "query", accepted["doc_id"].take(candidates["query"]))
-        del band_matrix, query_bands
+        del query_bands
     else:  # a first drop: nothing to look up
         candidates = pa.table({"query": pa.array([], pa.string()), "article_id": pa.array([], pa.string())})
     # canonical URL signal (dedup.same_url_match): articles holding a document with the same canonical URL
@@ -293,10 +336,10 @@ def _look_up(accepted: pa.Table, wh: WarehouseReader, params: dedup.DedupParams,
     # common content: the drop's document frequency of signature minima plus the warehouse's
     known_minima = None
     if params.common_df:
-        query = minima.keys
+        sig_sets = [minima.sigs]
         if articles.num_rows:
-            query = np.union1d(query, dedup.minima_keys(dedup.sig_matrix(articles["minhash"], params.num_perm)))
-        known_minima = wh.minima_counts(query)
+            sig_sets.append(dedup.sig_matrix(articles["minhash"], params.num_perm))
+        known_minima = dedup.look_up_minima(sig_sets, wh.minima_counts)
     return _Lookups(exact, candidates, url_candidates, articles, known_minima)
 
 
@@ -312,7 +355,7 @@ def _fold_counts(result: dedup.Assignment) -> dict[str, int]:
 
 
 def _minima_df(accepted: pa.Table, result: dedup.Assignment, minima: dedup.DropMinima,
-               known_minima: tuple[np.ndarray, np.ndarray] | None, params: dedup.DedupParams,
+               known_minima: dedup.KnownMinima | None, params: dedup.DedupParams,
                drop_id: int) -> pa.Table:
     """The drop's rows of minima_df (see dedup.minima_to_keep)."""
     if params.common_df:
@@ -321,7 +364,7 @@ def _minima_df(accepted: pa.Table, result: dedup.Assignment, minima: dedup.DropM
         article_of = dict(zip(provenance["doc_id"].to_pylist(), provenance["article_id"].to_pylist()))
         from_warehouse = np.array([article_of[d] not in result.new_articles
                                    for d in accepted["doc_id"].to_pylist()], dtype=bool)
-        df_keys, df_counts = dedup.minima_to_keep(accepted, minima, known_minima, from_warehouse, params)
+        df_keys, df_counts = dedup.minima_to_keep(minima, known_minima, from_warehouse)
     else:
         df_keys, df_counts = np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     return pa.table({"key": pa.array(df_keys, pa.uint64()), "n": pa.array(df_counts, pa.int32()),

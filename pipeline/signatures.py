@@ -142,6 +142,17 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique(values) by one sort. NumPy 2.3+ answers a plain np.unique (no counts, no
+    inverse) with a hash table, which on 64-bit keys is 5-80x slower than sorting: 6 s
+    instead of 0.1 s for 4 million keys, 26 instead of 5 microseconds for a document's 400
+    shingles."""
+    ordered = np.sort(np.asarray(values).reshape(-1))
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
 def exclusive_cumsum(counts) -> np.ndarray:
     """[0, c0, c0+c1, ...] as int64: where each of a run of consecutive groups starts, plus the end."""
     out = np.zeros(len(counts) + 1, dtype=np.int64)
@@ -518,7 +529,7 @@ def candidate_pairs(band_hashes: np.ndarray, max_bucket: int = 256) -> np.ndarra
         i = order[np.concatenate((left, star_left))]
         j = order[np.concatenate((right, star_right))]
         found.append(np.minimum(i, j) * n + np.maximum(i, j))
-    codes = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+    codes = sorted_unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
     return np.stack((codes // max(n, 1), codes % max(n, 1)), axis=1).astype(np.int64)
 
 

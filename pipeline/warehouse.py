@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # the plan module imports dedup: `newsfold sql` must start wi
 
 LAKE = "lake"
 DUCKDB_VERSION = "1.5.5"
-WRITER_MEMORY_LIMIT = "3GB"  # DuckDB's share of the < 6 GiB a million-document ingest may use
+WRITER_MEMORY_LIMIT = "2GB"  # DuckDB's share of the <= 4 GiB a million-document ingest may use
 
 
 def fault_point(name: str) -> None:

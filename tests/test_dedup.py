@@ -154,7 +154,7 @@ def test_copies_of_one_story_count_once_in_the_document_frequency():
     result = dedup.assign(table(texts), P, drop_id=1)
     assert len(result.new_articles) == 1
     m = dedup.drop_minima(table(texts), P)
-    assert len(set(m.family.tolist())) == 1 and m.counts.max() == 1
+    assert len(set(m.family.tolist())) == 1 and max(counts.max() for _, counts in _position_counts(m)) == 1
 
 
 def test_drop_minima_counts_families_per_key():
@@ -162,7 +162,12 @@ def test_drop_minima_counts_families_per_key():
     texts = [" ".join(base), " ".join(base), " ".join(words(400, 91))]
     m = dedup.drop_minima(table(texts), P)
     assert m.family[0] == m.family[1] != m.family[2]
-    assert m.counts.max() <= 2 and len(m.keys) >= P.num_perm
+    found = _position_counts(m)
+    assert max(counts.max() for _, counts in found) <= 2 and all(len(values) >= 1 for values, _ in found)
+
+
+def _position_counts(m):
+    return [dedup.position_counts(m.sigs[:, p], m.family) for p in range(P.num_perm)]
 
 
 # --- real pages (tests/fixtures/real_fold, see its README) ---------------------------------
@@ -255,3 +260,71 @@ def test_a_short_sliver_of_site_chrome_does_not_fold_by_containment_alone():
     trimmed = (REAL / "wire_trimmed_malaymail.txt").read_text(encoding="utf-8")
     _, sigs, _ = dedup.fingerprint([trimmed, full], P)
     assert dedup.estimated_size(sigs[0]) >= dedup.MIN_CONTAINED_SHINGLES
+
+
+# --- common content, one signature position at a time ---------------------------------------
+# Reference: the whole-matrix computation the per-position code replaced (at a million
+# documents it held 128 million keys and their sorts at once).
+
+def _whole_matrix_counts(sigs, family):
+    keys = dedup.minima_keys(sigs)
+    pairs = {(int(k), int(f)) for row, f in zip(keys, family) for k in row}
+    counts = {}
+    for k, _ in pairs:
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def _small_random_drop(seed, n=60, k=16, values=12):
+    rng = np.random.default_rng(seed)
+    # few distinct values per position, so keys are shared across documents and families
+    sigs = rng.integers(0, values, size=(n, k)).astype(np.uint32)
+    family = rng.integers(0, n // 3, size=n).astype(np.int64)
+    return sigs, family
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_common_minima_per_position_equal_the_whole_matrix_count(seed):
+    sigs, family = _small_random_drop(seed)
+    params = dedup.DedupParams(num_perm=16, bands=4, rows=4, common_df=4)
+    known_keys = np.array([(3 << 32) | 5, (7 << 32) | 40, (0 << 32) | 1], dtype=np.uint64)  # 40: not in the drop
+    known = dedup.KnownMinima(known_keys, np.array([2, 6, 1]))
+    counts = _whole_matrix_counts(sigs, family)
+    for key, n in zip(known_keys.tolist(), [2, 6, 1]):
+        counts[key] = counts.get(key, 0) + n
+    expected = sorted(k for k, c in counts.items() if c >= params.common_df)
+    assert dedup.common_minima(sigs, family, known, params).tolist() == expected
+    common = np.array(expected, dtype=np.uint64)
+    assert (dedup.is_common(sigs, common) == np.isin(dedup.minima_keys(sigs), common)).all()
+
+
+def test_minima_to_keep_counts_kept_families_and_the_warehouse():
+    sigs, family = _small_random_drop(3)
+    minima = dedup.DropMinima(sigs, family, np.empty((0, 2), dtype=np.int64))
+    from_warehouse = family == family[0]           # that story is counted in the warehouse already
+    known = dedup.KnownMinima(np.array([(2 << 32) | 11], dtype=np.uint64), np.array([1]))
+    keys, counts = dedup.minima_to_keep(minima, known, from_warehouse)
+    keep = family != family[0]
+    drop_counts = _whole_matrix_counts(sigs[keep], family[keep])
+    total = {k: c + (1 if k == (2 << 32) | 11 else 0) for k, c in drop_counts.items()}
+    expected = sorted(k for k, c in total.items() if c >= 2)
+    assert keys.tolist() == expected
+    assert counts.tolist() == [drop_counts[k] for k in expected]
+
+
+def test_warehouse_minima_are_asked_a_few_positions_at_a_time(monkeypatch):
+    sigs, _ = _small_random_drop(4, n=50, k=16)
+    article_sigs, _ = _small_random_drop(5, n=5, k=16)
+    stored = {int(k): 3 for k in dedup.minima_keys(sigs)[::7].reshape(-1)}
+    asked = []
+
+    def counts_of(keys):
+        asked.append(len(keys))
+        hits = [k for k in keys.tolist() if k in stored]
+        return np.array(hits, dtype=np.uint64), np.array([stored[k] for k in hits], dtype=np.int64)
+
+    monkeypatch.setattr(dedup, "POSITION_CHUNK_KEYS", 220)   # 4 positions of 55 signatures per question
+    known = dedup.look_up_minima([sigs, article_sigs], counts_of)
+    assert len(asked) == 4 and max(asked) <= 4 * 55
+    assert dict(zip(known.keys.tolist(), known.counts.tolist())) == stored
+

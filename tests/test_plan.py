@@ -154,3 +154,32 @@ def test_the_staging_columns_the_commit_copies_exist_in_the_staging_schema():
         assert set(columns) <= set(schema.TABLES[table].names), table
         assert set(columns.values()) <= set(plan.PROCESSED.names), table
     assert {plan.SPANS, plan.BANDS} <= set(plan.PROCESSED.names)
+
+
+def test_fingerprints_are_read_file_by_file_for_the_kept_rows_only(tmp_path):
+    """read_fingerprints: the signature and band rows of exactly the rows planning keeps
+    (not rejected, not known), across staging files, in order."""
+    width = P.bands + P.lead_bands * P.lead_windows
+    files, expected_sigs, expected_bands, keep = [], [], [], []
+    rng = np.random.default_rng(0)
+    for f in range(3):
+        rows = []
+        for r in range(4):
+            accepted = (f + r) % 3 != 0
+            sig = rng.integers(0, 2 ** 32, size=P.num_perm, dtype=np.uint32)
+            bands = rng.integers(0, 2 ** 63, size=width, dtype=np.uint64)
+            rows.append({"doc_id": f"{f}-{r}", "status": schema.ACCEPTED if accepted else schema.REJECTED,
+                         "minhash": dedup.sig_to_bytes(sig) if accepted else None,
+                         "bands": bands.tolist() if accepted else None, "n_spans": 0})
+            kept = accepted and r != 1          # row 1 of each file: a document the warehouse has
+            keep.append(kept)
+            if kept:
+                expected_sigs.append(sig)
+                expected_bands.append(bands)
+        path = tmp_path / f"batch-{f}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=plan.PROCESSED), path)
+        files.append(path)
+    sigs, bands = plan.read_fingerprints(files, np.array(keep), P)
+    assert np.array_equal(sigs, np.array(expected_sigs)) and np.array_equal(bands, np.array(expected_bands))
+    empty_sigs, empty_bands = plan.read_fingerprints([], np.array([], dtype=bool), P)
+    assert empty_sigs.shape == (0, P.num_perm) and empty_bands.shape == (0, width)

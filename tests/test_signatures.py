@@ -225,3 +225,10 @@ def test_algorithm_is_pinned():
     assert sig.tolist() == [[1134841670, 2980992472, 184537300, 386406292,
                              1350239425, 974006155, 905324929, 1409794036]]
     assert band.tolist() == [[1872624913919156731, 6415520026304484900]]
+
+
+def test_sorted_unique_is_np_unique():
+    rng = np.random.default_rng(0)
+    for a in (np.empty(0, dtype=np.uint64), np.array([7], dtype=np.uint64),
+              rng.integers(0, 50, size=1000).astype(np.uint64), rng.integers(0, 2 ** 62, size=1000)):
+        assert np.array_equal(S.sorted_unique(a), np.unique(a))
