@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO, \
-    comments_heading, comments_heading_inside, legal_footer, plea
+from .patterns import (BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+                       comments_heading, comments_heading_inside, legal_footer, plea, related_heading_inside,
+                       ticker)
 from .text import capitalised_share, ends_sentence, word_count
 
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
@@ -47,6 +48,10 @@ GLUED_CAPITALS = 0.25
 # calendar:") are the article's list while their first words have one shape ("1.", "2."
 # or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
 LIST_ITEM_WEIGHT = 1
+# A related-links heading glued into a sentence of a page flattened onto one line ends the main
+# body block once the block weighs this much: the headline-and-teaser pairs under it look like
+# article text. (A box of related links inside the article's first paragraphs does not end it.)
+RELATED_BREAK_WEIGHT = 40
 
 
 def _item_shape(text: str) -> str | None:
@@ -83,7 +88,8 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # a sentence rich in names is prose; a long run of capitalised items that ends in a
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
-                         or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS)
+                         or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
+                         or ticker(text))
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and ends_sentence(text) and not menu:
@@ -106,6 +112,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     for i, u in enumerate(paragraphs):
         if u.sentence and best_at is not None and comments_heading_inside(u.text):
             break  # the same, glued into a sentence of a page flattened onto one line
+        if u.sentence and best >= RELATED_BREAK_WEIGHT and related_heading_inside(u.text):
+            break  # a related-links block follows an article (a box inside it holds no article yet)
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if w < 0 and not u.sentence:
             if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):

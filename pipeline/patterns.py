@@ -121,7 +121,25 @@ COMMENTS_HEADING = re.compile(
 COMMENTS_HEADING_INSIDE = re.compile(
     r"(?:^|\s)(?:Leave a (?:[Rr]eply|[Cc]omment)|(?:Post|Add|Write) a [Cc]omment|Join the (?:[Dd]iscussion|[Cc]onversation)"
     r"|There (?:are|is) \d+ [Cc]omments?|(?:View|Show|Read|Post)(?:/\w+)? (?:all )?[Cc]omments? \(\d+\)"
-    r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b)")
+    r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b"
+    # a comment widget's prompt: "Comments (10580) Sign in to post a comment."
+    r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply))")
+
+
+# A related-links heading glued inside a sentence of a page flattened onto one line, in the
+# title case of a heading ("... for the club. Related Stories NYPD identifies suspect ...",
+# "View/Post Comments Related Stories House of the Week ..."). Prose writes them in lower case.
+# Not "Related Articles", "Related News" or "Related Coverage": sites (Reuters, the Telegraph, the
+# New York Times) set boxes under these headings between the article's paragraphs.
+RELATED_HEADING_INSIDE = re.compile(
+    r"(?:^|\s)(?:Related (?:Stories|Posts|Links|Content|Videos|Reading)"
+    r"|You (?:May|Might) Also (?:Like|Enjoy)|Recommended (?:for You|Stories|Reading)|Suggested Reads"
+    r"|What to Read Next|More Stories)\b")
+
+
+def related_heading_inside(text: str) -> bool:
+    return ("Related" in text or "Also" in text or "Recommended" in text or "Read" in text
+            or "More" in text) and bool(RELATED_HEADING_INSIDE.search(text))
 
 
 def _about_comments(text: str) -> bool:
@@ -135,6 +153,17 @@ def comments_heading(text: str) -> bool:
 
 def comments_heading_inside(text: str) -> bool:
     return _about_comments(text) and bool(COMMENTS_HEADING_INSIDE.search(text))
+
+
+# A clock time or a video's running time in front of a headline ("14:44 Accusations de viols :
+# ...", "02:00 News Hour BC ..."): a live ticker or a video list. Two of them in one sentence cut
+# from a flattened page make it a ticker, not prose (prose writes "from 9:00 AM to 5:00 PM",
+# which is no headline).
+TIMED_HEADLINE = re.compile(r"(?:^|\s)\d{1,2}:\d{2}\s+(?![AP]\.?M\b)[\"'“‘«]?[A-Z\u00c0-\u00de]")
+
+
+def ticker(text: str) -> bool:
+    return ":" in text and len(TIMED_HEADLINE.findall(text)) >= 2
 
 
 BIO_ROLE = re.compile(

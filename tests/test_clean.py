@@ -195,6 +195,43 @@ def test_headline_runs_glued_into_one_long_line_are_cut_off():
     assert doc.title == "Gaga Took 50 Selfies For New Shiseido Campaign"
 
 
+def test_one_line_page_ends_at_a_glued_related_heading():
+    # nydailynews.com flattened onto one line: "Related Stories" glued after the article's last
+    # sentence, then ~15 headline-and-teaser pairs that read like article text
+    doc = _alone("nydailynews.com1.one_line.txt")
+    assert doc.text.endswith('"Any one of us could have been a victim," she said.')
+    for teaser in ("Related Stories", "Lawmakers want to improve a hospital", "Queens drummer gets over Oscars"):
+        assert teaser not in doc.text
+
+
+def test_one_line_page_ends_at_a_comment_widget_prompt():
+    # yahoo.com flattened onto one line: the comment widget ("Sign in to post a reply.", "Rating
+    # failed. Try again.") and a recommended-stories stream follow the article
+    doc = _alone("yahoo-3.one_line.txt")
+    assert doc.text.endswith("plans to give 15 percent of all profits related to these shoots to the USO.")
+    for widget in ("Sign in to post", "Try again.", "Recommended for You", "Trevor Tice"):
+        assert widget not in doc.text
+
+
+def test_one_line_page_loses_a_video_list_glued_after_its_lead():
+    # globalnews.ca flattened onto one line: the one-sentence article is glued to ~40 timed
+    # video headlines and the footer, with no sentence end in between
+    doc = _alone("globalnews.ca1.one_line.txt")
+    assert "ask for prayers of support as they are about to welcome two sets of twins" in doc.text
+    for video in ("Utah couple’s dream of parenthood", "Camera captures birth of giant panda twins", "Copyright Shaw"):
+        assert video not in doc.text
+
+
+def test_one_line_page_loses_a_ticker_of_timed_headlines():
+    # campograndenews.com.br flattened onto one line: a news ticker ("08:44 Em Pauta ...
+    # 08:34 Com mandados ...") between the article and the footer
+    doc = _alone("campograndenews.com.br-adolescente.one_line.txt")
+    flat = " ".join(doc.text.split())
+    assert "intrigante. Conforme a irmã" in flat and "Luana na mesma noite do" in flat
+    for chrome_text in ("Veja Também", "Nos siga no", "08:34 Com mandados"):
+        assert chrome_text not in doc.text
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
