@@ -48,6 +48,12 @@ GLUED_CAPITALS = 0.25
 # calendar:") are the article's list while their first words have one shape ("1.", "2."
 # or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
 LIST_ITEM_WEIGHT = 1
+# A short label a page repeats (MIN_LABEL_REPEATS times or more, at most LABEL_WORDS words) closes
+# each teaser of a list ("Mehr…", "Read more »"): an article does not repeat a label, so each
+# costs REPEATED_LABEL_COST more, which a list of teasers between them cannot make up.
+LABEL_WORDS = 3
+MIN_LABEL_REPEATS = 3
+REPEATED_LABEL_COST = 20
 # A related-links heading glued into a sentence of a page flattened onto one line ends the main
 # body block once the block weighs this much: the headline-and-teaser pairs under it look like
 # article text. (A box of related links inside the article's first paragraphs does not end it.)
@@ -97,6 +103,18 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     return -(words + GAP_COST)
 
 
+def repeated_labels(paragraphs: list[Unit]) -> set[str]:
+    """Short labels (at most LABEL_WORDS words, no body text) that a page flattened onto one line
+    repeats at least MIN_LABEL_REPEATS times: the "More…" or "Read more" after each teaser of a
+    list. (A page with a line per block repeats labels inside its article too: "Advertisement",
+    a photo credit; its lines keep their weights.)"""
+    counts: dict[str, int] = {}
+    for u in paragraphs:
+        if u.sentence and len(u.text) <= 40 and u.text.count(" ") < LABEL_WORDS:
+            counts[u.text] = counts.get(u.text, 0) + 1
+    return {text for text, n in counts.items() if n >= MIN_LABEL_REPEATS and not is_body(text)}
+
+
 def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[int, int] | None:
     """First and last paragraph of the page's main body block: the run of paragraphs with
     the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
@@ -106,15 +124,20 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     a list the article announces (a body line ending in ":") count as article text while
     they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
     the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
-    paragraphs between short labels, which the weights alone would join to the article."""
+    paragraphs between short labels, which the weights alone would join to the article. On a
+    page flattened onto one line it also ends at a related-links heading glued into a sentence
+    (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels)."""
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
+    repeated = repeated_labels(paragraphs)
     for i, u in enumerate(paragraphs):
         if u.sentence and best_at is not None and comments_heading_inside(u.text):
             break  # the same, glued into a sentence of a page flattened onto one line
         if u.sentence and best >= RELATED_BREAK_WEIGHT and related_heading_inside(u.text):
             break  # a related-links block follows an article (a box inside it holds no article yet)
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        if u.text in repeated:
+            w -= REPEATED_LABEL_COST
         if w < 0 and not u.sentence:
             if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):
                 break  # the readers' comments follow the article: the block ends before them

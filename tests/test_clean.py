@@ -232,6 +232,16 @@ def test_one_line_page_loses_a_ticker_of_timed_headlines():
         assert chrome_text not in doc.text
 
 
+def test_one_line_page_a_teaser_list_with_a_repeated_label_is_not_the_body():
+    # heise.de flattened onto one line: under the article, ten teasers of other stories, each
+    # closed by "Mehr…"; their sentences are longer than the article's short ones
+    doc = _alone("heise.one_line.txt")
+    assert "Das in der iOS-Version bereits enthaltene TOTP-Feature" in doc.text
+    assert doc.text.endswith("Die Engine zur Passworteingabe im Browser soll beschleunigt worden sein.")
+    for teaser in ("Mehr…", "Ex-HP-Chefin kritisiert", "Die besseren Mac minis"):
+        assert teaser not in doc.text
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
