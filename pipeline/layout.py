@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .model import Doc, Unit
 from .patterns import (BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
                        comments_heading, comments_heading_inside, legal_footer, plea, related_heading_inside,
-                       ticker)
+                       TRUNCATED, ticker)
 from .text import capitalised_share, ends_sentence, word_count
 
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
@@ -95,7 +95,7 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
                          or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
-                         or ticker(text))
+                         or ticker(text) or bool(TRUNCATED.search(text)))  # a teaser's excerpt
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and ends_sentence(text) and not menu:

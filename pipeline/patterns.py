@@ -166,6 +166,11 @@ def ticker(text: str) -> bool:
     return ":" in text and len(TIMED_HEADLINE.findall(text)) >= 2
 
 
+# A sentence of a page flattened onto one line that breaks off ("... with sweeping...", "... die
+# Festtage […]") is a teaser's excerpt of another story, not the article's own text.
+TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])[\"'”’)\]]*$")
+
+
 BIO_ROLE = re.compile(
     r"^(?:about the author:?\s*)?[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){0,3} (?:is|was|has been|writes)\b.{0,200}?"
     r"\b(?:editor|writer|reporter|correspondent|journalist|columnist|author|contributor|analyst"

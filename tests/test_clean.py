@@ -242,6 +242,15 @@ def test_one_line_page_a_teaser_list_with_a_repeated_label_is_not_the_body():
         assert teaser not in doc.text
 
 
+def test_one_line_page_a_truncated_teaser_is_not_article_text():
+    # coolhunting.com flattened onto one line: after the article, teasers of other stories
+    # whose excerpts break off ("... focuses on...", "... with sweeping...")
+    doc = _alone("coolhunting.com1.one_line.txt")
+    assert "The resort will open for the 2015 season on 17 April." in doc.text
+    for teaser in ("This first story, in a series of three", "Amangiri", "Pedras Salgadas", "The Royal Mansour"):
+        assert teaser not in doc.text
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
