@@ -284,6 +284,41 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
     return best_at
 
 
+def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
+                       lead: set[str]) -> tuple[int, str] | None:
+    """(paragraph, headline) for a page flattened onto one line that shows its headline twice
+    above the body (a breadcrumb or a share box, then the article's heading): the longest
+    stretch of 3-30 words that occurs twice there, reads like a headline and names the lead
+    (MIN_LEAD_OVERLAP words, and half its words of 4+ letters: a menu the page repeats names a
+    word or two of it). Its later occurrence, the nearer to the body, is the headline, unless it
+    opens the body's first paragraph."""
+    # the second showing may open the body's first paragraph, glued to the lead
+    tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
+    keys = [(i, t.casefold()) for i, t in tokens]
+    seen: dict[tuple, list[int]] = {}
+    best, best_at = (MIN_LEAD_OVERLAP - 1, 0), None
+    for q in range(len(keys) - 2):
+        gram = tuple(keys[q:q + 3])
+        if gram[0][0] != gram[2][0]:
+            continue  # a headline stays inside one paragraph
+        for p in seen.get(tuple(k for _, k in gram), ()):
+            if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
+                continue  # not the start of the repeat
+            n = 3
+            while q + n < len(keys) and p + n < q and keys[p + n][1] == keys[q + n][1] \
+                    and keys[q + n][0] == keys[q][0] and keys[p + n][0] == keys[p][0]:
+                n += 1
+            text = " ".join(t for _, t in tokens[q:q + n])
+            named = _lead_overlap(text, lead)
+            if n <= 30 and (named, n) > best and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
+                    and headline_like(text):
+                at = q if tokens[q][0] < first_body else p  # the headline is a paragraph above the body
+                if tokens[at][0] < first_body:
+                    best, best_at = (named, n), (tokens[at][0], text)
+        seen.setdefault(tuple(k for _, k in gram), []).append(q)
+    return best_at
+
+
 def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
                       body_idx: list[int]) -> tuple[int, int, set[str]] | None:
     """The headline-like line above the body that shares the most words of 4+ letters
@@ -363,7 +398,9 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
     first_body, block = layout.first_body, layout.block
     if block is not None and first_body < len(paragraphs) and paragraphs[first_body].sentence:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
-        glued = _headline_in_glued_text(paragraphs, max(0, first_body - LEAD_TITLE_WINDOW), first_body, lead)
+        top = max(0, first_body - LEAD_TITLE_WINDOW)
+        glued = _repeated_headline(paragraphs, top, first_body, lead) or _headline_in_glued_text(
+            paragraphs, top, first_body, lead)
         if glued is not None:  # a page flattened onto one line: its headline is glued to other text
             (layout.title_at, layout.title_text), layout.title_by_lead = glued, True
             return

@@ -166,6 +166,32 @@ def ticker(text: str) -> bool:
     return ":" in text and len(TIMED_HEADLINE.findall(text)) >= 2
 
 
+# The words of a share bar ("Share on Facebook Share on Twitter Share via Email", "facebook
+# linkedin twitter google+ print email"); a run of SHARE_RUN of them, with only "on", "via",
+# "it" between them, is a share bar glued into a sentence of a page flattened onto one line.
+SHARE_WORDS = frozenset({"share", "tweet", "pin", "print", "email", "e-mail", "facebook", "twitter", "linkedin",
+                         "google+", "pinterest", "whatsapp", "reddit", "tumblr", "save", "sms", "messenger",
+                         "flipboard", "pocket", "stumbleupon", "digg", "delicious", "telegram"})
+SHARE_JOINERS = frozenset({"on", "via", "it", "by"})
+SHARE_RUN = 3
+
+
+def share_runs(tokens: list[str]) -> list[tuple[int, int]]:
+    """(first, last + 1) token of each share bar among a sentence's tokens (see SHARE_WORDS)."""
+    runs, start, last, n = [], None, None, 0
+    for k, token in enumerate([*tokens, ""]):
+        word = token.casefold().rstrip(":,|")
+        if word in SHARE_WORDS:
+            start, last, n = k if start is None else start, k, n + 1
+        elif start is not None and word in SHARE_JOINERS and k - last == 1:
+            continue
+        else:
+            if n >= SHARE_RUN:
+                runs.append((start, last + 1))
+            start, last, n = None, None, 0
+    return runs
+
+
 # A sentence of a page flattened onto one line that breaks off ("... with sweeping...", "... die
 # Festtage […]") is a teaser's excerpt of another story, not the article's own text.
 TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])[\"'”’)\]]*$")

@@ -251,6 +251,24 @@ def test_one_line_page_a_truncated_teaser_is_not_article_text():
         assert teaser not in doc.text
 
 
+def test_one_line_page_loses_a_share_bar_glued_before_its_lead():
+    # businessinsider.com flattened onto one line: the date, a share count and a bar of share
+    # buttons in lower case run into the photo caption and the lead
+    doc = _alone("businessinsider.com1.one_line.txt")
+    assert "The UK may be forced to review its Falkland Islands air defenses" in doc.text
+    assert "google+ print email" not in doc.text and "Share on Linkedin" not in doc.text
+    bars = [r.text for r in doc.removed if r.reason == "share_buttons"]
+    assert bars and bars[0].startswith("facebook linkedin twitter google+ print email")
+
+
+def test_one_line_page_headline_shown_twice_is_the_title():
+    # caymancompass.com flattened onto one line: the headline stands in the breadcrumb and
+    # again above the byline, between menus and the lead
+    doc = _alone("caymancompass.com-prison.one_line.txt")
+    assert doc.title == "Prison official: ‘Anyone’ could escape from Northward"
+    assert doc.text.startswith("A senior prison official has said in a sworn affidavit that")
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
