@@ -289,7 +289,7 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
     """(paragraph, headline) for a page flattened onto one line that shows its headline twice
     above the body (a breadcrumb or a share box, then the article's heading): the longest
     stretch of 3-30 words that occurs twice there, reads like a headline and names the lead
-    (MIN_LEAD_OVERLAP words, and half its words of 4+ letters: a menu the page repeats names a
+    (MIN_LEAD_OVERLAP words, and a quarter of its words of 4+ letters: a menu the page repeats names a
     word or two of it). Its later occurrence, the nearer to the body, is the headline, unless it
     opens the body's first paragraph."""
     # the second showing may open the body's first paragraph, glued to the lead
