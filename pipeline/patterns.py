@@ -122,8 +122,9 @@ COMMENTS_HEADING_INSIDE = re.compile(
     r"(?:^|\s)(?:Leave a (?:[Rr]eply|[Cc]omment)|(?:Post|Add|Write) a [Cc]omment|Join the (?:[Dd]iscussion|[Cc]onversation)"
     r"|There (?:are|is) \d+ [Cc]omments?|(?:View|Show|Read|Post)(?:/\w+)? (?:all )?[Cc]omments? \(\d+\)"
     r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b"
-    # a comment widget's prompt: "Comments (10580) Sign in to post a comment."
-    r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply))")
+    # a comment widget's prompt or button: "Comments (10580) Sign in to post a comment.", "Tweet
+    # Comments Show Comments Discussion Policy"
+    r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b)")
 
 
 # A related-links heading glued inside a sentence of a page flattened onto one line, in the
