@@ -85,6 +85,21 @@ def plea(text: str) -> bool:
             or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
 
 
+# A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and
+# password?", "Don't have an account? Register now for free, or sign in with any of these
+# services: You are signed in as ..." Body-like sentences, never the body.
+LOGIN_BOX = re.compile(
+    r"\b(?:forgot (?:your )?(?:username|password|login|user ?name)|remember me\b|(?:don['’]t|do not) have an account"
+    r"|you are (?:signed|logged) in as|sign in with (?:any of these|your (?:facebook|google|social))"
+    r"|(?:create|register) (?:an|your|a free) account)", re.IGNORECASE)
+
+
+def login_box(text: str) -> bool:
+    low = text.lower()
+    return ("forgot" in low or "remember me" in low or "account" in low or " in as" in low
+            or "sign in with" in low) and bool(LOGIN_BOX.search(text))
+
+
 # A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
 CALL_TO_ACTION = re.compile(
     r"^(?:please )?(?:sign (?:in|up)|log ?in|register|subscribe|click|tap|download|read more|continue reading"

@@ -269,6 +269,15 @@ def test_one_line_page_headline_shown_twice_is_the_title():
     assert doc.text.startswith("A senior prison official has said in a sworn affidavit that")
 
 
+def test_one_line_page_a_sign_in_box_is_not_the_body():
+    # oregonlive.com flattened onto one line: the site's sign-in box ("Remember me Forgot your
+    # username and password? Don't have an account? Register now for free ...") above the article
+    doc = _alone("oregonlive.com2.one_line.txt")
+    assert doc.text.startswith("A 36-year-old part-time missionary")
+    for widget in ("Forgot your username", "Register now for free", "You are signed in as"):
+        assert widget not in doc.text
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"

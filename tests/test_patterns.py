@@ -58,6 +58,14 @@ def test_a_comment_widget_prompt_and_a_related_heading_glued_inside_a_sentence()
     assert not related_heading_inside("Related Articles Reuters box")  # set between an article's paragraphs
 
 
+def test_a_sign_in_box():
+    from pipeline.patterns import login_box
+
+    assert login_box("Sign in to OregonLive.com Remember me Forgot your username and password?")
+    assert login_box("Register now for free, or sign in with any of these services: You are signed in as")
+    assert not login_box("The bank said the account holders would be told on Monday.")
+
+
 def test_a_ticker_of_timed_headlines():
     from pipeline.patterns import ticker
 
