@@ -138,9 +138,11 @@ COMMENTS_HEADING_INSIDE = re.compile(
     r"|There (?:are|is) \d+ [Cc]omments?|(?:View|Show|Read|Post)(?:/\w+)? (?:all )?[Cc]omments? \(\d+\)"
     r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b"
     # a comment widget's prompt or button: "Comments (10580) Sign in to post a comment.", "Tweet
-    # Comments Show Comments Discussion Policy", "Comments To post a comment, log into ..."
+    # Comments Show Comments Discussion Policy", "Comments To post a comment, log into ...", "0 comments
+    # about this story. Start the discussion »"
     r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
-    r"|To (?:post|leave|add|write) a comment\b)")
+    r"|To (?:post|leave|add|write) a comment\b|Start the (?:[Dd]iscussion|[Cc]onversation)"
+    r"|\d+ comments? (?:about|on) this (?:story|article|post)\b)")
 
 
 # A related-links heading glued inside a sentence of a page flattened onto one line, in the

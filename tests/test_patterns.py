@@ -52,6 +52,8 @@ def test_a_comment_widget_prompt_and_a_related_heading_glued_inside_a_sentence()
     assert comments_heading_inside("Share on TwitterTweet Comments Show Comments Discussion Policy")  # washingtonpost
     assert not comments_heading_inside("The app will show comments from readers, she said.")
     assert comments_heading_inside("Kim Gump, Dallas Top Picks Comments To post a comment, log into your network")
+    assert comments_heading_inside("Share your thoughts » 0 comments about this story.")
+    assert comments_heading_inside("Start the discussion » Credit: Courtesy of IBM Research India")
     assert related_heading_inside("There was no listed phone number for the club. Related Stories NYPD identifies")
     assert related_heading_inside("Watch Kroll Show's Liz hang out with Seth Rogen Suggested Reads More Great Job")
     assert not related_heading_inside("The related stories ran in the paper on Monday.")
