@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import (BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+from .patterns import (BIO_ROLE, BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
                        comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
                        TRUNCATED, ticker)
 from .text import capitalised_share, ends_sentence, word_count
@@ -126,7 +126,10 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
     paragraphs between short labels, which the weights alone would join to the article. On a
     page flattened onto one line it also ends at a related-links heading glued into a sentence
-    (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels)."""
+    (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels);
+    its block takes in the short sentences (weight 0) that follow it, as long as no line costs:
+    an article cut into sentences ends in some ("It's about your health, it's important."),
+    but not in an author's bio (BIO_ROLE), which the clean stage removes there."""
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     repeated = repeated_labels(paragraphs)
@@ -155,7 +158,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
         if run <= 0:
             run, run_start = 0, i
         run += w
-        if run > best:
+        if run > best or (run == best and u.sentence and best_at is not None and best_at[0] == run_start
+                          and not BIO_ROLE.match(u.text)):
             best, best_at = run, (run_start, i)
     return best_at
 

@@ -141,7 +141,7 @@ COMMENTS_HEADING_INSIDE = re.compile(
     # Comments Show Comments Discussion Policy", "Comments To post a comment, log into ...", "0 comments
     # about this story. Start the discussion »"
     r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
-    r"|To (?:post|leave|add|write) a comment\b|Start the (?:[Dd]iscussion|[Cc]onversation)"
+    r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
     r"|\d+ comments? (?:about|on) this (?:story|article|post)\b)")
 
 

@@ -278,6 +278,15 @@ def test_one_line_page_a_sign_in_box_is_not_the_body():
         assert widget not in doc.text
 
 
+def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
+    # gq.com flattened onto one line: an article of short sentences ("Make sure you bring
+    # sunscreen. It's about your health, it's important."), each weighing nothing on its own
+    doc = _alone("gq.com1.one_line.txt")
+    for sentence in ("Make sure you bring sunscreen.", "There's an art to folding."):
+        assert sentence in doc.text
+    assert "Tags: How-To" not in doc.text
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
