@@ -48,6 +48,11 @@ GLUED_CAPITALS = 0.25
 # calendar:") are the article's list while their first words have one shape ("1.", "2."
 # or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
 LIST_ITEM_WEIGHT = 1
+# A sentence cut from a page flattened onto one line that breaks off ("... with sweeping...",
+# TRUNCATED) within this many words is a teaser's excerpt of another story; a longer one is
+# the article's own text ending in a quote that trails off (a news text sent as one line, whose
+# sentences run on past a quote's «...»: a Russian wire copy in toloka_pairs lost its lead).
+TEASER_WORDS = 100
 # A short label a page repeats (MIN_LABEL_REPEATS times or more, at most LABEL_WORDS words) closes
 # each teaser of a list ("Mehr…", "Read more »"): an article does not repeat a label, so each
 # costs REPEATED_LABEL_COST more, which a list of teasers between them cannot make up.
@@ -95,7 +100,7 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
                          or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
-                         or ticker(text) or bool(TRUNCATED.search(text)))  # a teaser's excerpt
+                         or ticker(text) or (words <= TEASER_WORDS and bool(TRUNCATED.search(text))))
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and ends_sentence(text) and not menu:

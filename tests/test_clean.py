@@ -287,6 +287,14 @@ def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
     assert "Tags: How-To" not in doc.text
 
 
+def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
+    # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
+    # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
+    doc = _alone("toloka-ru_honey_150_first.txt")
+    assert doc.text.startswith("По оценкам специалистов, Одесский припортовый завод")
+    assert len(doc.text.split()) > 300
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"
