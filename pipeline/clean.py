@@ -33,7 +33,7 @@ from datetime import date
 from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
 from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, plea, share_runs)
+                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
                    paragraphs, parse_date, split_unspaced, word_count)
@@ -103,6 +103,7 @@ LINE_RULES = (
     LineRule("copyright_footer", legal_footer, 40, 15),
     LineRule("newsletter_prompt", plea, 40, 20),
     LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
+    LineRule("navigation", login_box, 60, None),  # a sign-in box above or below the article
     LineRule("navigation", WIDGET.match, ANY, ANY),
     LineRule("navigation", _nav_or_promo, ANY, None),
     LineRule("email_header", _email_subject, 40, None, where="above", fills="subject"),

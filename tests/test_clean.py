@@ -276,6 +276,8 @@ def test_one_line_page_a_sign_in_box_is_not_the_body():
     assert doc.text.startswith("A 36-year-old part-time missionary")
     for widget in ("Forgot your username", "Register now for free", "You are signed in as"):
         assert widget not in doc.text
+    # above the article, the box's lines are navigation (a line rule), whatever the layout
+    assert _reasons(doc)["Don't have an account?"] == "navigation"
 
 
 def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
