@@ -33,7 +33,7 @@ from datetime import date
 from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
 from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SOCIAL, WIDGET, legal_footer, plea)
+                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
                    paragraphs, parse_date, split_unspaced, word_count)
@@ -103,6 +103,7 @@ LINE_RULES = (
     LineRule("copyright_footer", legal_footer, 40, 15),
     LineRule("newsletter_prompt", plea, 40, 20),
     LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
+    LineRule("navigation", login_box, 60, None),  # a sign-in box above or below the article
     LineRule("navigation", WIDGET.match, ANY, ANY),
     LineRule("navigation", _nav_or_promo, ANY, None),
     LineRule("email_header", _email_subject, 40, None, where="above", fills="subject"),
@@ -238,6 +239,32 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
+_TOKEN = re.compile(r"\S+")
+
+
+def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
+    """Cut the share bars glued into the sentences of a page flattened onto one line ("...
+    Shamil Zhumatov/REUTERS 5,263 facebook linkedin twitter google+ print email The UK may be
+    ..."): the bar is removed (reason "share_buttons") and the text on either side becomes a
+    paragraph of its own, as the bar stood between two blocks of the page."""
+    out: list[Unit] = []
+    for u in units:
+        tokens = u.text.split(" ") if u.sentence else []
+        runs = share_runs(tokens) if len(tokens) >= SHARE_RUN else []
+        spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)] if runs else []
+        if not runs or len(spans) != len(tokens):
+            out.append(u)
+            continue
+        at = 0
+        for first, stop in [*runs, (len(tokens), len(tokens))]:
+            if first > at:
+                out.append(Unit(spans[at][0], spans[first - 1][1], " ".join(tokens[at:first]), sentence=True))
+            if stop > first:
+                doc.remove(Unit(spans[first][0], spans[stop - 1][1], ""), "clean", "share_buttons")
+            at = stop
+    return out
+
+
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     """Run the whole clean stage on one document in place and return it.
 
@@ -249,7 +276,7 @@ def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     # metadata from HTML (trafilatura) is normalised like the text: no soft hyphen or NUL in a title
     doc.title = normalise(doc.title) or None if doc.title else None
     doc.byline = normalise(doc.byline) or None if doc.byline else None
-    doc.units = strip_boilerplate(doc, doc.units or paragraphs(doc.raw_text))
+    doc.units = strip_boilerplate(doc, cut_share_bars(doc, doc.units or paragraphs(doc.raw_text)))
     _record_control_chars(doc)
     if sum(word_count(u.text) for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT

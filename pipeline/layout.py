@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO, \
-    comments_heading, comments_heading_inside, legal_footer, plea
+from .patterns import (BIO_ROLE, BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+                       comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
+                       TRUNCATED, ticker)
 from .text import capitalised_share, ends_sentence, word_count
 
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
@@ -47,6 +48,21 @@ GLUED_CAPITALS = 0.25
 # calendar:") are the article's list while their first words have one shape ("1.", "2."
 # or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
 LIST_ITEM_WEIGHT = 1
+# A sentence cut from a page flattened onto one line that breaks off ("... with sweeping...",
+# TRUNCATED) within this many words is a teaser's excerpt of another story; a longer one is
+# the article's own text ending in a quote that trails off (a news text sent as one line, whose
+# sentences run on past a quote's «...»: a Russian wire copy in toloka_pairs lost its lead).
+TEASER_WORDS = 100
+# A short label a page repeats (MIN_LABEL_REPEATS times or more, at most LABEL_WORDS words) closes
+# each teaser of a list ("Mehr…", "Read more »"): an article does not repeat a label, so each
+# costs REPEATED_LABEL_COST more, which a list of teasers between them cannot make up.
+LABEL_WORDS = 3
+MIN_LABEL_REPEATS = 3
+REPEATED_LABEL_COST = 20
+# A related-links heading glued into a sentence of a page flattened onto one line ends the main
+# body block once the block weighs this much: the headline-and-teaser pairs under it look like
+# article text. (A box of related links inside the article's first paragraphs does not end it.)
+RELATED_BREAK_WEIGHT = 40
 
 
 def _item_shape(text: str) -> str | None:
@@ -78,17 +94,30 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     body: is_body(text), if known."""
     words = word_count(text)
     body = is_body(text) if body is None else body
-    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text))):
-        return -(words + GAP_COST)  # a legal footer or a plea: body-like, never the body
+    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text)) or login_box(text)):
+        return -(words + GAP_COST)  # a legal footer, a plea or a sign-in box: body-like, never the body
     # a sentence rich in names is prose; a long run of capitalised items that ends in a
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
-                         or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS)
+                         or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
+                         or ticker(text) or (words <= TEASER_WORDS and bool(TRUNCATED.search(text))))
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
     if words >= 4 and ends_sentence(text) and not menu:
         return 0
     return -(words + GAP_COST)
+
+
+def repeated_labels(paragraphs: list[Unit]) -> set[str]:
+    """Short labels (at most LABEL_WORDS words, no body text) that a page flattened onto one line
+    repeats at least MIN_LABEL_REPEATS times: the "More…" or "Read more" after each teaser of a
+    list. (A page with a line per block repeats labels inside its article too: "Advertisement",
+    a photo credit; its lines keep their weights.)"""
+    counts: dict[str, int] = {}
+    for u in paragraphs:
+        if u.sentence and len(u.text) <= 40 and u.text.count(" ") < LABEL_WORDS:
+            counts[u.text] = counts.get(u.text, 0) + 1
+    return {text for text, n in counts.items() if n >= MIN_LABEL_REPEATS and not is_body(text)}
 
 
 def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[int, int] | None:
@@ -100,13 +129,23 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     a list the article announces (a body line ending in ":") count as article text while
     they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
     the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
-    paragraphs between short labels, which the weights alone would join to the article."""
+    paragraphs between short labels, which the weights alone would join to the article. On a
+    page flattened onto one line it also ends at a related-links heading glued into a sentence
+    (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels);
+    its block takes in the short sentences (weight 0) that follow it, as long as no line costs:
+    an article cut into sentences ends in some ("It's about your health, it's important."),
+    but not in an author's bio (BIO_ROLE), which the clean stage removes there."""
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
+    repeated = repeated_labels(paragraphs)
     for i, u in enumerate(paragraphs):
         if u.sentence and best_at is not None and comments_heading_inside(u.text):
             break  # the same, glued into a sentence of a page flattened onto one line
+        if u.sentence and best >= RELATED_BREAK_WEIGHT and related_heading_inside(u.text):
+            break  # a related-links block follows an article (a box inside it holds no article yet)
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        if u.text in repeated:
+            w -= REPEATED_LABEL_COST
         if w < 0 and not u.sentence:
             if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):
                 break  # the readers' comments follow the article: the block ends before them
@@ -124,7 +163,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
         if run <= 0:
             run, run_start = 0, i
         run += w
-        if run > best:
+        if run > best or (run == best and u.sentence and best_at is not None and best_at[0] == run_start
+                          and not BIO_ROLE.match(u.text)):
             best, best_at = run, (run_start, i)
     return best_at
 
@@ -253,6 +293,41 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
     return best_at
 
 
+def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
+                       lead: set[str]) -> tuple[int, str] | None:
+    """(paragraph, headline) for a page flattened onto one line that shows its headline twice
+    above the body (a breadcrumb or a share box, then the article's heading): the longest
+    stretch of 3-30 words that occurs twice there, reads like a headline and names the lead
+    (MIN_LEAD_OVERLAP words, and a quarter of its words of 4+ letters: a menu the page repeats names a
+    word or two of it). Its later occurrence, the nearer to the body, is the headline, unless it
+    opens the body's first paragraph."""
+    # the second showing may open the body's first paragraph, glued to the lead
+    tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
+    keys = [(i, t.casefold()) for i, t in tokens]
+    seen: dict[tuple, list[int]] = {}
+    best, best_at = (MIN_LEAD_OVERLAP - 1, 0), None
+    for q in range(len(keys) - 2):
+        gram = tuple(keys[q:q + 3])
+        if gram[0][0] != gram[2][0]:
+            continue  # a headline stays inside one paragraph
+        for p in seen.get(tuple(k for _, k in gram), ()):
+            if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
+                continue  # not the start of the repeat
+            n = 3
+            while q + n < len(keys) and p + n < q and keys[p + n][1] == keys[q + n][1] \
+                    and keys[q + n][0] == keys[q][0] and keys[p + n][0] == keys[p][0]:
+                n += 1
+            text = " ".join(t for _, t in tokens[q:q + n])
+            named = _lead_overlap(text, lead)
+            if n <= 30 and (named, n) > best and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
+                    and headline_like(text):
+                at = q if tokens[q][0] < first_body else p  # the headline is a paragraph above the body
+                if tokens[at][0] < first_body:
+                    best, best_at = (named, n), (tokens[at][0], text)
+        seen.setdefault(tuple(k for _, k in gram), []).append(q)
+    return best_at
+
+
 def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
                       body_idx: list[int]) -> tuple[int, int, set[str]] | None:
     """The headline-like line above the body that shares the most words of 4+ letters
@@ -332,7 +407,9 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
     first_body, block = layout.first_body, layout.block
     if block is not None and first_body < len(paragraphs) and paragraphs[first_body].sentence:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
-        glued = _headline_in_glued_text(paragraphs, max(0, first_body - LEAD_TITLE_WINDOW), first_body, lead)
+        top = max(0, first_body - LEAD_TITLE_WINDOW)
+        glued = _repeated_headline(paragraphs, top, first_body, lead) or _headline_in_glued_text(
+            paragraphs, top, first_body, lead)
         if glued is not None:  # a page flattened onto one line: its headline is glued to other text
             (layout.title_at, layout.title_text), layout.title_by_lead = glued, True
             return

@@ -85,6 +85,21 @@ def plea(text: str) -> bool:
             or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
 
 
+# A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and
+# password?", "Don't have an account? Register now for free, or sign in with any of these
+# services: You are signed in as ..." Body-like sentences, never the body.
+LOGIN_BOX = re.compile(
+    r"\b(?:forgot (?:your )?(?:username|password|login|user ?name)|remember me\b|(?:don['’]t|do not) have an account"
+    r"|you are (?:signed|logged) in as|sign in with (?:any of these|your (?:facebook|google|social))"
+    r"|(?:create|register) (?:an|your|a free) account)", re.IGNORECASE)
+
+
+def login_box(text: str) -> bool:
+    low = text.lower()
+    return ("forgot" in low or "remember me" in low or "account" in low or " in as" in low
+            or "sign in with" in low) and bool(LOGIN_BOX.search(text))
+
+
 # A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
 CALL_TO_ACTION = re.compile(
     r"^(?:please )?(?:sign (?:in|up)|log ?in|register|subscribe|click|tap|download|read more|continue reading"
@@ -121,7 +136,29 @@ COMMENTS_HEADING = re.compile(
 COMMENTS_HEADING_INSIDE = re.compile(
     r"(?:^|\s)(?:Leave a (?:[Rr]eply|[Cc]omment)|(?:Post|Add|Write) a [Cc]omment|Join the (?:[Dd]iscussion|[Cc]onversation)"
     r"|There (?:are|is) \d+ [Cc]omments?|(?:View|Show|Read|Post)(?:/\w+)? (?:all )?[Cc]omments? \(\d+\)"
-    r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b)")
+    r"|\d+ [Cc]omments? (?:Leave|Add|Post)|Comments (?:from|powered by)\b"
+    # a comment widget's prompt or button: "Comments (10580) Sign in to post a comment.", "Tweet
+    # Comments Show Comments Discussion Policy", "Comments To post a comment, log into ...", "0 comments
+    # about this story. Start the discussion »"
+    r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
+    r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
+    r"|\d+ comments? (?:about|on) this (?:story|article|post)\b)")
+
+
+# A related-links heading glued inside a sentence of a page flattened onto one line, in the
+# title case of a heading ("... for the club. Related Stories NYPD identifies suspect ...",
+# "View/Post Comments Related Stories House of the Week ..."). Prose writes them in lower case.
+# Not "Related Articles", "Related News" or "Related Coverage": sites (Reuters, the Telegraph, the
+# New York Times) set boxes under these headings between the article's paragraphs.
+RELATED_HEADING_INSIDE = re.compile(
+    r"(?:^|\s)(?:Related (?:Stories|Posts|Links|Content|Videos|Reading)"
+    r"|You (?:May|Might) Also (?:Like|Enjoy)|Recommended (?:for You|Stories|Reading)|Suggested Reads"
+    r"|What to Read Next|More Stories)\b")
+
+
+def related_heading_inside(text: str) -> bool:
+    return ("Related" in text or "Also" in text or "Recommended" in text or "Read" in text
+            or "More" in text) and bool(RELATED_HEADING_INSIDE.search(text))
 
 
 def _about_comments(text: str) -> bool:
@@ -135,6 +172,48 @@ def comments_heading(text: str) -> bool:
 
 def comments_heading_inside(text: str) -> bool:
     return _about_comments(text) and bool(COMMENTS_HEADING_INSIDE.search(text))
+
+
+# A clock time or a video's running time in front of a headline ("14:44 Accusations de viols :
+# ...", "02:00 News Hour BC ..."): a live ticker or a video list. Two of them in one sentence cut
+# from a flattened page make it a ticker, not prose (prose writes "from 9:00 AM to 5:00 PM",
+# which is no headline).
+TIMED_HEADLINE = re.compile(r"(?:^|\s)\d{1,2}:\d{2}\s+(?![AP]\.?M\b)[\"'“‘«]?[A-Z\u00c0-\u00de]")
+
+
+def ticker(text: str) -> bool:
+    return ":" in text and len(TIMED_HEADLINE.findall(text)) >= 2
+
+
+# The words of a share bar ("Share on Facebook Share on Twitter Share via Email", "facebook
+# linkedin twitter google+ print email"); a run of SHARE_RUN of them, with only "on", "via",
+# "it" between them, is a share bar glued into a sentence of a page flattened onto one line.
+SHARE_WORDS = frozenset({"share", "tweet", "pin", "print", "email", "e-mail", "facebook", "twitter", "linkedin",
+                         "google+", "pinterest", "whatsapp", "reddit", "tumblr", "save", "sms", "messenger",
+                         "flipboard", "pocket", "stumbleupon", "digg", "delicious", "telegram"})
+SHARE_JOINERS = frozenset({"on", "via", "it", "by"})
+SHARE_RUN = 3
+
+
+def share_runs(tokens: list[str]) -> list[tuple[int, int]]:
+    """(first, last + 1) token of each share bar among a sentence's tokens (see SHARE_WORDS)."""
+    runs, start, last, n = [], None, None, 0
+    for k, token in enumerate([*tokens, ""]):
+        word = token.casefold().rstrip(":,|")
+        if word in SHARE_WORDS:
+            start, last, n = k if start is None else start, k, n + 1
+        elif start is not None and word in SHARE_JOINERS and k - last == 1:
+            continue
+        else:
+            if n >= SHARE_RUN:
+                runs.append((start, last + 1))
+            start, last, n = None, None, 0
+    return runs
+
+
+# A sentence of a page flattened onto one line that breaks off ("... with sweeping...", "... die
+# Festtage […]") is a teaser's excerpt of another story, not the article's own text.
+TRUNCATED = re.compile(r"(?:\.\.\.|…|\[…\]|\[\.\.\.\])[\"'”’)\]]*$")
 
 
 BIO_ROLE = re.compile(

@@ -40,6 +40,7 @@ LONG_LINE = 2000  # a raw line longer than this is a flattened page: split it in
 MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence after it, need at least
 RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
 RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
+TRAILING_SPLIT_GAIN = 8.0  # the same for a run glued on after the prose (no sentence end after it)
 # A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
 # are a list of short items (a flattened page's menus and labels), not a wrapped text.
 MIN_WRAP_WIDTH = 40
@@ -265,6 +266,38 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
         cut = u.start + raw_tokens[at][0]
         out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
         out.append(Unit(cut, u.end, " ".join(tokens[at:]), sentence=True))
+    return _split_trailing_runs(raw, out)
+
+
+_FULL_STOP = re.compile(r"[a-z\u00df-\u00ff]{2}[.!?…][\"'”’)\]]*$")  # not "U.S." or "Mr.": a word's full stop
+
+
+def _trailing_run_at(tokens: list[str]) -> int:
+    """Where a capitalised run that closes a sentence unit begins (0: none), the mirror of
+    split_headline_runs: the prose ended in a full stop that SENTENCE_END could not see, as what
+    follows starts with no capital ("... 12 weeks early. <iframe ...> More Videos Utah couple's
+    dream ..."), and the page's lists ran on to the next one. The run starts after a word that ends
+    a sentence."""
+    gain, best, at = 0.0, 0.0, 0
+    for k in range(len(tokens) - 1, MIN_RUN_WORDS - 1, -1):
+        c = tokens[k][:1]
+        gain += (1 - RUN_CAPITALS) if (c.isupper() or c.isdigit()) else -RUN_CAPITALS if c.islower() else 0
+        if gain > best and len(tokens) - k >= MIN_RUN_WORDS and not c.islower() and _FULL_STOP.search(tokens[k - 1]):
+            best, at = gain, k
+    return at if best >= TRAILING_SPLIT_GAIN else 0
+
+
+def _split_trailing_runs(raw: str, units: list[Unit]) -> list[Unit]:
+    out: list[Unit] = []
+    for u in units:
+        tokens = u.text.split(" ") if u.sentence else ()
+        at = _trailing_run_at(tokens) if len(tokens) >= 2 * MIN_RUN_WORDS else 0
+        raw_tokens = [m.span() for m in re.finditer(r"\S+", raw[u.start:u.end])] if at else []
+        if not at or len(raw_tokens) != len(tokens):
+            out.append(u)
+            continue
+        out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
+        out.append(Unit(u.start + raw_tokens[at][0], u.end, " ".join(tokens[at:]), sentence=True))
     return out
 
 def paragraphs(raw: str) -> list[Unit]:

@@ -195,6 +195,108 @@ def test_headline_runs_glued_into_one_long_line_are_cut_off():
     assert doc.title == "Gaga Took 50 Selfies For New Shiseido Campaign"
 
 
+def test_one_line_page_ends_at_a_glued_related_heading():
+    # nydailynews.com flattened onto one line: "Related Stories" glued after the article's last
+    # sentence, then ~15 headline-and-teaser pairs that read like article text
+    doc = _alone("nydailynews.com1.one_line.txt")
+    assert doc.text.endswith('"Any one of us could have been a victim," she said.')
+    for teaser in ("Related Stories", "Lawmakers want to improve a hospital", "Queens drummer gets over Oscars"):
+        assert teaser not in doc.text
+
+
+def test_one_line_page_ends_at_a_comment_widget_prompt():
+    # yahoo.com flattened onto one line: the comment widget ("Sign in to post a reply.", "Rating
+    # failed. Try again.") and a recommended-stories stream follow the article
+    doc = _alone("yahoo-3.one_line.txt")
+    assert doc.text.endswith("plans to give 15 percent of all profits related to these shoots to the USO.")
+    for widget in ("Sign in to post", "Try again.", "Recommended for You", "Trevor Tice"):
+        assert widget not in doc.text
+
+
+def test_one_line_page_loses_a_video_list_glued_after_its_lead():
+    # globalnews.ca flattened onto one line: the one-sentence article is glued to ~40 timed
+    # video headlines and the footer, with no sentence end in between
+    doc = _alone("globalnews.ca1.one_line.txt")
+    assert "ask for prayers of support as they are about to welcome two sets of twins" in doc.text
+    for video in ("Utah couple’s dream of parenthood", "Camera captures birth of giant panda twins", "Copyright Shaw"):
+        assert video not in doc.text
+
+
+def test_one_line_page_loses_a_ticker_of_timed_headlines():
+    # campograndenews.com.br flattened onto one line: a news ticker ("08:44 Em Pauta ...
+    # 08:34 Com mandados ...") between the article and the footer
+    doc = _alone("campograndenews.com.br-adolescente.one_line.txt")
+    flat = " ".join(doc.text.split())
+    assert "intrigante. Conforme a irmã" in flat and "Luana na mesma noite do" in flat
+    for chrome_text in ("Veja Também", "Nos siga no", "08:34 Com mandados"):
+        assert chrome_text not in doc.text
+
+
+def test_one_line_page_a_teaser_list_with_a_repeated_label_is_not_the_body():
+    # heise.de flattened onto one line: under the article, ten teasers of other stories, each
+    # closed by "Mehr…"; their sentences are longer than the article's short ones
+    doc = _alone("heise.one_line.txt")
+    assert "Das in der iOS-Version bereits enthaltene TOTP-Feature" in doc.text
+    assert doc.text.endswith("Die Engine zur Passworteingabe im Browser soll beschleunigt worden sein.")
+    for teaser in ("Mehr…", "Ex-HP-Chefin kritisiert", "Die besseren Mac minis"):
+        assert teaser not in doc.text
+
+
+def test_one_line_page_a_truncated_teaser_is_not_article_text():
+    # coolhunting.com flattened onto one line: after the article, teasers of other stories
+    # whose excerpts break off ("... focuses on...", "... with sweeping...")
+    doc = _alone("coolhunting.com1.one_line.txt")
+    assert "The resort will open for the 2015 season on 17 April." in doc.text
+    for teaser in ("This first story, in a series of three", "Amangiri", "Pedras Salgadas", "The Royal Mansour"):
+        assert teaser not in doc.text
+
+
+def test_one_line_page_loses_a_share_bar_glued_before_its_lead():
+    # businessinsider.com flattened onto one line: the date, a share count and a bar of share
+    # buttons in lower case run into the photo caption and the lead
+    doc = _alone("businessinsider.com1.one_line.txt")
+    assert "The UK may be forced to review its Falkland Islands air defenses" in doc.text
+    assert "google+ print email" not in doc.text and "Share on Linkedin" not in doc.text
+    bars = [r.text for r in doc.removed if r.reason == "share_buttons"]
+    assert bars and bars[0].startswith("facebook linkedin twitter google+ print email")
+
+
+def test_one_line_page_headline_shown_twice_is_the_title():
+    # caymancompass.com flattened onto one line: the headline stands in the breadcrumb and
+    # again above the byline, between menus and the lead
+    doc = _alone("caymancompass.com-prison.one_line.txt")
+    assert doc.title == "Prison official: ‘Anyone’ could escape from Northward"
+    assert doc.text.startswith("A senior prison official has said in a sworn affidavit that")
+
+
+def test_one_line_page_a_sign_in_box_is_not_the_body():
+    # oregonlive.com flattened onto one line: the site's sign-in box ("Remember me Forgot your
+    # username and password? Don't have an account? Register now for free ...") above the article
+    doc = _alone("oregonlive.com2.one_line.txt")
+    assert doc.text.startswith("A 36-year-old part-time missionary")
+    for widget in ("Forgot your username", "Register now for free", "You are signed in as"):
+        assert widget not in doc.text
+    # above the article, the box's lines are navigation (a line rule), whatever the layout
+    assert _reasons(doc)["Don't have an account?"] == "navigation"
+
+
+def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
+    # gq.com flattened onto one line: an article of short sentences ("Make sure you bring
+    # sunscreen. It's about your health, it's important."), each weighing nothing on its own
+    doc = _alone("gq.com1.one_line.txt")
+    for sentence in ("Make sure you bring sunscreen.", "There's an art to folding."):
+        assert sentence in doc.text
+    assert "Tags: How-To" not in doc.text
+
+
+def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
+    # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
+    # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
+    doc = _alone("toloka-ru_honey_150_first.txt")
+    assert doc.text.startswith("По оценкам специалистов, Одесский припортовый завод")
+    assert len(doc.text.split()) > 300
+
+
 def test_a_header_prompt_is_not_the_title(tmp_path):
     # medium.com: "Ready to publish?" (the site's header) is the first headline-like line
     assert _alone("medium-2.lines.txt").title == "On Behalf of “Literally”"

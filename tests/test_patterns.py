@@ -43,6 +43,52 @@ def test_a_comments_heading_glued_inside_a_sentence():
     assert not comments_heading_inside("there are 13 comments in the file, the clerk said.")
 
 
+def test_a_comment_widget_prompt_and_a_related_heading_glued_inside_a_sentence():
+    from pipeline.patterns import comments_heading_inside, related_heading_inside
+
+    assert comments_heading_inside("Politics & Government American flag Sign in to post a reply.")
+    assert comments_heading_inside("Comments (10580) Sign in to post a comment.")
+    assert not comments_heading_inside("Comments (25) Need a reason to invest in stocks?")  # a count by the byline
+    assert comments_heading_inside("Share on TwitterTweet Comments Show Comments Discussion Policy")  # washingtonpost
+    assert not comments_heading_inside("The app will show comments from readers, she said.")
+    assert comments_heading_inside("Kim Gump, Dallas Top Picks Comments To post a comment, log into your network")
+    assert comments_heading_inside("Share your thoughts » 0 comments about this story.")
+    assert comments_heading_inside("Start the discussion » Credit: Courtesy of IBM Research India")
+    assert comments_heading_inside("You can find our Community Guidelines in full here. Be part of the conversation")
+    assert related_heading_inside("There was no listed phone number for the club. Related Stories NYPD identifies")
+    assert related_heading_inside("Watch Kroll Show's Liz hang out with Seth Rogen Suggested Reads More Great Job")
+    assert not related_heading_inside("The related stories ran in the paper on Monday.")
+    assert not related_heading_inside("Related Articles Reuters box")  # set between an article's paragraphs
+
+
+def test_a_sign_in_box():
+    from pipeline.patterns import login_box
+
+    assert login_box("Sign in to OregonLive.com Remember me Forgot your username and password?")
+    assert login_box("Register now for free, or sign in with any of these services: You are signed in as")
+    assert not login_box("The bank said the account holders would be told on Monday.")
+
+
+def test_a_ticker_of_timed_headlines():
+    from pipeline.patterns import ticker
+
+    assert ticker("Direct 14:44 Accusations de viols : 14 militaires mis en cause 14:32 Un artiste arrêté")
+    assert ticker("02:00 News Hour BC BC grandmother breaks another marathon record 22:59 Global National")
+    assert not ticker("The store opens at 9:00 AM and closes at 5:00 PM on weekdays.")
+    assert not ticker("The polls opened at 7:00 and closed at 20:00, the commission said.")
+
+
+def test_share_bars_among_a_sentences_words():
+    from pipeline.patterns import share_runs
+
+    def runs(text):
+        return share_runs(text.split(" "))
+
+    assert runs("5,263 facebook linkedin twitter google+ print email The UK may be forced") == [(1, 7)]
+    assert runs("Share on Facebook Share on Twitter Share by email Words need defenders.") == [(0, 9)]
+    assert runs("Send it by email and print it, she said on Facebook.") == []
+
+
 def test_related_headings_of_sites_in_other_languages():
     from pipeline.patterns import RELATED_HEADING
 

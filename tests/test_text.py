@@ -78,6 +78,25 @@ def test_a_headline_run_glued_in_front_of_a_sentence_is_cut_off():
     assert units[1].text == raw[len(run) + 1:]
 
 
+def test_a_headline_run_glued_after_a_sentence_is_cut_off():
+    # globalnews.ca flattened onto one line: the lead ends in a full stop that no capital follows
+    # (an embed's markup shown as text), so the video list runs on in the same unit
+    prose = ("In a video posted to their Facebook page, Ashley and Tyson Gardner ask for prayers of support "
+             "as they are about to welcome two sets of twins into the world 12 weeks early.")
+    run = ("<iframe> More Videos Utah couple’s dream of parenthood comes true in the form of quadruplets 02:00 "
+           "‘Quad Squad’ born in Utah 00:35 Camera captures birth of giant panda twins 00:38 Movie Trailer: "
+           "The Walk 02:03 Three more fatalities confirmed in Maryland plane crash 01:21 Latest National Video "
+           "Programs Global National Everyday Hero The West Block The Morning Show Categories Canada World Money")
+    raw = f"{prose} {run}"
+    units = text.split_headline_runs(raw, [Unit(0, len(raw), raw, sentence=True)])
+    assert [u.text for u in units] == [prose, run]
+    assert raw[units[1].start:units[1].end] == run
+    # the run must follow a full stop: a sentence ending in names, or names after "U.S.", stays whole
+    names = "Ann Lee, Tom Roe, Mia Park, Joe Doe, Kim Cho, Raj Patel, Eva Mayer, Li Wei, Ola Berg and Sam Cruz."
+    for lead in ("The jury named its members at the end of the year:", "The jury sent its best wishes to the U.S."):
+        assert text._trailing_run_at(f"{lead} {names}".split(" ")) == 0
+
+
 def test_fold_is_how_text_is_compared():
     assert text.fold("“Don’t” — ﬁne") == text.fold('"don\'t" - fine') == '"don\'t" - fine'
     assert text.fold("co\u00adoperate") == "cooperate"  # a soft hyphen must not split a word
