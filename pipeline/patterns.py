@@ -9,6 +9,7 @@ byline and date patterns too.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -73,12 +74,14 @@ COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights r
                        r".{0,40}\bprivacy\b", re.IGNORECASE)
 # A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
 # over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+@lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
     low = text.lower()
     return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
             or "terms of" in low) and bool(COPYRIGHT.search(text))
 
 
+@lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
     low = text.lower()
     return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low

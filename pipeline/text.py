@@ -235,16 +235,19 @@ def word_count(text: str) -> int:
 
 
 
-_CAPITAL_WORD = re.compile(r"(?<!\S)[A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0410-\u042f]")
-_LOWER_WORD = re.compile(r"(?<!\S)[a-z\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f]")
+# The first character of each word: group 1 holds it if it is a capital or digit, else it is
+# a lower-case letter (one scan for both counts; ^ or the white space before the word, which
+# the previous word's match never took, as (?<!\S) would say).
+_WORD_INITIAL = re.compile(r"(?:^|\s)(?:([A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0410-\u042f])"
+                           r"|[a-z\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f])")
 
 
 def capitalised_share(text: str) -> float:
     """Share of the words that start with a capital or a digit, among those that start
     with a letter or digit (Latin, Greek, Cyrillic): high in menus and lists of title-case
     headlines, low in prose (English ~0.15, German ~0.35)."""
-    caps, lower = len(_CAPITAL_WORD.findall(text)), len(_LOWER_WORD.findall(text))
-    return caps / (caps + lower) if caps + lower else 0.0
+    initials = _WORD_INITIAL.findall(text)  # "" for a lower-case initial
+    return (len(initials) - initials.count("")) / len(initials) if initials else 0.0
 
 def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     """Cut the run of menu items or headlines that a flattened page glues in front of a
