@@ -33,8 +33,8 @@ from functools import cache, lru_cache
 
 from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SOCIAL, WIDGET, legal_footer, plea)
+from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
+                       RELATED_HEADING, SOCIAL, WIDGET, legal_footer, photo_credit, plea)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
                    paragraphs, parse_date, split_unspaced, word_count)
@@ -101,7 +101,7 @@ ANY = math.inf
 CLOSING_PARAGRAPHS = 3  # paragraphs before a closing headline list in which an author bio is looked for
 LINE_RULES = (
     LineRule("share_buttons", SOCIAL.match, 8, 8),
-    LineRule("photo_credit", CREDIT.match, 25, 25),
+    LineRule("photo_credit", photo_credit, 25, 25),
     LineRule("copyright_footer", legal_footer, 40, 15),
     LineRule("newsletter_prompt", plea, 40, 20),
     LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
