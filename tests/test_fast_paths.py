@@ -61,3 +61,14 @@ def test_key_page_order_and_repeat_filter():
     both = np.concatenate((unique, unique[:100]))
     maybe = chrome._maybe_repeated(both)
     assert maybe[:100].all() and maybe[-100:].all()  # a repeated key is never dropped
+
+
+def test_word_spans_offsets_in_dense_and_sparse_non_ascii():
+    import re
+
+    from pipeline import signatures
+    for texts in (["Привет, мир! Как дела?", "Über Straße 12 — “Tag”"], ["Plain text, more words " * 40 + "“quoted”", "more"]):
+        _, starts, ends, offsets = signatures.word_spans(texts)
+        for d, t in enumerate(texts):
+            got = [t[s:e] for s, e in zip(starts[offsets[d]:offsets[d + 1]], ends[offsets[d]:offsets[d + 1]])]
+            assert got == re.findall(r"\w+", t)
