@@ -95,9 +95,11 @@ def _headline_at(units: list[Unit]) -> int | None:
 def _covered(hit: np.ndarray, k: int = GRAM_WORDS) -> np.ndarray:
     """Per word: is it inside one of the grams marked in `hit`? (Gram i covers words i..i+k-1.)"""
     n = len(hit)
-    hits_before = np.concatenate(([0], np.cumsum(hit)))   # hits among grams < i
-    w = np.arange(n)
-    return hits_before[w + 1] - hits_before[np.maximum(w - k + 1, 0)] > 0
+    hits_before = np.zeros(n + 1, dtype=np.int64)   # hits among grams < i
+    np.cumsum(hit, out=hits_before[1:])
+    window_start = np.zeros(n, dtype=np.int64)      # hits_before[max(w - k + 1, 0)], by slicing
+    window_start[k - 1:] = hits_before[:max(n - k + 1, 0)]
+    return hits_before[1:] - window_start > 0
 
 
 def _member(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:

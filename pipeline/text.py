@@ -189,7 +189,8 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
     similar length (a fixed-width wrap) rather than one paragraph per line.
     Within such a document a line is joined to the next one unless it ends a
     sentence *and* the next line's first word would have fitted on it — the
-    sign of a deliberate line break rather than a wrap.
+    sign of a deliberate line break rather than a wrap. A page that is not
+    hard-wrapped gets its own (non-blank) units back, not copies.
     """
     lines = [u for u in units if u.text]
     lengths = sorted(len(u.text) for u in lines)
@@ -198,8 +199,8 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
         width = lengths[int(0.9 * (len(lengths) - 1))]
         near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
         wrapped = MIN_WRAP_WIDTH <= width <= 120 and near_width >= 0.6 * len(lengths)
-    if not wrapped:  # most pages: a paragraph per line
-        return [Unit(u.start, u.end, u.text, sentence=u.sentence) for u in lines]
+    if not wrapped:  # most pages: a paragraph per line (the units themselves: paragraphs() made them)
+        return lines
     paragraphs: list[Unit] = []
     previous_line = ""  # the last physical line, "" after a blank line
     for u in units:

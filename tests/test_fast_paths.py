@@ -72,3 +72,12 @@ def test_word_spans_offsets_in_dense_and_sparse_non_ascii():
         for d, t in enumerate(texts):
             got = [t[s:e] for s, e in zip(starts[offsets[d]:offsets[d + 1]], ends[offsets[d]:offsets[d + 1]])]
             assert got == re.findall(r"\w+", t)
+
+
+def test_covered_by_slicing():
+    rng = np.random.default_rng(0)
+    for n in range(30):
+        for k in (1, 2, 8, 9):
+            hit = rng.random(n) < 0.2
+            want = [bool(hit[max(0, w - k + 1):w + 1].any()) for w in range(n)]
+            assert chrome._covered(hit, k).tolist() == want
