@@ -58,7 +58,7 @@ from functools import lru_cache
 import numpy as np
 import xxhash
 
-from .text import fold, fold_keeping_offsets
+from .text import fold, fold_keeping_offsets_joined
 
 ALGORITHM_VERSION = 2  # 2: characters of unspaced scripts are words
 
@@ -268,9 +268,7 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     if n_docs == 0:
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=np.uint64), empty, empty, np.zeros(1, dtype=np.int64)
-    joined = "\n".join(texts)
-    if fold:
-        joined = fold_keeping_offsets(joined)
+    joined = fold_keeping_offsets_joined(texts) if fold else "\n".join(texts)
     buf = joined.encode("utf-8", "surrogatepass")
     if fold:
         buf = buf.translate(_DIGITS_TO_ZERO)

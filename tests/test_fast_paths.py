@@ -81,3 +81,9 @@ def test_covered_by_slicing():
             hit = rng.random(n) < 0.2
             want = [bool(hit[max(0, w - k + 1):w + 1].any()) for w in range(n)]
             assert chrome._covered(hit, k).tolist() == want
+
+
+def test_fold_keeping_offsets_joined():
+    cases = [["Home NEWS", "ΑΣ", "Σ b"], ["a", "İstanbul"], [], [""], ["x\u00adY", "“Q”"]]
+    for texts in cases:
+        assert text.fold_keeping_offsets_joined(texts) == text.fold_keeping_offsets("\n".join(texts))
