@@ -110,6 +110,13 @@ def _member(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == values
 
 
+def _sorted_distinct(runs: np.ndarray) -> np.ndarray:
+    """np.unique of an array made of a few sorted runs: a stable sort merges the runs in
+    linear time (np.unique's quicksort does not see them)."""
+    values = np.sort(runs, kind="stable")
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
 def _maybe_repeated(keys: np.ndarray) -> np.ndarray:
     """Per key: might another entry hold the same key? False only for keys that are certainly
     unique, found by counting the keys per bucket of their low bits (they are hashes) in one
@@ -154,8 +161,8 @@ class _Source:
         # Sentences: cut at page and paragraph starts and at sentence ends. A sentence's key
         # is its words' hashes summed (a bag of words: word order never tells chrome apart).
         ends_at = [m.end() for m in SENTENCE_END.finditer("\n".join(texts))]  # next sentence's start
-        cuts = np.unique(np.concatenate((self.offsets, np.searchsorted(at, self.unit_base[:-1]),
-                                         np.searchsorted(at, ends_at))))
+        cuts = _sorted_distinct(np.concatenate((self.offsets, np.searchsorted(at, self.unit_base[:-1]),
+                                                np.searchsorted(at, ends_at))))
         lo, hi = cuts[:-1], cuts[1:]
         lo, hi = lo[hi > lo], hi[hi > lo]
         summed = np.concatenate((np.zeros(1, np.uint64), np.cumsum(self.words, dtype=np.uint64)))  # mod 2**64

@@ -87,3 +87,10 @@ def test_fold_keeping_offsets_joined():
     cases = [["Home NEWS", "ΑΣ", "Σ b"], ["a", "İstanbul"], [], [""], ["x\u00adY", "“Q”"]]
     for texts in cases:
         assert text.fold_keeping_offsets_joined(texts) == text.fold_keeping_offsets("\n".join(texts))
+
+
+def test_sorted_distinct_is_unique():
+    rng = np.random.default_rng(0)
+    runs = np.concatenate([np.sort(rng.integers(0, 500, n)) for n in (5, 300, 200)])
+    assert chrome._sorted_distinct(runs).tolist() == np.unique(runs).tolist()
+    assert chrome._sorted_distinct(np.empty(0, dtype=np.int64)).tolist() == []
