@@ -121,7 +121,9 @@ def _maybe_repeated(keys: np.ndarray) -> np.ndarray:
     """Per key: might another entry hold the same key? False only for keys that are certainly
     unique, found by counting the keys per bucket of their low bits (they are hashes) in one
     pass: most grams of a batch are article text and occur once, so they need not be sorted."""
-    buckets = 1 << max(10, (2 * len(keys)).bit_length())  # at least twice as many buckets as keys
+    # at least twice as many buckets as keys (a 500-page batch: ~2 million, 16 MB of counts),
+    # at most 2**22 (32 MB): past that, more keys share a bucket and are sorted needlessly
+    buckets = 1 << min(22, max(10, (2 * len(keys)).bit_length()))
     bucket = (keys & np.uint64(buckets - 1)).astype(np.intp)
     return np.bincount(bucket, minlength=buckets)[bucket] > 1
 
