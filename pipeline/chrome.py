@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 
@@ -64,8 +65,18 @@ _TOKEN = re.compile(r"\S+")
 
 
 def _protected(u: Unit) -> bool:
+    return _metadata_line(u.text)
+
+
+# The tests below are asked of chrome paragraphs, which recur on many pages of a batch by
+# definition: their answers are remembered per text.
+@lru_cache(maxsize=1 << 12)
+def _metadata_line(text: str) -> bool:
     # metadata lines: the clean stage lifts title, byline and date from them
-    return bool(DATE_LINE.match(u.text) or BYLINE.match(u.text))
+    return bool(DATE_LINE.match(text) or BYLINE.match(text))
+
+
+_chrome_headline_like = lru_cache(maxsize=1 << 12)(headline_like)
 
 
 def _headline_at(units: list[Unit]) -> int | None:
@@ -84,9 +95,11 @@ def _headline_at(units: list[Unit]) -> int | None:
 def _covered(hit: np.ndarray, k: int = GRAM_WORDS) -> np.ndarray:
     """Per word: is it inside one of the grams marked in `hit`? (Gram i covers words i..i+k-1.)"""
     n = len(hit)
-    hits_before = np.concatenate(([0], np.cumsum(hit)))   # hits among grams < i
-    w = np.arange(n)
-    return hits_before[w + 1] - hits_before[np.maximum(w - k + 1, 0)] > 0
+    hits_before = np.zeros(n + 1, dtype=np.int64)   # hits among grams < i
+    np.cumsum(hit, out=hits_before[1:])
+    window_start = np.zeros(n, dtype=np.int64)      # hits_before[max(w - k + 1, 0)], by slicing
+    window_start[k - 1:] = hits_before[:max(n - k + 1, 0)]
+    return hits_before[1:] - window_start > 0
 
 
 def _member(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -95,6 +108,37 @@ def _member(sorted_keys: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
     return sorted_keys[at] == values
+
+
+def _sorted_distinct(runs: np.ndarray) -> np.ndarray:
+    """np.unique of an array made of a few sorted runs: a stable sort merges the runs in
+    linear time (np.unique's quicksort does not see them)."""
+    values = np.sort(runs, kind="stable")
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+
+
+def _maybe_repeated(keys: np.ndarray) -> np.ndarray:
+    """Per key: might another entry hold the same key? False only for keys that are certainly
+    unique, found by counting the keys per bucket of their low bits (they are hashes) in one
+    pass: most grams of a batch are article text and occur once, so they need not be sorted."""
+    # at least twice as many buckets as keys (a 500-page batch: ~2 million, 16 MB of counts),
+    # at most 2**22 (32 MB): past that, more keys share a bucket and are sorted needlessly
+    buckets = 1 << min(22, max(10, (2 * len(keys)).bit_length()))
+    bucket = (keys & np.uint64(buckets - 1)).astype(np.intp)
+    return np.bincount(bucket, minlength=buckets)[bucket] > 1
+
+
+def _by_key_then_page(keys: np.ndarray, page: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """`at` ordered by (keys[at], page[at]), as np.lexsort((page[at], keys[at])) orders it up
+    to ties (entries of one key and page stay together; their order does not matter here).
+    Two quicksorts, ~2x faster than lexsort's stable passes over 64-bit keys: by key, then
+    by (rank of the key, page) packed into one int64, which is exact (both < len(at))."""
+    at = at[np.argsort(keys[at])]
+    sorted_keys = keys[at]
+    new_key = np.ones(len(at), dtype=bool)
+    new_key[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    rank = np.cumsum(new_key) - 1
+    return at[np.argsort(rank * (int(page.max(initial=0)) + 1) + page[at])]
 
 
 class _Source:
@@ -119,8 +163,8 @@ class _Source:
         # Sentences: cut at page and paragraph starts and at sentence ends. A sentence's key
         # is its words' hashes summed (a bag of words: word order never tells chrome apart).
         ends_at = [m.end() for m in SENTENCE_END.finditer("\n".join(texts))]  # next sentence's start
-        cuts = np.unique(np.concatenate((self.offsets, np.searchsorted(at, self.unit_base[:-1]),
-                                         np.searchsorted(at, ends_at))))
+        cuts = _sorted_distinct(np.concatenate((self.offsets, np.searchsorted(at, self.unit_base[:-1]),
+                                                np.searchsorted(at, ends_at))))
         lo, hi = cuts[:-1], cuts[1:]
         lo, hi = lo[hi > lo], hi[hi > lo]
         summed = np.concatenate((np.zeros(1, np.uint64), np.cumsum(self.words, dtype=np.uint64)))  # mod 2**64
@@ -140,7 +184,9 @@ class _Source:
             return np.empty(0, dtype=np.uint64)
         # sort (key, page); count for each key the pages that carry it, and mark where each entry sits
         at = np.flatnonzero(np.concatenate((self.grams != 0, np.ones(len(self.sentence_keys), dtype=bool))))
-        at = at[np.lexsort((page[at], keys[at]))]  # 0 is no gram: the last words of a page start none
+        if min_docs >= 2:  # a key no other entry holds is on one page: neither shared nor chrome
+            at = at[_maybe_repeated(keys[at])]
+        at = _by_key_then_page(keys, page, at)  # 0 is no gram: the last words of a page start none
         sorted_keys, sorted_pages = keys[at], page[at]
         key_start = np.ones(len(at), dtype=bool)
         key_start[1:] = sorted_keys[1:] != sorted_keys[:-1]
@@ -206,7 +252,7 @@ class _Source:
         units = doc.units
         chrome = set(np.flatnonzero(whole).tolist()) | set(cuts)
         # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
-        headline = _headline_at(units) if any(headline_like(units[i].text) for i in chrome) else None
+        headline = _headline_at(units) if any(_chrome_headline_like(units[i].text) for i in chrome) else None
         keep: list[Unit] = []
         for i, u in enumerate(units):
             if i not in chrome or i == headline or _protected(u):

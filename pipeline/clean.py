@@ -29,11 +29,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache, lru_cache
 
 from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
+from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
+                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, photo_credit, plea,
+                       share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
                    paragraphs, parse_date, split_unspaced, word_count)
@@ -79,6 +81,7 @@ def _email_subject(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+@lru_cache(maxsize=1 << 12)  # a site prints the same few dates on many pages; dateutil takes ~20 us a line
 def _date_line(text: str) -> date | None:
     return parse_date(text) if DATE_LINE.match(text) else None
 
@@ -99,7 +102,7 @@ ANY = math.inf
 CLOSING_PARAGRAPHS = 3  # paragraphs before a closing headline list in which an author bio is looked for
 LINE_RULES = (
     LineRule("share_buttons", SOCIAL.match, 8, 8),
-    LineRule("photo_credit", CREDIT.match, 25, 25),
+    LineRule("photo_credit", photo_credit, 25, 25),
     LineRule("copyright_footer", legal_footer, 40, 15),
     LineRule("newsletter_prompt", plea, 40, 20),
     LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
@@ -115,21 +118,30 @@ LINE_RULES = (
 
 def _line_rule(layout: PageLayout, i: int, text: str, words: int) -> tuple[LineRule, object] | None:
     """The first line rule that matches paragraph i, with what its test returned."""
-    limit_key = "words_outside" if layout.outside(i) else "words_inside"
-    for rule in LINE_RULES:
-        limit = getattr(rule, limit_key)
-        if limit is None or words > limit:
-            continue
-        if rule.where == "above" and i >= layout.first_body:
-            continue
-        if rule.where == "after_tail" and i < layout.tail:
-            continue
-        if rule.where == "closing" and i < layout.tail - CLOSING_PARAGRAPHS:
-            continue
+    for rule in _admitted_rules(layout.outside(i), min(words, _WORDS_BEYOND_LIMITS), i < layout.first_body,
+                                i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS):
         found = rule.test(text)
         if found:
             return rule, found
     return None
+
+
+# A paragraph longer than every finite word limit is admitted by the same rules whatever its length.
+_WORDS_BEYOND_LIMITS = 1 + max(limit for rule in LINE_RULES for limit in (rule.words_outside, rule.words_inside)
+                               if limit is not None and limit != ANY)
+
+
+@cache  # a few hundred cases at most; asked for every paragraph of every page
+def _admitted_rules(outside: bool, words: int, above: bool, after_tail: bool, closing: bool) -> tuple[LineRule, ...]:
+    """The rules of LINE_RULES, in order, whose word limit and place admit a paragraph of
+    `words` words outside the body or inside it, above the body, in the closing headline
+    list (after_tail) or near it (closing): only their tests are run."""
+    def admits(rule: LineRule) -> bool:
+        limit = rule.words_outside if outside else rule.words_inside
+        return limit is not None and words <= limit and {
+            "above": above, "after_tail": after_tail, "closing": closing}.get(rule.where, True)
+
+    return tuple(rule for rule in LINE_RULES if admits(rule))
 
 
 def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at: int | None) -> str | None:

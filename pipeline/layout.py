@@ -78,13 +78,13 @@ def is_body(text: str) -> bool:
     """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
     capitalised items that ends no sentence (a menu, a list of headlines run together), nor
     a short one in title case (a headline, see TITLE_CASE)."""
-    if PROMO.match(text):
-        return False
     words = word_count(text)
+    if words < 10 or PROMO.match(text):  # the cheap test first: most lines of a page are short
+        return False
     if words >= 20:
         return ends_sentence(text) or capitalised_share(text) <= MENU_CAPITALS
     # a headline in title case is no body text, even when it ends in a full stop
-    return words >= 10 and ends_sentence(text) and capitalised_share(text) <= TITLE_CASE
+    return ends_sentence(text) and capitalised_share(text) <= TITLE_CASE
 
 
 def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> int:

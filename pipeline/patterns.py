@@ -9,6 +9,7 @@ byline and date patterns too.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -48,6 +49,23 @@ CREDIT = re.compile(
     r")$",
     re.IGNORECASE,
 )
+# Every alternative of CREDIT needs one of these in a line lower-cased: "'s " (A's photo),
+# a first word (Photo:, (Credit: ...), or an agency's name. Keep them in step with CREDIT:
+# on ASCII lines (where lower() is exactly what IGNORECASE compares) they spare most lines
+# the regex, whose .{1,80} and .{0,120} backtrack over the whole line (~2-4 us a line).
+_CREDIT_STARTS = ("image", "photo", "picture", "video", "illustration", "graphic", "file photo",
+                  "(", "credit", "source", "courtesy")
+_CREDIT_NAMES = ("getty images", "shutterstock", "ap photo", "afp via getty", "reuters/", "epa-efe", "istock")
+
+
+def photo_credit(text: str) -> bool:
+    if text.isascii():
+        low = text.lower()
+        if not ("'s " in low or low.startswith(_CREDIT_STARTS) or any(name in low for name in _CREDIT_NAMES)):
+            return False
+    return bool(CREDIT.match(text))
+
+
 NEWSLETTER = re.compile(
     r"\b(?:subscribe to|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
     r"|to your inbox|join (?:our|the) mailing list|support (?:our|independent) journalism"
@@ -73,12 +91,14 @@ COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights r
                        r".{0,40}\bprivacy\b", re.IGNORECASE)
 # A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
 # over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+@lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
     low = text.lower()
     return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
             or "terms of" in low) and bool(COPYRIGHT.search(text))
 
 
+@lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
     low = text.lower()
     return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low

@@ -58,7 +58,7 @@ from functools import lru_cache
 import numpy as np
 import xxhash
 
-from .text import fold, fold_keeping_offsets
+from .text import fold, fold_keeping_offsets_joined
 
 ALGORITHM_VERSION = 2  # 2: characters of unspaced scripts are words
 
@@ -279,20 +279,25 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     if n_docs == 0:
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0, dtype=np.uint64), empty, empty, np.zeros(1, dtype=np.int64)
-    joined = "\n".join(texts)
-    if fold:
-        joined = fold_keeping_offsets(joined)
+    joined = fold_keeping_offsets_joined(texts) if fold else "\n".join(texts)
     buf = joined.encode("utf-8", "surrogatepass")
     if fold:
         buf = buf.translate(_DIGITS_TO_ZERO)
     starts, lengths, wh = _word_hashes(buf, with_lengths=True)
     ends = starts + lengths
     if len(buf) != len(joined):  # non-ASCII: byte offsets -> character offsets
-        # a character offset is the byte offset less the UTF-8 continuation bytes before it
-        # (few in most text: a search among them, not a running count over every byte)
+        # a character offset is the byte offset less the UTF-8 continuation bytes before it:
+        # where they are few (curly quotes in English), a search among them; where they are
+        # many (other languages: the search took twice as long), a running count over every byte
         u8 = np.frombuffer(buf, dtype=np.uint8)
-        continuation = np.flatnonzero((u8 & 0xC0) == 0x80)
-        starts, ends = starts - np.searchsorted(continuation, starts), ends - np.searchsorted(continuation, ends)
+        is_continuation = (u8 & 0xC0) == 0x80
+        if np.count_nonzero(is_continuation) * 64 < len(buf):
+            continuation = np.flatnonzero(is_continuation)
+            starts, ends = starts - np.searchsorted(continuation, starts), ends - np.searchsorted(continuation, ends)
+        else:
+            before = np.zeros(len(buf) + 1, dtype=np.int64 if len(buf) >= 2**31 else np.int32)
+            np.cumsum(is_continuation, out=before[1:])
+            starts, ends = starts - before[starts], ends - before[ends]
     text_start = exclusive_cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n_docs) + 1)
     offsets = np.searchsorted(starts, text_start)
     doc = np.repeat(np.arange(n_docs), np.diff(offsets))

@@ -1,0 +1,96 @@
+"""The shortcuts of issue #14 give the answers of the slow paths they stand in for."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from pipeline import chrome, clean, text
+from pipeline.patterns import CREDIT, photo_credit
+
+
+def test_single_spaced_only_when_rejoining_changes_nothing():
+    for t in ["a b", " a", "a ", "a  b", "a\tb", "a\u00a0b", "", "é b", "a\u2028b", "a\u3000b", "x"]:
+        if text._single_spaced(t):
+            assert " ".join(t.split()) == t
+        assert text.normalise(t, False) == " ".join(t.split())
+
+
+def test_scans_agree_with_re_on_every_code_point():
+    for scan, pattern in ((text.HAS_ODD_CHAR, text.ODD_CHAR), (text.HAS_CONTROL, text.CONTROL)):
+        for c in list(range(0x3000)) + [0xD800, 0xFEFF, 0x20000]:
+            t = f"a{chr(c)}b"
+            assert scan(t) == (pattern.search(t) is not None), hex(c)
+
+
+def test_capitalised_share_counts_initials():
+    assert text.capitalised_share("  Home\tnews  Sport Ωmega ωmega 9 -x") == 4 / 6
+    assert text.capitalised_share("... --") == 0.0
+
+
+def test_photo_credit_is_credit_match():
+    words = ["photo", "image", "'s ", "getty images", "credit", ":", "(", "by", " ", "x", "Shutterstock", "AP Photo",
+             "reuters/", "EPA-EFE", "istock", "Courtesy", "source", "video", "graphic", "file photo", "the ", "'S ", "é"]
+    rng = random.Random(1)
+    for _ in range(20000):
+        line = "".join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+        assert photo_credit(line) == bool(CREDIT.match(line)), line
+
+
+def test_rules_admitted_as_the_table_says():
+    for outside in (False, True):
+        for words in range(80):
+            for above, after_tail, closing in [(a, t, c) for a in (0, 1) for t in (0, 1) for c in (0, 1)]:
+                got = clean._admitted_rules(outside, min(words, clean._WORDS_BEYOND_LIMITS), bool(above),
+                                            bool(after_tail), bool(closing))
+                want = tuple(r for r in clean.LINE_RULES
+                             if (limit := r.words_outside if outside else r.words_inside) is not None
+                             and words <= limit and {"above": above, "after_tail": after_tail,
+                                                     "closing": closing}.get(r.where, True))
+                assert got == want
+
+
+def test_key_page_order_and_repeat_filter():
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 50, 3000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    page = np.sort(rng.integers(0, 30, 3000))
+    at = np.arange(3000)
+    got, want = chrome._by_key_then_page(keys, page, at), at[np.lexsort((page, keys))]
+    assert (keys[got] == keys[want]).all() and (page[got] == page[want]).all()
+    unique = rng.integers(0, 2**63, 5000).astype(np.uint64)
+    both = np.concatenate((unique, unique[:100]))
+    maybe = chrome._maybe_repeated(both)
+    assert maybe[:100].all() and maybe[-100:].all()  # a repeated key is never dropped
+
+
+def test_word_spans_offsets_in_dense_and_sparse_non_ascii():
+    import re
+
+    from pipeline import signatures
+    for texts in (["Привет, мир! Как дела?", "Über Straße 12 — “Tag”"], ["Plain text, more words " * 40 + "“quoted”", "more"]):
+        _, starts, ends, offsets = signatures.word_spans(texts)
+        for d, t in enumerate(texts):
+            got = [t[s:e] for s, e in zip(starts[offsets[d]:offsets[d + 1]], ends[offsets[d]:offsets[d + 1]])]
+            assert got == re.findall(r"\w+", t)
+
+
+def test_covered_by_slicing():
+    rng = np.random.default_rng(0)
+    for n in range(30):
+        for k in (1, 2, 8, 9):
+            hit = rng.random(n) < 0.2
+            want = [bool(hit[max(0, w - k + 1):w + 1].any()) for w in range(n)]
+            assert chrome._covered(hit, k).tolist() == want
+
+
+def test_fold_keeping_offsets_joined():
+    cases = [["Home NEWS", "ΑΣ", "Σ b"], ["a", "İstanbul"], [], [""], ["x\u00adY", "“Q”"]]
+    for texts in cases:
+        assert text.fold_keeping_offsets_joined(texts) == text.fold_keeping_offsets("\n".join(texts))
+
+
+def test_sorted_distinct_is_unique():
+    rng = np.random.default_rng(0)
+    runs = np.concatenate([np.sort(rng.integers(0, 500, n)) for n in (5, 300, 200)])
+    assert chrome._sorted_distinct(runs).tolist() == np.unique(runs).tolist()
+    assert chrome._sorted_distinct(np.empty(0, dtype=np.int64)).tolist() == []
