@@ -919,10 +919,27 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
+        if cut_short_by_signal(exc):
+            print("newsfold: interrupted", file=sys.stderr)
+            return 130
         print(f"newsfold: error: {describe_error(exc, getattr(args, 'warehouse', None))}", file=sys.stderr)
     finally:
         _restore_signals(stop_signals)
     return 1
+
+
+def cut_short_by_signal(exc: BaseException) -> bool:
+    """Whether a SIGTERM during a flow run ended in this error. While a flow runs, Prefect's
+    engine (3.9+) replaces newsfold's SIGTERM handler with its own, which raises its
+    TerminationSignal wherever the main thread is; raised inside pydantic's serialiser it comes
+    out as a PydanticSerializationError that names it only in its message."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if type(exc).__name__ == "TerminationSignal" or "TerminationSignal" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _stop_on_terminate() -> dict:

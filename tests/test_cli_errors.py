@@ -64,3 +64,23 @@ def test_missing_warehouse_and_unknown_drop_are_one_line(tmp_path, wh, capsys):
     assert "no warehouse at" in one_line_error(capsys)
     assert main(["sql", "SELECT 1", "-w", str(wh), "--as-of-drop", "7"]) == 1
     assert "no drop 7" in one_line_error(capsys)
+
+
+def test_a_sigterm_that_prefect_turned_into_another_error_is_an_interruption():
+    # Prefect 3.9's flow engine raises its TerminationSignal wherever the main thread is; inside
+    # pydantic's serialiser it surfaces as an ordinary error naming it (tests/test_processes.py)
+    from flows.cli import cut_short_by_signal
+
+    assert cut_short_by_signal(ValueError("Error calling function `_ser_model`: TerminationSignal: "))
+
+    class TerminationSignal(BaseException):
+        pass
+
+    try:
+        try:
+            raise TerminationSignal()
+        except TerminationSignal as inner:
+            raise RuntimeError("task crashed") from inner
+    except RuntimeError as exc:
+        assert cut_short_by_signal(exc)
+    assert not cut_short_by_signal(OSError("disk full"))
