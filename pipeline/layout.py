@@ -38,6 +38,7 @@ TITLE_CASE = 0.8
 # paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
 # stands alone between menus is one long one, which must not outweigh the article.
 BODY_CAP = 40
+SHORT_SENTENCE_WORDS = 2
 # A "sentence" cut from a page flattened onto one line that runs past this many words, with
 # more than GLUED_CAPITALS of them capitalised (English prose ~0.15), is no sentence but
 # menus, headline lists and teasers glued together until the next full stop: it counts like
@@ -103,7 +104,8 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
                          or ticker(text) or (words <= TEASER_WORDS and bool(TRUNCATED.search(text))))
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
-    if words >= 4 and ends_sentence(text) and not menu:
+    if ends_sentence(text) and not menu and (words >= 4 or sentence and words >= SHORT_SENTENCE_WORDS
+                                             and capitalised_share(text) <= MENU_CAPITALS):
         return 0
     return -(words + GAP_COST)
 

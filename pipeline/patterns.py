@@ -51,7 +51,7 @@ CREDIT = re.compile(
 NEWSLETTER = re.compile(
     r"\b(?:subscribe to|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
     r"|to your inbox|join (?:our|the) mailing list|support (?:our|independent) journalism"
-    r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
+    r"|become a (?:member|subscriber|patron)|donate (?:now|today)|enter your e-?mail(?: address)?)\b",
     re.IGNORECASE,
 )
 # A newsletter named as where the text came from: "From the Daily Echo newsletter",
@@ -69,20 +69,24 @@ EMAIL_SUBJECT = re.compile(r"^(?:(?:fwd?|fw|re)\s*:\s*)+(\S.*)$", re.IGNORECASE)
 PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
                    re.IGNORECASE)
 # A site's legal footer: "© 2024 Example Media", "Copyright 2014 X. All rights reserved."
+# Also the clauses of a site's terms ("Use of this site constitutes acceptance of our User
+# Agreement", "The material on this site may not be reproduced, distributed, ...").
 COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
-                       r".{0,40}\bprivacy\b", re.IGNORECASE)
+                       r".{0,40}\bprivacy\b|\buse of this (?:site|website) constitutes\b"
+                       r"|\bon this (?:site|website) may not be reproduced\b", re.IGNORECASE)
 # A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
 # over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
 def legal_footer(text: str) -> bool:
     low = text.lower()
     return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
-            or "terms of" in low) and bool(COPYRIGHT.search(text))
+            or "terms of" in low or "this site" in low or "this website" in low) and bool(COPYRIGHT.search(text))
 
 
 def plea(text: str) -> bool:
     low = text.lower()
     return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
-            or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
+            or "journalism" in low or "become a" in low or "donate" in low or "enter your" in low
+            ) and bool(NEWSLETTER.search(text))
 
 
 # A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and

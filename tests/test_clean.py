@@ -289,6 +289,27 @@ def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
     assert "Tags: How-To" not in doc.text
 
 
+def test_one_line_page_keeps_its_short_sentences_in_lower_case():
+    # gq.com flattened onto one line: "There's an art to folding. Learn it. Live it. Love it.
+    # Planning on going for a swim?" - two-word sentences with a verb in lower case are prose,
+    # not labels, and do not cut the article in two
+    doc = _alone("gq.com1.one_line.txt")
+    assert "Learn it. Live it. Love it." in " ".join(doc.text.split())
+    assert "Skip the running shoes" in doc.text
+
+
+def test_one_line_page_a_sites_terms_and_e_mail_form_are_not_the_body():
+    # details.com flattened onto one line: a three-sentence slideshow intro, then a newsletter
+    # form ("Enter your e-mail address") and the site's terms ("use of this site constitutes
+    # agreement to its User Agreement", "The material on this site may not be reproduced"),
+    # body-like sentences that outweighed the intro
+    doc = _alone("details.com2.one_line.txt")
+    assert doc.text.startswith("This season, designers updated a classic color")
+    assert "The most effortless way to transition into fall" in doc.text
+    for chrome_text in ("Enter your e-mail address", "use of this site constitutes", "may not be reproduced"):
+        assert chrome_text not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
