@@ -30,12 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
+from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
 from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
                        RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
-from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
+from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence, normalise,
                    paragraphs, parse_date, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
@@ -132,9 +132,10 @@ def _line_rule(layout: PageLayout, i: int, text: str, words: int) -> tuple[LineR
     return None
 
 
-def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at: int | None) -> str | None:
+def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at: int | None,
+                     sentence: bool = False) -> str | None:
     """Position rules: the headline (title_at, see _title_index) and what stands above it or
-    past the body."""
+    past the body. sentence: the paragraph was cut from a page flattened onto one line."""
     if i < layout.first_body:
         if i == title_at:
             return "metadata_title"
@@ -142,6 +143,11 @@ def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at
             return "top_chrome"  # above the headline: page chrome (promos, tickers), whatever its length
         if words < 8:
             return "top_chrome"  # short labels above the article: section names, captions, kickers
+        if sentence and capitalised_share(text) > TITLE_CASE:
+            # cut from a flattened page, a run of capitalised words above the article is a
+            # menu or a dateline ("Politics Money ... Contests Like", "Follow World December 29
+            # 2014 9:11pm"), not a deck, which is prose
+            return "top_chrome"
     if i > layout.last_body and (layout.block is not None or (words < 4 and not ends_sentence(text))):
         return "bottom_chrome"  # past the main body block (HTML: a short label after the body)
     if layout.block is not None and i < layout.first_body and (
@@ -229,7 +235,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 and text.casefold() == title:
             reason = "metadata_title"
         if reason is None:
-            reason = _position_reason(layout, i, text, word_count(text), title_at)
+            reason = _position_reason(layout, i, text, word_count(text), title_at, u.sentence)
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:

@@ -38,7 +38,16 @@ TITLE_CASE = 0.8
 # paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
 # stands alone between menus is one long one, which must not outweigh the article.
 BODY_CAP = 40
+# A sentence cut from a page flattened onto one line of SHORT_SENTENCE_WORDS or more, mostly in
+# lower case ("Learn it.", "The verdict?"), is prose, not a label: it weighs nothing, like a
+# longer short sentence, instead of cutting an article of punchy sentences in two.
 SHORT_SENTENCE_WORDS = 2
+# ... and one of TITLE_RUN_WORDS or more space-separated words in title case (TITLE_CASE) that
+# ends in "!", "?" or no full stop is headlines and labels glued together ("[via Buzzfeed] Filed
+# Under: AUX, Serial, ... Comments More Great Job, Internet!"): it costs like a menu. (One ending
+# in a full stop may be German prose, whose nouns are capitalised: "Zwei Männer Arm in Arm.";
+# words are counted by spaces, as a Japanese sentence has few and its digits count as capitals.)
+TITLE_RUN_WORDS = 10
 # A "sentence" cut from a page flattened onto one line that runs past this many words, with
 # more than GLUED_CAPITALS of them capitalised (English prose ~0.15), is no sentence but
 # menus, headline lists and teasers glued together until the next full stop: it counts like
@@ -101,6 +110,8 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
                          or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
+                         or text.count(" ") >= TITLE_RUN_WORDS - 1 and not text.endswith(".")
+                         and capitalised_share(text) > TITLE_CASE
                          or ticker(text) or (words <= TEASER_WORDS and bool(TRUNCATED.search(text))))
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST

@@ -310,6 +310,26 @@ def test_one_line_page_a_sites_terms_and_e_mail_form_are_not_the_body():
         assert chrome_text not in doc.text
 
 
+def test_one_line_page_a_capitalised_run_between_headline_and_lead_is_chrome():
+    # globalnews.ca flattened onto one line: between the line taken as the headline and the
+    # lead, a menu ("Politics Money Entertainment ... Contests Like") and a dateline ("Follow
+    # World December 29 2014 9:11pm 01:34 Loading...") in title case, no deck
+    doc = _alone("globalnews.ca1.one_line.txt")
+    assert "Politics Money Entertainment" not in doc.text and "9:11pm" not in doc.text
+    assert _reasons(doc)["Politics Money Entertainment Health Lifestyle Tech Science Sports Video Contests Like"] \
+        == "top_chrome"
+
+
+def test_one_line_page_a_run_of_title_case_after_the_article_is_not_its_text():
+    # avclub.com flattened onto one line: the article's last sentence is followed by its tags
+    # and the next headlines, glued into "sentences" in title case ending in "!" ("[via Buzzfeed]
+    # Filed Under: AUX, Serial, ... Comments More Great Job, Internet!")
+    doc = _alone("avclub.com2.one_line.txt")
+    assert "as most remixes of a single sound are" in " ".join(doc.text.split())
+    for chrome_text in ("Filed Under", "Previous Great Job", "Watch Adam Savage build"):
+        assert chrome_text not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
