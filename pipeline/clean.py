@@ -35,8 +35,8 @@ from .model import Doc, RemovedSpan, Unit
 from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
                        RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
-from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence, normalise,
-                   paragraphs, parse_date, split_unspaced, word_count)
+from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
+                   normalise, paragraphs, parse_date, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
