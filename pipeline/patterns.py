@@ -146,7 +146,11 @@ COMMENTS_HEADING_INSIDE = re.compile(
     # about this story. Start the discussion »"
     r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
     r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
-    r"|\d+ comments? (?:about|on) this (?:story|article|post)\b)")
+    r"|\d+ comments? (?:about|on) this (?:story|article|post)\b"
+    # a comment service's notice: "Please enable JavaScript to view the comments powered by
+    # Disqus.", "You can only post comments if you register with Disqus ..."
+    r"|view the comments powered by\b|post comments if you (?:register|sign in|log in)\b"
+    r"|reserves the right to (?:remove|delete|edit) comments\b)")
 
 
 # A related-links heading glued inside a sentence of a page flattened onto one line, in the

@@ -330,6 +330,15 @@ def test_one_line_page_a_run_of_title_case_after_the_article_is_not_its_text():
         assert chrome_text not in doc.text
 
 
+def test_one_line_page_ends_at_a_comment_services_notice():
+    # thedebrief.co.uk flattened onto one line: the comment widget's notices ("You can only post
+    # comments if you register with Disqus ...") are body-like sentences after the article
+    doc = _alone("thedebrief.co.uk1.one_line.txt")
+    assert "Ultimately we think Tay can do better" in doc.text
+    for chrome_text in ("register with Disqus", "Disqus will use your registration data"):
+        assert chrome_text not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
