@@ -148,9 +148,11 @@ COMMENTS_HEADING_INSIDE = re.compile(
     r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
     r"|\d+ comments? (?:about|on) this (?:story|article|post)\b"
     # a comment service's notice: "Please enable JavaScript to view the comments powered by
-    # Disqus.", "You can only post comments if you register with Disqus ..."
+    # Disqus.", "You can only post comments if you register with Disqus ..."; a heading in title
+    # case: "Claim Book Comments Have Your Say December 29, 2014 isights: Seems obvious to me."
     r"|view the comments powered by\b|post comments if you (?:register|sign in|log in)\b"
-    r"|reserves the right to (?:remove|delete|edit) comments\b)")
+    r"|reserves the right to (?:remove|delete|edit) comments\b"
+    r"|Have Your Say\b)")
 
 
 # A related-links heading glued inside a sentence of a page flattened onto one line, in the

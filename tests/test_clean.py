@@ -339,6 +339,13 @@ def test_one_line_page_ends_at_a_comment_services_notice():
         assert chrome_text not in doc.text
 
 
+def test_one_line_page_ends_at_a_comments_heading_in_title_case():
+    # sitepoint.com flattened onto one line: the readers' comments, body-like, follow the
+    # article under "Comments Have Your Say", glued to a book offer and the first comment
+    doc = _alone("sitepoint.com1.one_line.txt")
+    assert "Have Your Say" not in doc.text and "I blame framework bloat" not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
