@@ -117,7 +117,9 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
         return min(words, BODY_CAP) - BODY_COST
     if ends_sentence(text) and not menu and (words >= 4 or sentence and words >= SHORT_SENTENCE_WORDS
                                              and capitalised_share(text) <= MENU_CAPITALS):
-        return 0
+        # ... but not a short "sentence" of a flattened page whose every word is capitalised: a
+        # byline or a label cut at an abbreviation ("Ryanne Laratonda | Posted Feb.")
+        return -(words + GAP_COST) if sentence and capitalised_share(text) == 1.0 else 0
     return -(words + GAP_COST)
 
 

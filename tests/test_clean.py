@@ -346,6 +346,16 @@ def test_one_line_page_ends_at_a_comments_heading_in_title_case():
     assert "Have Your Say" not in doc.text and "I blame framework bloat" not in doc.text
 
 
+def test_one_line_page_a_byline_cut_at_an_abbreviation_is_not_article_text():
+    # backstage.com flattened onto one line: "By C. Ryanne Laratonda | Posted Feb. 27, 2014, 5:17
+    # p.m." cut at each abbreviation into short "sentences" whose every word is capitalised,
+    # which joined a subscription plea above them to the article
+    doc = _alone("backstage.com2.one_line.txt")
+    assert "Each of the entries contains the following information" in doc.text
+    for chrome_text in ("Ryanne Laratonda | Posted Feb.", "start applying to auditions"):
+        assert chrome_text not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
