@@ -32,8 +32,8 @@ from datetime import date
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
+from .patterns import (BIO_ROLE, CREDIT, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOLLOW, NAV, NEWSLETTER_SOURCE,
+                       PROMO, RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
                    normalise, paragraphs, parse_date, split_unspaced, word_count)
@@ -271,6 +271,31 @@ def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     return out
 
 
+def cut_embedded_frames(doc: Doc, units: list[Unit]) -> list[Unit]:
+    """Cut an embedded frame's markup (EMBEDDED_FRAME) out of the sentences of a page flattened
+    onto one line (reason "navigation"): the text on either side stays, as paragraphs of its own."""
+    frames = [m.span() for m in EMBEDDED_FRAME.finditer(doc.raw_text)] if "<iframe" in doc.raw_text else []
+    if not frames:
+        return units
+    out: list[Unit] = []
+    for u in units:
+        inside = [(a, b) for a, b in frames if a < u.end and b > u.start]
+        tokens = u.text.split(" ") if u.sentence and inside else []
+        spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)] if tokens else []
+        if not tokens or len(spans) != len(tokens):
+            out.append(u)
+            continue
+        kept = [not any(a <= s < b for a, b in inside) for s, _ in spans]
+        for keep, run in itertools.groupby(range(len(tokens)), key=kept.__getitem__):
+            run = list(run)
+            piece = Unit(spans[run[0]][0], spans[run[-1]][1], " ".join(tokens[run[0]:run[-1] + 1]), sentence=True)
+            if keep:
+                out.append(piece)
+            else:
+                doc.remove(piece, "clean", "navigation")
+    return out
+
+
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     """Run the whole clean stage on one document in place and return it.
 
@@ -282,7 +307,8 @@ def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     # metadata from HTML (trafilatura) is normalised like the text: no soft hyphen or NUL in a title
     doc.title = normalise(doc.title) or None if doc.title else None
     doc.byline = normalise(doc.byline) or None if doc.byline else None
-    doc.units = strip_boilerplate(doc, cut_share_bars(doc, doc.units or paragraphs(doc.raw_text)))
+    units = cut_embedded_frames(doc, cut_share_bars(doc, doc.units or paragraphs(doc.raw_text)))
+    doc.units = strip_boilerplate(doc, units)
     _record_control_chars(doc)
     if sum(word_count(u.text) for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT

@@ -160,10 +160,11 @@ COMMENTS_HEADING_INSIDE = re.compile(
 # "View/Post Comments Related Stories House of the Week ..."). Prose writes them in lower case.
 # Not "Related Articles", "Related News" or "Related Coverage": sites (Reuters, the Telegraph, the
 # New York Times) set boxes under these headings between the article's paragraphs.
+# "More from Space.com" (a site's name) or "More from our site" heads the site's other stories.
 RELATED_HEADING_INSIDE = re.compile(
     r"(?:^|\s)(?:Related (?:Stories|Posts|Links|Content|Videos|Reading)"
     r"|You (?:May|Might) Also (?:Like|Enjoy)|Recommended (?:for You|Stories|Reading)|Suggested Reads"
-    r"|What to Read Next|More Stories)\b")
+    r"|What to Read Next|More Stories|More [Ff]rom (?:[A-Z][\w.]*\.(?:com|org|net|co\.uk)|[Oo]ur [Ss]ite))\b")
 
 
 def related_heading_inside(text: str) -> bool:
@@ -245,3 +246,10 @@ DATE_LINE = re.compile(
     r"(?:\s*(?:[-–—|,@]|at)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
     re.IGNORECASE,
 )
+
+
+# An embedded frame's markup left as text by a scraper that flattened a page (the iframe's
+# fallback text is markup the browser never shows): "<iframe width='670' ... src='...'>Your
+# browser does not support frames. <a href=\"...\">Click here ...</a>.</iframe>". Never article
+# text; bounded so that a stray "<iframe" cannot swallow the page.
+EMBEDDED_FRAME = re.compile(r"<iframe\b[^<>]{0,600}>(?:[^<]|<(?!/?iframe\b)){0,800}?</iframe>", re.IGNORECASE)

@@ -356,6 +356,24 @@ def test_one_line_page_a_byline_cut_at_an_abbreviation_is_not_article_text():
         assert chrome_text not in doc.text
 
 
+def test_one_line_page_loses_an_embedded_frames_markup():
+    # globalnews.ca flattened onto one line: the video's <iframe ...> markup and its fallback text
+    # ("Your browser does not support frames. <a href=...>Click here ...</a>") follow the lead
+    doc = _alone("globalnews.ca1.one_line.txt")
+    assert "twins into the world 12 weeks early." in doc.text
+    for markup in ("<iframe", "allowfullscreen", "does not support frames", "</iframe>"):
+        assert markup not in doc.text
+    assert any(r.reason == "navigation" and r.text.startswith("<iframe") for r in doc.removed)
+
+
+def test_one_line_page_ends_at_more_from_the_site():
+    # space.com flattened onto one line: "More from Space.com AUTHOR BIO Charles Q. Choi ..." after
+    # the article, glued to its last links, starts the author's bio and the site's other stories
+    doc = _alone("space.com1.one_line.txt")
+    assert "Learn more about Mars at NASA's Solar System Exploration website." in doc.text
+    assert "AUTHOR BIO" not in doc.text and "is a contributing writer for Space.com" not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
