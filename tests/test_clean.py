@@ -374,6 +374,15 @@ def test_one_line_page_ends_at_more_from_the_site():
     assert "AUTHOR BIO" not in doc.text and "is a contributing writer for Space.com" not in doc.text
 
 
+def test_one_line_page_a_sentence_ending_in_a_straight_quote_ends_a_sentence():
+    # cleveland.com flattened onto one line: "In 2014 'i am hungry' was searched a button-popping 7x
+    # more than 'i am thirsty.'" ends in a full stop inside straight quotes; read as no sentence
+    # end, it cost like a label and cut off the article's last three sentences
+    doc = _alone("cleveland.com1.one_line.txt")
+    flat = " ".join(doc.text.split())
+    assert "more than 'i am thirsty.'" in flat and "The lesson, as always: you are what you search." in flat
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
