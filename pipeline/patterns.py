@@ -49,7 +49,7 @@ CREDIT = re.compile(
     re.IGNORECASE,
 )
 NEWSLETTER = re.compile(
-    r"\b(?:subscribe to|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
+    r"\b(?:subscribe (?:to|and get)|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
     r"|to your inbox|join (?:our|the) mailing list|support (?:our|independent) journalism"
     r"|become a (?:member|subscriber|patron)|donate (?:now|today)|enter your e-?mail(?: address)?)\b",
     re.IGNORECASE,
@@ -160,15 +160,16 @@ COMMENTS_HEADING_INSIDE = re.compile(
 # "View/Post Comments Related Stories House of the Week ..."). Prose writes them in lower case.
 # Not "Related Articles", "Related News" or "Related Coverage": sites (Reuters, the Telegraph, the
 # New York Times) set boxes under these headings between the article's paragraphs.
-# "More from Space.com" (a site's name) or "More from our site" heads the site's other stories.
+# "More from Space.com" (a site's name), "More from our site" or "Editor's Recommendations" heads the
+# site's other stories (not "Editor's Picks": Salon sets such a box inside its articles).
 RELATED_HEADING_INSIDE = re.compile(
     r"(?:^|\s)(?:Related (?:Stories|Posts|Links|Content|Videos|Reading)"
     r"|You (?:May|Might) Also (?:Like|Enjoy)|Recommended (?:for You|Stories|Reading)|Suggested Reads"
-    r"|What to Read Next|More Stories|More [Ff]rom (?:[A-Z][\w.]*\.(?:com|org|net|co\.uk)|[Oo]ur [Ss]ite))\b")
+    r"|What to Read Next|More Stories|Editor['’]s Recommendations|More [Ff]rom (?:[A-Z][\w.]*\.(?:com|org|net|co\.uk)|[Oo]ur [Ss]ite))\b")
 
 
 def related_heading_inside(text: str) -> bool:
-    return ("Related" in text or "Also" in text or "Recommended" in text or "Read" in text
+    return ("Related" in text or "Also" in text or "Recommended" in text or "Read" in text or "Editor" in text
             or "More" in text) and bool(RELATED_HEADING_INSIDE.search(text))
 
 

@@ -383,6 +383,18 @@ def test_one_line_page_a_sentence_ending_in_a_straight_quote_ends_a_sentence():
     assert "more than 'i am thirsty.'" in flat and "The lesson, as always: you are what you search." in flat
 
 
+def test_one_line_page_loses_a_subscribe_and_get_plea_and_ends_at_editors_recommendations():
+    # lifebuzz.com: "Subscribe and get your daily-dose of feel-good ... stories" after the article
+    doc = _alone("lifebuzz.com2.one_line.txt")
+    assert "Firefighter Sean Coyle came to the rescue." in doc.text
+    assert "Subscribe and get your daily-dose" not in doc.text
+    # livescience.com: "Editor's Recommendations" glued into a sentence heads the site's other
+    # stories and the author's bio after the article
+    doc = _alone("livescience.com2.one_line.txt")
+    assert "Original article on Live Science." in doc.text
+    assert "Editor's Recommendations" not in doc.text and "poked hot lava with a stick" not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
