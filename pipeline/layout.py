@@ -304,8 +304,15 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
                     break
                 shared |= words
                 if len(shared) > best:
-                    best, best_at = len(shared), (i, " ".join(tokens[start:end + 1]))
+                    first = start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
+                    best, best_at = len(shared), (i, " ".join(tokens[first:end + 1]))
     return best_at
+
+
+def _short_capitalised(token: str) -> bool:
+    """A headline's first word too short to be a lead word ("Un troisième Français mort ...",
+    "The Modern ..."): a capitalised word of at most three letters, not a byline's "By"."""
+    return len(token) <= 3 and token.isalpha() and token[:1].isupper() and not token.isupper() and token != "By"
 
 
 def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,

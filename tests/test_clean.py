@@ -395,6 +395,13 @@ def test_one_line_page_loses_a_subscribe_and_get_plea_and_ends_at_editors_recomm
     assert "Editor's Recommendations" not in doc.text and "poked hot lava with a stick" not in doc.text
 
 
+def test_one_line_page_headline_keeps_its_short_first_word():
+    # liberation.fr flattened onto one line: the headline glued between menus and the lead is
+    # found by the lead's words of 4+ letters, so its first word "Un" was left out of the title
+    doc = _alone("liberation-1.one_line.txt")
+    assert doc.title.startswith("Un troisième Français mort dans le séisme au Népal")
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt
