@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 
-from .layout import PageLayout, byline_name, headline_like, is_body, page_layout
+from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
+from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
                        RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, photo_credit, plea,
                        share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
-from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, ends_sentence, normalise,
-                   paragraphs, parse_date, split_unspaced, word_count)
+from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
+                   normalise, paragraphs, parse_date, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
@@ -144,9 +144,10 @@ def _admitted_rules(outside: bool, words: int, above: bool, after_tail: bool, cl
     return tuple(rule for rule in LINE_RULES if admits(rule))
 
 
-def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at: int | None) -> str | None:
+def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at: int | None,
+                     sentence: bool = False) -> str | None:
     """Position rules: the headline (title_at, see _title_index) and what stands above it or
-    past the body."""
+    past the body. sentence: the paragraph was cut from a page flattened onto one line."""
     if i < layout.first_body:
         if i == title_at:
             return "metadata_title"
@@ -154,6 +155,11 @@ def _position_reason(layout: PageLayout, i: int, text: str, words: int, title_at
             return "top_chrome"  # above the headline: page chrome (promos, tickers), whatever its length
         if words < 8:
             return "top_chrome"  # short labels above the article: section names, captions, kickers
+        if sentence and capitalised_share(text) > TITLE_CASE:
+            # cut from a flattened page, a run of capitalised words above the article is a
+            # menu or a dateline ("Politics Money ... Contests Like", "Follow World December 29
+            # 2014 9:11pm"), not a deck, which is prose
+            return "top_chrome"
     if i > layout.last_body and (layout.block is not None or (words < 4 and not ends_sentence(text))):
         return "bottom_chrome"  # past the main body block (HTML: a short label after the body)
     if layout.block is not None and i < layout.first_body and (
@@ -241,7 +247,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 and text.casefold() == title:
             reason = "metadata_title"
         if reason is None:
-            reason = _position_reason(layout, i, text, word_count(text), title_at)
+            reason = _position_reason(layout, i, text, word_count(text), title_at, u.sentence)
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:
@@ -277,6 +283,31 @@ def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     return out
 
 
+def cut_embedded_frames(doc: Doc, units: list[Unit]) -> list[Unit]:
+    """Cut an embedded frame's markup (EMBEDDED_FRAME) out of the sentences of a page flattened
+    onto one line (reason "navigation"): the text on either side stays, as paragraphs of its own."""
+    frames = [m.span() for m in EMBEDDED_FRAME.finditer(doc.raw_text)] if "<iframe" in doc.raw_text else []
+    if not frames:
+        return units
+    out: list[Unit] = []
+    for u in units:
+        inside = [(a, b) for a, b in frames if a < u.end and b > u.start]
+        tokens = u.text.split(" ") if u.sentence and inside else []
+        spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)] if tokens else []
+        if not tokens or len(spans) != len(tokens):
+            out.append(u)
+            continue
+        kept = [not any(a <= s < b for a, b in inside) for s, _ in spans]
+        for keep, run in itertools.groupby(range(len(tokens)), key=kept.__getitem__):
+            run = list(run)
+            piece = Unit(spans[run[0]][0], spans[run[-1]][1], " ".join(tokens[run[0]:run[-1] + 1]), sentence=True)
+            if keep:
+                out.append(piece)
+            else:
+                doc.remove(piece, "clean", "navigation")
+    return out
+
+
 def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     """Run the whole clean stage on one document in place and return it.
 
@@ -288,7 +319,8 @@ def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     # metadata from HTML (trafilatura) is normalised like the text: no soft hyphen or NUL in a title
     doc.title = normalise(doc.title) or None if doc.title else None
     doc.byline = normalise(doc.byline) or None if doc.byline else None
-    doc.units = strip_boilerplate(doc, cut_share_bars(doc, doc.units or paragraphs(doc.raw_text)))
+    units = cut_embedded_frames(doc, cut_share_bars(doc, doc.units or paragraphs(doc.raw_text)))
+    doc.units = strip_boilerplate(doc, units)
     _record_control_chars(doc)
     if sum(word_count(u.text) for u in doc.units) < min_words:
         doc.reject_reason = NO_ARTICLE_TEXT

@@ -38,6 +38,16 @@ TITLE_CASE = 0.8
 # paragraphs, while a site's blurb, a disclaimer or a glued-on list of headlines that
 # stands alone between menus is one long one, which must not outweigh the article.
 BODY_CAP = 40
+# A sentence cut from a page flattened onto one line of SHORT_SENTENCE_WORDS or more, mostly in
+# lower case ("Learn it.", "The verdict?"), is prose, not a label: it weighs nothing, like a
+# longer short sentence, instead of cutting an article of punchy sentences in two.
+SHORT_SENTENCE_WORDS = 2
+# ... and one of TITLE_RUN_WORDS or more space-separated words in title case (TITLE_CASE) that
+# ends in "!", "?" or no full stop is headlines and labels glued together ("[via Buzzfeed] Filed
+# Under: AUX, Serial, ... Comments More Great Job, Internet!"): it costs like a menu. (One ending
+# in a full stop may be German prose, whose nouns are capitalised: "Zwei Männer Arm in Arm.";
+# words are counted by spaces, as a Japanese sentence has few and its digits count as capitals.)
+TITLE_RUN_WORDS = 10
 # A "sentence" cut from a page flattened onto one line that runs past this many words, with
 # more than GLUED_CAPITALS of them capitalised (English prose ~0.15), is no sentence but
 # menus, headline lists and teasers glued together until the next full stop: it counts like
@@ -100,11 +110,16 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     # sentence (menu and headlines glued to it on a flattened page) is not
     menu = sentence and (words > GLUED_SENTENCE_WORDS and capitalised_share(text) > GLUED_CAPITALS
                          or words >= MENU_RUN_WORDS and capitalised_share(text) > MENU_CAPITALS
+                         or text.count(" ") >= TITLE_RUN_WORDS - 1 and not text.endswith(".")
+                         and capitalised_share(text) > TITLE_CASE
                          or ticker(text) or (words <= TEASER_WORDS and bool(TRUNCATED.search(text))))
     if body and not menu:
         return min(words, BODY_CAP) - BODY_COST
-    if words >= 4 and ends_sentence(text) and not menu:
-        return 0
+    if ends_sentence(text) and not menu and (words >= 4 or sentence and words >= SHORT_SENTENCE_WORDS
+                                             and capitalised_share(text) <= MENU_CAPITALS):
+        # ... but not a short "sentence" of a flattened page whose every word is capitalised: a
+        # byline or a label cut at an abbreviation ("Ryanne Laratonda | Posted Feb.")
+        return -(words + GAP_COST) if sentence and capitalised_share(text) == 1.0 else 0
     return -(words + GAP_COST)
 
 
@@ -289,8 +304,15 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
                     break
                 shared |= words
                 if len(shared) > best:
-                    best, best_at = len(shared), (i, " ".join(tokens[start:end + 1]))
+                    first = start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
+                    best, best_at = len(shared), (i, " ".join(tokens[first:end + 1]))
     return best_at
+
+
+def _short_capitalised(token: str) -> bool:
+    """A headline's first word too short to be a lead word ("Un troisième Français mort ...",
+    "The Modern ..."): a capitalised word of at most three letters, not a byline's "By"."""
+    return len(token) <= 3 and token.isalpha() and token[:1].isupper() and not token.isupper() and token != "By"
 
 
 def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,

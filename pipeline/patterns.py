@@ -67,9 +67,9 @@ def photo_credit(text: str) -> bool:
 
 
 NEWSLETTER = re.compile(
-    r"\b(?:subscribe to|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
+    r"\b(?:subscribe (?:to|and get)|sign up (?:for|to)|our (?:\w+ )?newsletter|newsletters?\b.{0,40}\binbox"
     r"|to your inbox|join (?:our|the) mailing list|support (?:our|independent) journalism"
-    r"|become a (?:member|subscriber|patron)|donate (?:now|today))\b",
+    r"|become a (?:member|subscriber|patron)|donate (?:now|today)|enter your e-?mail(?: address)?)\b",
     re.IGNORECASE,
 )
 # A newsletter named as where the text came from: "From the Daily Echo newsletter",
@@ -87,22 +87,26 @@ EMAIL_SUBJECT = re.compile(r"^(?:(?:fwd?|fw|re)\s*:\s*)+(\S.*)$", re.IGNORECASE)
 PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|headlines?)\s*[:|]\s+\S",
                    re.IGNORECASE)
 # A site's legal footer: "© 2024 Example Media", "Copyright 2014 X. All rights reserved."
+# Also the clauses of a site's terms ("Use of this site constitutes acceptance of our User
+# Agreement", "The material on this site may not be reproduced, distributed, ...").
 COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
-                       r".{0,40}\bprivacy\b", re.IGNORECASE)
+                       r".{0,40}\bprivacy\b|\buse of this (?:site|website) constitutes\b"
+                       r"|\bon this (?:site|website) may not be reproduced\b", re.IGNORECASE)
 # A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
 # over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
     low = text.lower()
     return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
-            or "terms of" in low) and bool(COPYRIGHT.search(text))
+            or "terms of" in low or "this site" in low or "this website" in low) and bool(COPYRIGHT.search(text))
 
 
 @lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
     low = text.lower()
     return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
-            or "journalism" in low or "become a" in low or "donate" in low) and bool(NEWSLETTER.search(text))
+            or "journalism" in low or "become a" in low or "donate" in low or "enter your" in low
+            ) and bool(NEWSLETTER.search(text))
 
 
 # A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and
@@ -162,7 +166,13 @@ COMMENTS_HEADING_INSIDE = re.compile(
     # about this story. Start the discussion »"
     r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
     r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
-    r"|\d+ comments? (?:about|on) this (?:story|article|post)\b)")
+    r"|\d+ comments? (?:about|on) this (?:story|article|post)\b"
+    # a comment service's notice: "Please enable JavaScript to view the comments powered by
+    # Disqus.", "You can only post comments if you register with Disqus ..."; a heading in title
+    # case: "Claim Book Comments Have Your Say December 29, 2014 isights: Seems obvious to me."
+    r"|view the comments powered by\b|post comments if you (?:register|sign in|log in)\b"
+    r"|reserves the right to (?:remove|delete|edit) comments\b"
+    r"|Have Your Say\b)")
 
 
 # A related-links heading glued inside a sentence of a page flattened onto one line, in the
@@ -170,14 +180,16 @@ COMMENTS_HEADING_INSIDE = re.compile(
 # "View/Post Comments Related Stories House of the Week ..."). Prose writes them in lower case.
 # Not "Related Articles", "Related News" or "Related Coverage": sites (Reuters, the Telegraph, the
 # New York Times) set boxes under these headings between the article's paragraphs.
+# "More from Space.com" (a site's name), "More from our site" or "Editor's Recommendations" heads the
+# site's other stories (not "Editor's Picks": Salon sets such a box inside its articles).
 RELATED_HEADING_INSIDE = re.compile(
     r"(?:^|\s)(?:Related (?:Stories|Posts|Links|Content|Videos|Reading)"
     r"|You (?:May|Might) Also (?:Like|Enjoy)|Recommended (?:for You|Stories|Reading)|Suggested Reads"
-    r"|What to Read Next|More Stories)\b")
+    r"|What to Read Next|More Stories|Editor['’]s Recommendations|More [Ff]rom (?:[A-Z][\w.]*\.(?:com|org|net|co\.uk)|[Oo]ur [Ss]ite))\b")
 
 
 def related_heading_inside(text: str) -> bool:
-    return ("Related" in text or "Also" in text or "Recommended" in text or "Read" in text
+    return ("Related" in text or "Also" in text or "Recommended" in text or "Read" in text or "Editor" in text
             or "More" in text) and bool(RELATED_HEADING_INSIDE.search(text))
 
 
@@ -255,3 +267,10 @@ DATE_LINE = re.compile(
     r"(?:\s*(?:[-–—|,@]|at)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
     re.IGNORECASE,
 )
+
+
+# An embedded frame's markup left as text by a scraper that flattened a page (the iframe's
+# fallback text is markup the browser never shows): "<iframe width='670' ... src='...'>Your
+# browser does not support frames. <a href=\"...\">Click here ...</a>.</iframe>". Never article
+# text; bounded so that a stray "<iframe" cannot swallow the page.
+EMBEDDED_FRAME = re.compile(r"<iframe\b[^<>]{0,600}>(?:[^<]|<(?!/?iframe\b)){0,800}?</iframe>", re.IGNORECASE)

@@ -289,6 +289,119 @@ def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
     assert "Tags: How-To" not in doc.text
 
 
+def test_one_line_page_keeps_its_short_sentences_in_lower_case():
+    # gq.com flattened onto one line: "There's an art to folding. Learn it. Live it. Love it.
+    # Planning on going for a swim?" - two-word sentences with a verb in lower case are prose,
+    # not labels, and do not cut the article in two
+    doc = _alone("gq.com1.one_line.txt")
+    assert "Learn it. Live it. Love it." in " ".join(doc.text.split())
+    assert "Skip the running shoes" in doc.text
+
+
+def test_one_line_page_a_sites_terms_and_e_mail_form_are_not_the_body():
+    # details.com flattened onto one line: a three-sentence slideshow intro, then a newsletter
+    # form ("Enter your e-mail address") and the site's terms ("use of this site constitutes
+    # agreement to its User Agreement", "The material on this site may not be reproduced"),
+    # body-like sentences that outweighed the intro
+    doc = _alone("details.com2.one_line.txt")
+    assert doc.text.startswith("This season, designers updated a classic color")
+    assert "The most effortless way to transition into fall" in doc.text
+    for chrome_text in ("Enter your e-mail address", "use of this site constitutes", "may not be reproduced"):
+        assert chrome_text not in doc.text
+
+
+def test_one_line_page_a_capitalised_run_between_headline_and_lead_is_chrome():
+    # globalnews.ca flattened onto one line: between the line taken as the headline and the
+    # lead, a menu ("Politics Money Entertainment ... Contests Like") and a dateline ("Follow
+    # World December 29 2014 9:11pm 01:34 Loading...") in title case, no deck
+    doc = _alone("globalnews.ca1.one_line.txt")
+    assert "Politics Money Entertainment" not in doc.text and "9:11pm" not in doc.text
+    assert _reasons(doc)["Politics Money Entertainment Health Lifestyle Tech Science Sports Video Contests Like"] \
+        == "top_chrome"
+
+
+def test_one_line_page_a_run_of_title_case_after_the_article_is_not_its_text():
+    # avclub.com flattened onto one line: the article's last sentence is followed by its tags
+    # and the next headlines, glued into "sentences" in title case ending in "!" ("[via Buzzfeed]
+    # Filed Under: AUX, Serial, ... Comments More Great Job, Internet!")
+    doc = _alone("avclub.com2.one_line.txt")
+    assert "as most remixes of a single sound are" in " ".join(doc.text.split())
+    for chrome_text in ("Filed Under", "Previous Great Job", "Watch Adam Savage build"):
+        assert chrome_text not in doc.text
+
+
+def test_one_line_page_ends_at_a_comment_services_notice():
+    # thedebrief.co.uk flattened onto one line: the comment widget's notices ("You can only post
+    # comments if you register with Disqus ...") are body-like sentences after the article
+    doc = _alone("thedebrief.co.uk1.one_line.txt")
+    assert "Ultimately we think Tay can do better" in doc.text
+    for chrome_text in ("register with Disqus", "Disqus will use your registration data"):
+        assert chrome_text not in doc.text
+
+
+def test_one_line_page_ends_at_a_comments_heading_in_title_case():
+    # sitepoint.com flattened onto one line: the readers' comments, body-like, follow the
+    # article under "Comments Have Your Say", glued to a book offer and the first comment
+    doc = _alone("sitepoint.com1.one_line.txt")
+    assert "Have Your Say" not in doc.text and "I blame framework bloat" not in doc.text
+
+
+def test_one_line_page_a_byline_cut_at_an_abbreviation_is_not_article_text():
+    # backstage.com flattened onto one line: "By C. Ryanne Laratonda | Posted Feb. 27, 2014, 5:17
+    # p.m." cut at each abbreviation into short "sentences" whose every word is capitalised,
+    # which joined a subscription plea above them to the article
+    doc = _alone("backstage.com2.one_line.txt")
+    assert "Each of the entries contains the following information" in doc.text
+    for chrome_text in ("Ryanne Laratonda | Posted Feb.", "start applying to auditions"):
+        assert chrome_text not in doc.text
+
+
+def test_one_line_page_loses_an_embedded_frames_markup():
+    # globalnews.ca flattened onto one line: the video's <iframe ...> markup and its fallback text
+    # ("Your browser does not support frames. <a href=...>Click here ...</a>") follow the lead
+    doc = _alone("globalnews.ca1.one_line.txt")
+    assert "twins into the world 12 weeks early." in doc.text
+    for markup in ("<iframe", "allowfullscreen", "does not support frames", "</iframe>"):
+        assert markup not in doc.text
+    assert any(r.reason == "navigation" and r.text.startswith("<iframe") for r in doc.removed)
+
+
+def test_one_line_page_ends_at_more_from_the_site():
+    # space.com flattened onto one line: "More from Space.com AUTHOR BIO Charles Q. Choi ..." after
+    # the article, glued to its last links, starts the author's bio and the site's other stories
+    doc = _alone("space.com1.one_line.txt")
+    assert "Learn more about Mars at NASA's Solar System Exploration website." in doc.text
+    assert "AUTHOR BIO" not in doc.text and "is a contributing writer for Space.com" not in doc.text
+
+
+def test_one_line_page_a_sentence_ending_in_a_straight_quote_ends_a_sentence():
+    # cleveland.com flattened onto one line: "In 2014 'i am hungry' was searched a button-popping 7x
+    # more than 'i am thirsty.'" ends in a full stop inside straight quotes; read as no sentence
+    # end, it cost like a label and cut off the article's last three sentences
+    doc = _alone("cleveland.com1.one_line.txt")
+    flat = " ".join(doc.text.split())
+    assert "more than 'i am thirsty.'" in flat and "The lesson, as always: you are what you search." in flat
+
+
+def test_one_line_page_loses_a_subscribe_and_get_plea_and_ends_at_editors_recommendations():
+    # lifebuzz.com: "Subscribe and get your daily-dose of feel-good ... stories" after the article
+    doc = _alone("lifebuzz.com2.one_line.txt")
+    assert "Firefighter Sean Coyle came to the rescue." in doc.text
+    assert "Subscribe and get your daily-dose" not in doc.text
+    # livescience.com: "Editor's Recommendations" glued into a sentence heads the site's other
+    # stories and the author's bio after the article
+    doc = _alone("livescience.com2.one_line.txt")
+    assert "Original article on Live Science." in doc.text
+    assert "Editor's Recommendations" not in doc.text and "poked hot lava with a stick" not in doc.text
+
+
+def test_one_line_page_headline_keeps_its_short_first_word():
+    # liberation.fr flattened onto one line: the headline glued between menus and the lead is
+    # found by the lead's words of 4+ letters, so its first word "Un" was left out of the title
+    doc = _alone("liberation-1.one_line.txt")
+    assert doc.title.startswith("Un troisième Français mort dans le séisme au Népal")
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt

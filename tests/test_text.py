@@ -65,6 +65,9 @@ def test_word_count_in_scripts_without_spaces():
 def test_sentence_ends_and_capitalised_share():
     assert text.ends_sentence('What she said: "Have you heard of this thing called Tinder?"')
     assert text.ends_sentence("He left (and never came back.)")
+    # a full stop inside straight single quotes, but not a headline's closing question in them
+    assert text.ends_sentence("It was searched 7x more than 'i am thirsty.'")
+    assert not text.ends_sentence("Fact-Checker David Emery: 'Are There Any Un-Angry Trump Supporters?'")
     assert not text.ends_sentence("Home News Sport")
     assert text.capitalised_share("Home News Sport Weather") == 1.0
     assert text.capitalised_share("the council met on Monday") == 0.2
