@@ -195,6 +195,56 @@ def test_headline_runs_glued_into_one_long_line_are_cut_off():
     assert doc.title == "Gaga Took 50 Selfies For New Shiseido Campaign"
 
 
+# Pages flattened onto one line, each alone (a site never seen before): what must stay of the
+# article and what must go, and why (the chrome that used to survive).
+ONE_LINE_PAGES = [
+    ("globalnews.ca1.one_line.txt", "a one-sentence article glued to ~40 timed video headlines and the footer",
+     ["ask for prayers of support as they are about to welcome two sets of twins"],
+     ["Utah couple’s dream of parenthood", "Camera captures birth of giant panda twins", "Copyright Shaw"]),
+    ("campograndenews.com.br-adolescente.one_line.txt", "a news ticker ('08:44 Em Pauta ... 08:34 Com "
+     "mandados ...') between the article and the footer",
+     ["intrigante. Conforme a irmã", "Luana na mesma noite do"], ["Veja Também", "Nos siga no", "08:34 Com mandados"]),
+    ("coolhunting.com1.one_line.txt", "teasers of other stories whose excerpts break off ('... focuses on...')",
+     ["The resort will open for the 2015 season on 17 April."],
+     ["This first story, in a series of three", "Amangiri", "Pedras Salgadas", "The Royal Mansour"]),
+    ("gq.com1.one_line.txt", "short sentences ('Make sure you bring sunscreen.', 'Learn it. Live it. Love it.'), "
+     "each weighing nothing alone, are prose that closes the run, not labels",
+     ["Make sure you bring sunscreen.", "There's an art to folding.", "Learn it. Live it. Love it.",
+      "Skip the running shoes"], ["Tags: How-To"]),
+    ("avclub.com2.one_line.txt", "tags and next headlines glued into title-case 'sentences' ending in '!' "
+     "('Filed Under: AUX, Serial, ... Comments More Great Job, Internet!')",
+     ["as most remixes of a single sound are"], ["Filed Under", "Previous Great Job", "Watch Adam Savage build"]),
+    ("thedebrief.co.uk1.one_line.txt", "a comment service's body-like notices after the article ('You can "
+     "only post comments if you register with Disqus ...')",
+     ["Ultimately we think Tay can do better"], ["register with Disqus", "Disqus will use your registration data"]),
+    ("sitepoint.com1.one_line.txt", "readers' comments under 'Comments Have Your Say', glued to a book offer",
+     [], ["Have Your Say", "I blame framework bloat"]),
+    ("backstage.com2.one_line.txt", "a byline cut at each abbreviation ('By C. Ryanne Laratonda | Posted Feb. "
+     "27, 2014') into capitalised 'sentences' that joined a plea above them to the article",
+     ["Each of the entries contains the following information"],
+     ["Ryanne Laratonda | Posted Feb.", "start applying to auditions"]),
+    ("space.com1.one_line.txt", "'More from Space.com AUTHOR BIO ...' glued to the last links starts the "
+     "author's bio and the site's other stories",
+     ["Learn more about Mars at NASA's Solar System Exploration website."],
+     ["AUTHOR BIO", "is a contributing writer for Space.com"]),
+    ("lifebuzz.com2.one_line.txt", "'Subscribe and get your daily-dose of feel-good ... stories' after the article",
+     ["Firefighter Sean Coyle came to the rescue."], ["Subscribe and get your daily-dose"]),
+    ("livescience.com2.one_line.txt", "'Editor's Recommendations' glued into a sentence heads other stories "
+     "and the author's bio", ["Original article on Live Science."],
+     ["Editor's Recommendations", "poked hot lava with a stick"]),
+]
+
+
+@pytest.mark.parametrize("name, why, kept, gone", ONE_LINE_PAGES, ids=[case[0] for case in ONE_LINE_PAGES])
+def test_one_line_page_keeps_its_article_and_loses_its_chrome(name, why, kept, gone):
+    doc = _alone(name)
+    flat = " ".join(doc.text.split())
+    for sentence in kept:
+        assert sentence in flat, why
+    for chrome_text in gone:
+        assert chrome_text not in doc.text, why
+
+
 def test_one_line_page_ends_at_a_glued_related_heading():
     # nydailynews.com flattened onto one line: "Related Stories" glued after the article's last
     # sentence, then ~15 headline-and-teaser pairs that read like article text
@@ -213,25 +263,6 @@ def test_one_line_page_ends_at_a_comment_widget_prompt():
         assert widget not in doc.text
 
 
-def test_one_line_page_loses_a_video_list_glued_after_its_lead():
-    # globalnews.ca flattened onto one line: the one-sentence article is glued to ~40 timed
-    # video headlines and the footer, with no sentence end in between
-    doc = _alone("globalnews.ca1.one_line.txt")
-    assert "ask for prayers of support as they are about to welcome two sets of twins" in doc.text
-    for video in ("Utah couple’s dream of parenthood", "Camera captures birth of giant panda twins", "Copyright Shaw"):
-        assert video not in doc.text
-
-
-def test_one_line_page_loses_a_ticker_of_timed_headlines():
-    # campograndenews.com.br flattened onto one line: a news ticker ("08:44 Em Pauta ...
-    # 08:34 Com mandados ...") between the article and the footer
-    doc = _alone("campograndenews.com.br-adolescente.one_line.txt")
-    flat = " ".join(doc.text.split())
-    assert "intrigante. Conforme a irmã" in flat and "Luana na mesma noite do" in flat
-    for chrome_text in ("Veja Também", "Nos siga no", "08:34 Com mandados"):
-        assert chrome_text not in doc.text
-
-
 def test_one_line_page_a_teaser_list_with_a_repeated_label_is_not_the_body():
     # heise.de flattened onto one line: under the article, ten teasers of other stories, each
     # closed by "Mehr…"; their sentences are longer than the article's short ones
@@ -239,15 +270,6 @@ def test_one_line_page_a_teaser_list_with_a_repeated_label_is_not_the_body():
     assert "Das in der iOS-Version bereits enthaltene TOTP-Feature" in doc.text
     assert doc.text.endswith("Die Engine zur Passworteingabe im Browser soll beschleunigt worden sein.")
     for teaser in ("Mehr…", "Ex-HP-Chefin kritisiert", "Die besseren Mac minis"):
-        assert teaser not in doc.text
-
-
-def test_one_line_page_a_truncated_teaser_is_not_article_text():
-    # coolhunting.com flattened onto one line: after the article, teasers of other stories
-    # whose excerpts break off ("... focuses on...", "... with sweeping...")
-    doc = _alone("coolhunting.com1.one_line.txt")
-    assert "The resort will open for the 2015 season on 17 April." in doc.text
-    for teaser in ("This first story, in a series of three", "Amangiri", "Pedras Salgadas", "The Royal Mansour"):
         assert teaser not in doc.text
 
 
@@ -280,24 +302,6 @@ def test_one_line_page_a_sign_in_box_is_not_the_body():
     assert _reasons(doc)["Don't have an account?"] == "navigation"
 
 
-def test_one_line_page_keeps_the_short_sentences_that_close_its_run_of_prose():
-    # gq.com flattened onto one line: an article of short sentences ("Make sure you bring
-    # sunscreen. It's about your health, it's important."), each weighing nothing on its own
-    doc = _alone("gq.com1.one_line.txt")
-    for sentence in ("Make sure you bring sunscreen.", "There's an art to folding."):
-        assert sentence in doc.text
-    assert "Tags: How-To" not in doc.text
-
-
-def test_one_line_page_keeps_its_short_sentences_in_lower_case():
-    # gq.com flattened onto one line: "There's an art to folding. Learn it. Live it. Love it.
-    # Planning on going for a swim?" - two-word sentences with a verb in lower case are prose,
-    # not labels, and do not cut the article in two
-    doc = _alone("gq.com1.one_line.txt")
-    assert "Learn it. Live it. Love it." in " ".join(doc.text.split())
-    assert "Skip the running shoes" in doc.text
-
-
 def test_one_line_page_a_sites_terms_and_e_mail_form_are_not_the_body():
     # details.com flattened onto one line: a three-sentence slideshow intro, then a newsletter
     # form ("Enter your e-mail address") and the site's terms ("use of this site constitutes
@@ -320,42 +324,6 @@ def test_one_line_page_a_capitalised_run_between_headline_and_lead_is_chrome():
         == "top_chrome"
 
 
-def test_one_line_page_a_run_of_title_case_after_the_article_is_not_its_text():
-    # avclub.com flattened onto one line: the article's last sentence is followed by its tags
-    # and the next headlines, glued into "sentences" in title case ending in "!" ("[via Buzzfeed]
-    # Filed Under: AUX, Serial, ... Comments More Great Job, Internet!")
-    doc = _alone("avclub.com2.one_line.txt")
-    assert "as most remixes of a single sound are" in " ".join(doc.text.split())
-    for chrome_text in ("Filed Under", "Previous Great Job", "Watch Adam Savage build"):
-        assert chrome_text not in doc.text
-
-
-def test_one_line_page_ends_at_a_comment_services_notice():
-    # thedebrief.co.uk flattened onto one line: the comment widget's notices ("You can only post
-    # comments if you register with Disqus ...") are body-like sentences after the article
-    doc = _alone("thedebrief.co.uk1.one_line.txt")
-    assert "Ultimately we think Tay can do better" in doc.text
-    for chrome_text in ("register with Disqus", "Disqus will use your registration data"):
-        assert chrome_text not in doc.text
-
-
-def test_one_line_page_ends_at_a_comments_heading_in_title_case():
-    # sitepoint.com flattened onto one line: the readers' comments, body-like, follow the
-    # article under "Comments Have Your Say", glued to a book offer and the first comment
-    doc = _alone("sitepoint.com1.one_line.txt")
-    assert "Have Your Say" not in doc.text and "I blame framework bloat" not in doc.text
-
-
-def test_one_line_page_a_byline_cut_at_an_abbreviation_is_not_article_text():
-    # backstage.com flattened onto one line: "By C. Ryanne Laratonda | Posted Feb. 27, 2014, 5:17
-    # p.m." cut at each abbreviation into short "sentences" whose every word is capitalised,
-    # which joined a subscription plea above them to the article
-    doc = _alone("backstage.com2.one_line.txt")
-    assert "Each of the entries contains the following information" in doc.text
-    for chrome_text in ("Ryanne Laratonda | Posted Feb.", "start applying to auditions"):
-        assert chrome_text not in doc.text
-
-
 def test_one_line_page_loses_an_embedded_frames_markup():
     # globalnews.ca flattened onto one line: the video's <iframe ...> markup and its fallback text
     # ("Your browser does not support frames. <a href=...>Click here ...</a>") follow the lead
@@ -366,14 +334,6 @@ def test_one_line_page_loses_an_embedded_frames_markup():
     assert any(r.reason == "navigation" and r.text.startswith("<iframe") for r in doc.removed)
 
 
-def test_one_line_page_ends_at_more_from_the_site():
-    # space.com flattened onto one line: "More from Space.com AUTHOR BIO Charles Q. Choi ..." after
-    # the article, glued to its last links, starts the author's bio and the site's other stories
-    doc = _alone("space.com1.one_line.txt")
-    assert "Learn more about Mars at NASA's Solar System Exploration website." in doc.text
-    assert "AUTHOR BIO" not in doc.text and "is a contributing writer for Space.com" not in doc.text
-
-
 def test_one_line_page_a_sentence_ending_in_a_straight_quote_ends_a_sentence():
     # cleveland.com flattened onto one line: "In 2014 'i am hungry' was searched a button-popping 7x
     # more than 'i am thirsty.'" ends in a full stop inside straight quotes; read as no sentence
@@ -381,18 +341,6 @@ def test_one_line_page_a_sentence_ending_in_a_straight_quote_ends_a_sentence():
     doc = _alone("cleveland.com1.one_line.txt")
     flat = " ".join(doc.text.split())
     assert "more than 'i am thirsty.'" in flat and "The lesson, as always: you are what you search." in flat
-
-
-def test_one_line_page_loses_a_subscribe_and_get_plea_and_ends_at_editors_recommendations():
-    # lifebuzz.com: "Subscribe and get your daily-dose of feel-good ... stories" after the article
-    doc = _alone("lifebuzz.com2.one_line.txt")
-    assert "Firefighter Sean Coyle came to the rescue." in doc.text
-    assert "Subscribe and get your daily-dose" not in doc.text
-    # livescience.com: "Editor's Recommendations" glued into a sentence heads the site's other
-    # stories and the author's bio after the article
-    doc = _alone("livescience.com2.one_line.txt")
-    assert "Original article on Live Science." in doc.text
-    assert "Editor's Recommendations" not in doc.text and "poked hot lava with a stick" not in doc.text
 
 
 def test_one_line_page_headline_keeps_its_short_first_word():
