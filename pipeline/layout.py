@@ -58,6 +58,13 @@ GLUED_CAPITALS = 0.25
 # calendar:") are the article's list while their first words have one shape ("1.", "2."
 # or "Jan. 1-3:", "Jan. 14-19:"): each adds this much instead of costing like a menu line.
 LIST_ITEM_WEIGHT = 1
+# On a page flattened onto one line such a list has no line breaks: its items are cut where the
+# abbreviation leading each one ends a "sentence" ("... attendees: Jan." | "1-3: UAH ... 200 Jan."
+# | "14-19: ..."), so each item ends in the announced abbreviation. The list lasts while that
+# abbreviation (at most ITEM_ABBREVIATION letters and a dot) ends a sentence again within
+# ITEM_GAP sentences (an item the splitter cut in two, "U.S.").
+ITEM_ABBREVIATION = 4
+ITEM_GAP = 3
 # A sentence cut from a page flattened onto one line that breaks off ("... with sweeping...",
 # TRUNCATED) within this many words is a teaser's excerpt of another story; a longer one is
 # the article's own text ending in a quote that trails off (a news text sent as one line, whose
@@ -82,6 +89,29 @@ def _item_shape(text: str) -> str | None:
     if not rest:
         return None
     return "0" if first[:1].isdigit() else first.casefold()
+
+
+def _glued_list_items(paragraphs: list[Unit]) -> set[int]:
+    """Sentences of a page flattened onto one line that are items of a list a body sentence
+    announces with its last words ("...: Jan."), see ITEM_ABBREVIATION."""
+    items: set[int] = set()
+    i = 0
+    while i < len(paragraphs):
+        u = paragraphs[i]
+        head, colon, label = u.text.rpartition(": ")
+        i += 1
+        if not (u.sentence and colon and " " not in label and label.endswith(".")
+                and 1 < len(label) <= ITEM_ABBREVIATION + 1 and label[:1].isupper()
+                and word_count(head) >= 10 and body_weight(u.text, True) >= 0):
+            continue
+        last = i - 1  # the last sentence that ends in the label
+        while i < len(paragraphs) and i - last <= ITEM_GAP and paragraphs[i].sentence:
+            if paragraphs[i].text.endswith(" " + label):
+                items.update(range(last + 1, i + 1))
+                last = i
+            i += 1
+        i = last + 1
+    return items
 
 
 def is_body(text: str) -> bool:
@@ -153,6 +183,7 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     repeated = repeated_labels(paragraphs)
+    glued_items = _glued_list_items(paragraphs)
     for i, u in enumerate(paragraphs):
         if u.sentence and best_at is not None and comments_heading_inside(u.text):
             break  # the same, glued into a sentence of a page flattened onto one line
@@ -161,6 +192,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if u.text in repeated:
             w -= REPEATED_LABEL_COST
+        if i in glued_items:
+            w = max(w, LIST_ITEM_WEIGHT)
         if w < 0 and not u.sentence:
             if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):
                 break  # the readers' comments follow the article: the block ends before them

@@ -232,6 +232,11 @@ ONE_LINE_PAGES = [
     ("livescience.com2.one_line.txt", "'Editor's Recommendations' glued into a sentence heads other stories "
      "and the author's bio", ["Original article on Live Science."],
      ["Editor's Recommendations", "poked hot lava with a stick"]),
+    ("al.com2.one_line.txt", "a calendar the article announces ('... attendees: Jan.') whose items, cut at "
+     "each 'Jan.', read as capitalised 'sentences' and were lost: they stay while 'Jan.' ends one again",
+     ["1-3: UAH - Charger Hockey", "17-18: Alabama Regional Future City Competition",
+      "Spring Career Fair, Courtyard by Marriott, 500 Jan."],
+     ["Favorite Schools", "Watch the latest AL.com videos", "All rights reserved"]),
 ]
 
 
