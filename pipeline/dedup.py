@@ -334,9 +334,6 @@ class KnownMinima:
         order = np.argsort(keys, kind="stable")
         self.keys, self.counts = keys[order], counts[order]
 
-    def __len__(self) -> int:
-        return len(self.keys)
-
     def at(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """(minima, counts) the warehouse holds at one position, sorted by minimum."""
         lo, hi = np.searchsorted(self.keys, [np.uint64(position) << np.uint64(32),
