@@ -269,18 +269,30 @@ def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     for u in units:
         tokens = u.text.split(" ") if u.sentence else []
         runs = share_runs(tokens) if len(tokens) >= SHARE_RUN else []
-        spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)] if runs else []
-        if not runs or len(spans) != len(tokens):
-            out.append(u)
-            continue
-        at = 0
-        for first, stop in [*runs, (len(tokens), len(tokens))]:
-            if first > at:
-                out.append(Unit(spans[at][0], spans[first - 1][1], " ".join(tokens[at:first]), sentence=True))
-            if stop > first:
-                doc.remove(Unit(spans[first][0], spans[stop - 1][1], ""), "clean", "share_buttons")
-            at = stop
+        spans = _token_spans(doc, u, tokens) if runs else None
+        out.extend(_cut_token_runs(doc, tokens, spans, runs, "share_buttons") if spans else [u])
     return out
+
+
+def _token_spans(doc: Doc, u: Unit, tokens: list[str]) -> list[tuple[int, int]] | None:
+    """The raw-text span of each of a unit's tokens; None where they do not match one to one."""
+    spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)]
+    return spans if len(spans) == len(tokens) else None
+
+
+def _cut_token_runs(doc: Doc, tokens: list[str], spans: list[tuple[int, int]], runs: list[tuple[int, int]],
+                    reason: str) -> list[Unit]:
+    """Remove the token runs [first, stop) of a sentence unit (tokens, their raw spans) with
+    `reason`; the text on either side of each run becomes a sentence unit of its own."""
+    pieces: list[Unit] = []
+    at = 0
+    for first, stop in [*runs, (len(tokens), len(tokens))]:
+        if first > at:
+            pieces.append(Unit(spans[at][0], spans[first - 1][1], " ".join(tokens[at:first]), sentence=True))
+        if stop > first:
+            doc.remove(Unit(spans[first][0], spans[stop - 1][1], ""), "clean", reason)
+        at = stop
+    return pieces
 
 
 def cut_embedded_frames(doc: Doc, units: list[Unit]) -> list[Unit]:
@@ -293,18 +305,14 @@ def cut_embedded_frames(doc: Doc, units: list[Unit]) -> list[Unit]:
     for u in units:
         inside = [(a, b) for a, b in frames if a < u.end and b > u.start]
         tokens = u.text.split(" ") if u.sentence and inside else []
-        spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)] if tokens else []
-        if not tokens or len(spans) != len(tokens):
+        spans = _token_spans(doc, u, tokens) if tokens else None
+        if not spans:
             out.append(u)
             continue
-        kept = [not any(a <= s < b for a, b in inside) for s, _ in spans]
-        for keep, run in itertools.groupby(range(len(tokens)), key=kept.__getitem__):
-            run = list(run)
-            piece = Unit(spans[run[0]][0], spans[run[-1]][1], " ".join(tokens[run[0]:run[-1] + 1]), sentence=True)
-            if keep:
-                out.append(piece)
-            else:
-                doc.remove(piece, "clean", "navigation")
+        in_frame = [any(a <= s < b for a, b in inside) for s, _ in spans]
+        runs = [(run[0], run[-1] + 1) for framed, run in
+                ((k, list(g)) for k, g in itertools.groupby(range(len(tokens)), key=in_frame.__getitem__)) if framed]
+        out.extend(_cut_token_runs(doc, tokens, spans, runs, "navigation"))
     return out
 
 
