@@ -348,6 +348,15 @@ def _short_capitalised(token: str) -> bool:
     return len(token) <= 3 and token.isalpha() and token[:1].isupper() and not token.isupper() and token != "By"
 
 
+# A headline shown twice is 3-30 words long. A 3-word run that the text above the body shows
+# more than MAX_GRAM_SHOWINGS times is a pattern of the page (a ticker's stamp, a degenerate
+# text of one repeated word), not a headline: comparing every pair of its showings, each as
+# far as the run goes on, costs the cube of the page's length (a one-line page of 30,000
+# repeated words took minutes).
+MAX_REPEATED_HEADLINE_WORDS = 30
+MAX_GRAM_SHOWINGS = 8
+
+
 def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
                        lead: set[str]) -> tuple[int, str] | None:
     """(paragraph, headline) for a page flattened onto one line that shows its headline twice
@@ -365,21 +374,24 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
         gram = tuple(keys[q:q + 3])
         if gram[0][0] != gram[2][0]:
             continue  # a headline stays inside one paragraph
-        for p in seen.get(tuple(k for _, k in gram), ()):
+        showings = seen.setdefault(tuple(k for _, k in gram), [])
+        if len(showings) > MAX_GRAM_SHOWINGS:
+            continue
+        for p in showings:
             if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
                 continue  # not the start of the repeat
             n = 3
-            while q + n < len(keys) and p + n < q and keys[p + n][1] == keys[q + n][1] \
-                    and keys[q + n][0] == keys[q][0] and keys[p + n][0] == keys[p][0]:
+            while n <= MAX_REPEATED_HEADLINE_WORDS and q + n < len(keys) and p + n < q \
+                    and keys[p + n][1] == keys[q + n][1] and keys[q + n][0] == keys[q][0] and keys[p + n][0] == keys[p][0]:
                 n += 1
             text = " ".join(t for _, t in tokens[q:q + n])
             named = _lead_overlap(text, lead)
-            if n <= 30 and (named, n) > best and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
+            if n <= MAX_REPEATED_HEADLINE_WORDS and (named, n) > best and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
                     and headline_like(text):
                 at = q if tokens[q][0] < first_body else p  # the headline is a paragraph above the body
                 if tokens[at][0] < first_body:
                     best, best_at = (named, n), (tokens[at][0], text)
-        seen.setdefault(tuple(k for _, k in gram), []).append(q)
+        showings.append(q)
     return best_at
 
 

@@ -64,3 +64,17 @@ def test_the_body_block_of_a_page_flattened_onto_one_line_ends_at_a_glued_commen
                            "the council on this one.", sentence=True)] + [
         Unit(i, i + 1, BODY, sentence=True) for i in range(5, 12)]
     assert layout.main_block(body + comments) == (0, 3)
+
+
+def test_a_repeated_headline_search_on_a_degenerate_page_compares_few_showings(monkeypatch):
+    # A one-line page of one word repeated 30,000 times took minutes (hostile drops): every
+    # showing of "lorem lorem lorem" was compared with every earlier one, as far as it ran.
+    # A headline is shown twice, so a run shown more often is compared a few times only.
+    compared = []
+    real = layout._lead_overlap
+    monkeypatch.setattr(layout, "_lead_overlap", lambda text, lead: compared.append(len(text)) or real(text, lead))
+    words = 2_000
+    paragraphs = units("lorem " * words + "ends here.", BODY)
+    layout._repeated_headline(paragraphs, 0, 1, {"lorem"})
+    assert len(compared) <= layout.MAX_GRAM_SHOWINGS * words
+    assert max(compared) <= len("lorem ") * layout.MAX_REPEATED_HEADLINE_WORDS
