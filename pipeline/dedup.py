@@ -47,7 +47,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import schema, signatures
-from .config import DedupParams  # noqa: F401  (its home is the config's dedup section)
+from .config import DedupParams  # its home is the config's dedup section
 
 
 def clean_sha256(text: str) -> str:
@@ -246,11 +246,26 @@ def compare(sig_a: np.ndarray, sig_b: np.ndarray, common_a: np.ndarray | None = 
 
 # --- common content ----------------------------------------------------------------------
 
+# A minima key (minima_df) is a signature position and the 32-bit minimum found there, in
+# one uint64: position << 32 | minimum.
+_KEY_SHIFT = np.uint64(32)
+_KEY_VALUE = np.uint64(0xFFFFFFFF)
+
+
 def minima_keys(sigs: np.ndarray, first: int = 0) -> np.ndarray:
-    """uint64 [n, k]: position << 32 | minimum, one key per signature value; `first`: the
-    position of the first column (sigs may be a run of a signature's positions)."""
-    sigs = np.asarray(sigs, dtype=np.uint64)
-    return (np.arange(first, first + sigs.shape[1], dtype=np.uint64) << np.uint64(32)) | sigs
+    """uint64 [n, k]: one key per signature value; `first`: the position of the first
+    column (sigs may be a run of a signature's positions)."""
+    return position_keys(np.arange(first, first + np.shape(sigs)[1], dtype=np.uint64), sigs)
+
+
+def position_keys(position, values) -> np.ndarray:
+    """The keys of `values` (minima) found at `position` (an int, or one per column)."""
+    return (np.asarray(position, dtype=np.uint64) << _KEY_SHIFT) | np.asarray(values, dtype=np.uint64)
+
+
+def key_values(keys: np.ndarray) -> np.ndarray:
+    """The minima of keys, as uint64."""
+    return keys & _KEY_VALUE
 
 
 # Per-position work over a drop's minima holds the keys of a few positions at a time: all
@@ -319,8 +334,8 @@ def position_counts(values: np.ndarray, family: np.ndarray) -> tuple[np.ndarray,
     if not len(values):
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     # the value is 32 bits, the family id fits beside it: one sort finds each family's values
-    per_family = signatures.sorted_unique((family.astype(np.uint64) << np.uint64(32)) | values.astype(np.uint64))
-    found, counts = np.unique(per_family & np.uint64(0xFFFFFFFF), return_counts=True)
+    per_family = signatures.sorted_unique((family.astype(np.uint64) << _KEY_SHIFT) | values.astype(np.uint64))
+    found, counts = np.unique(per_family & _KEY_VALUE, return_counts=True)
     return found, counts.astype(np.int64)
 
 
@@ -336,9 +351,8 @@ class KnownMinima:
 
     def at(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """(minima, counts) the warehouse holds at one position, sorted by minimum."""
-        lo, hi = np.searchsorted(self.keys, [np.uint64(position) << np.uint64(32),
-                                             np.uint64(position + 1) << np.uint64(32)])
-        return self.keys[lo:hi] & np.uint64(0xFFFFFFFF), self.counts[lo:hi]
+        lo, hi = np.searchsorted(self.keys, position_keys([position, position + 1], 0))
+        return key_values(self.keys[lo:hi]), self.counts[lo:hi]
 
     def add_to(self, position: int, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """counts plus the warehouse's count of each of `values` (sorted) at `position`."""
@@ -384,7 +398,7 @@ def common_minima(sigs: np.ndarray, family: np.ndarray, known: KnownMinima | Non
         if len(known_values):
             values, inverse = np.unique(np.concatenate([values, known_values]), return_inverse=True)
             counts = np.bincount(inverse, weights=np.concatenate([counts, known_counts])).astype(np.int64)
-        found.append((np.uint64(p) << np.uint64(32)) | values[counts >= params.common_df].astype(np.uint64))
+        found.append(position_keys(p, values[counts >= params.common_df]))
     return np.concatenate(found) if found else np.empty(0, dtype=np.uint64)
 
 
@@ -394,10 +408,10 @@ def is_common(sigs: np.ndarray, common: np.ndarray) -> np.ndarray:
     found = np.zeros(sigs.shape, dtype=bool)
     if not len(common):
         return found
-    position = (common >> np.uint64(32)).astype(np.int64)
+    position = (common >> _KEY_SHIFT).astype(np.int64)
     bounds = np.searchsorted(position, np.arange(sigs.shape[1] + 1))
     for p in np.flatnonzero(np.diff(bounds)):
-        values = (common[bounds[p]:bounds[p + 1]] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        values = key_values(common[bounds[p]:bounds[p + 1]]).astype(np.uint32)
         found[:, p] = np.isin(sigs[:, p], values)
     return found
 
@@ -495,7 +509,7 @@ def minima_to_keep(minima: DropMinima, known: KnownMinima | None,
     for p in range(minima.sigs.shape[1]):
         values, found = position_counts(minima.sigs[:, p][keep], family)
         shared = known.add_to(p, values, found) >= 2
-        keys.append((np.uint64(p) << np.uint64(32)) | values[shared])
+        keys.append(position_keys(p, values[shared]))
         counts.append(found[shared])
     return np.concatenate(keys), np.concatenate(counts)
 
