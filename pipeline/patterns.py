@@ -269,6 +269,11 @@ DATE_LINE = re.compile(
 )
 
 
+# The credit line under a post embedded in an article ("— Fiona Kelly (@fizzlekelly) December 22,
+# 2014", as a scraper flattens an embedded tweet): part of the article between its paragraphs.
+EMBEDDED_POST_CREDIT = re.compile(r"^[—–-] ?[^()\n]{1,60} \(@\w{1,30}\) \w[\w.]* \d{1,2},? \d{4}$")
+
+
 # An embedded frame's markup left as text by a scraper that flattened a page (the iframe's
 # fallback text is markup the browser never shows): "<iframe width='670' ... src='...'>Your
 # browser does not support frames. <a href=\"...\">Click here ...</a>.</iframe>". Never article

@@ -475,6 +475,18 @@ def test_a_site_blurb_alone_does_not_outweigh_an_article_cut_by_embedded_posts()
     assert "Stansted Airport reported that there were some delays, but flights are operating." in doc.text
 
 
+def test_an_embedded_posts_text_and_credit_line_do_not_split_the_article():
+    # mashable.com2 again: the embedded tweets' texts ("#poweroutage #stanstedairport #Stansted
+    # pic.twitter.com/...", a Czech tweet) above their credit lines ("— Fiona Kelly (@fizzlekelly)
+    # December 22, 2014") cost the block like labels, and the first paragraphs of the article were
+    # cut off (F1 0.69 -> 0.99)
+    doc = _alone("mashable.com2.lines.txt")
+    assert doc.text.startswith("A power outage at Stansted International Airport in London held up holiday travel")
+    assert "The power outage lasted about two hours." in doc.text
+    assert "— Fiona Kelly (@fizzlekelly) December 22, 2014" in doc.text
+    assert doc.title == "Power outage at London's Stansted airport holds up holiday travel"
+
+
 def test_the_main_body_block_ends_where_the_readers_comments_begin():
     # wptavern.com (WordPress): share buttons, three related posts with teasers and 13 comments
     # of 20-90 words follow the article; "There are 13 comments" heads the comments

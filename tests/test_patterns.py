@@ -97,3 +97,10 @@ def test_related_headings_of_sites_in_other_languages():
         assert RELATED_HEADING.match(heading), heading
     # whole lines only: the same words inside a sentence are prose
     assert not RELATED_HEADING.match("Lesen Sie auch, was der Minister am Montag dazu sagte, bevor er abreiste.")
+
+
+def test_an_embedded_posts_credit_line():
+    assert patterns.EMBEDDED_POST_CREDIT.match("— Fiona Kelly (@fizzlekelly) December 22, 2014")
+    assert patterns.EMBEDDED_POST_CREDIT.match("— Jiří Hošek (@hosekj) December 22, 2014")
+    assert not patterns.EMBEDDED_POST_CREDIT.match("Follow Fiona Kelly (@fizzlekelly) on Twitter")
+    assert not patterns.EMBEDDED_POST_CREDIT.match("— Fiona Kelly (@fizzlekelly) said the planes were stuck, December 22, 2014")
