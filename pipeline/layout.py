@@ -81,6 +81,11 @@ REPEATED_LABEL_COST = 20
 # body block once the block weighs this much: the headline-and-teaser pairs under it look like
 # article text. (A box of related links inside the article's first paragraphs does not end it.)
 RELATED_BREAK_WEIGHT = 40
+# So does a live ticker glued after the article (a sentence holding this many timed headlines,
+# "Direct 14:44 Accusations ... 14:32 Un artiste ... 13:54 En Islande ..."): its entries with
+# prose of their own would join the block. (Two are also a video list's box above an article,
+# whose block already weighs 40 with that box: clarin.com.)
+TICKER_BREAK_HEADLINES = 3
 
 
 def _item_shape(text: str) -> str | None:
@@ -188,8 +193,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
     the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
     paragraphs between short labels, which the weights alone would join to the article. On a
-    page flattened onto one line it also ends at a related-links heading glued into a sentence
-    (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels);
+    page flattened onto one line it also ends at a related-links heading or a live ticker glued
+    into a sentence (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels);
     an embedded post (its text and credit line, see _embedded_posts) costs nothing;
     its block takes in the short sentences (weight 0) that follow it, as long as no line costs:
     an article cut into sentences ends in some ("It's about your health, it's important."),
@@ -202,7 +207,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     for i, u in enumerate(paragraphs):
         if u.sentence and best_at is not None and comments_heading_inside(u.text):
             break  # the same, glued into a sentence of a page flattened onto one line
-        if u.sentence and best >= RELATED_BREAK_WEIGHT and related_heading_inside(u.text):
+        if u.sentence and best >= RELATED_BREAK_WEIGHT and (related_heading_inside(u.text)
+                                                          or ticker(u.text, TICKER_BREAK_HEADLINES)):
             break  # a related-links block follows an article (a box inside it holds no article yet)
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if u.text in repeated:

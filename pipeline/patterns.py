@@ -213,8 +213,8 @@ def comments_heading_inside(text: str) -> bool:
 TIMED_HEADLINE = re.compile(r"(?:^|\s)\d{1,2}:\d{2}\s+(?![AP]\.?M\b)[\"'“‘«]?[A-Z\u00c0-\u00de]")
 
 
-def ticker(text: str) -> bool:
-    return ":" in text and len(TIMED_HEADLINE.findall(text)) >= 2
+def ticker(text: str, headlines: int = 2) -> bool:
+    return ":" in text and len(TIMED_HEADLINE.findall(text)) >= headlines
 
 
 # The words of a share bar ("Share on Facebook Share on Twitter Share via Email", "facebook

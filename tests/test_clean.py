@@ -355,6 +355,16 @@ def test_one_line_page_headline_keeps_its_short_first_word():
     assert doc.title.startswith("Un troisième Français mort dans le séisme au Népal")
 
 
+def test_one_line_page_ends_at_a_live_ticker_glued_after_the_article():
+    # liberation.fr flattened onto one line: "... sans abri. AFP Recevoir la newsletter ... Direct
+    # 14:44 Accusations de viols ... 14:32 Un artiste arrêté ..." and ~40 more timed entries, some
+    # with prose of their own, which joined the block (1,149 words kept of a 283-word article)
+    doc = _alone("liberation-1.one_line.txt")
+    assert doc.text.endswith("Des dizaines de milliers de personnes sont sans abri.")
+    for entry in ("Un artiste arrêté pour avoir coloré un geyser", "Merci à tous d'avoir suivi ce live"):
+        assert entry not in doc.text
+
+
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
     # a Russian news text of tgcontest_toloka_pairs sent as one line (title, blank line, text): its
     # second "sentence" runs 137 words to a quote's «...», which is no teaser's excerpt

@@ -76,6 +76,9 @@ def test_a_ticker_of_timed_headlines():
     assert ticker("02:00 News Hour BC BC grandmother breaks another marathon record 22:59 Global National")
     assert not ticker("The store opens at 9:00 AM and closes at 5:00 PM on weekdays.")
     assert not ticker("The polls opened at 7:00 and closed at 20:00, the commission said.")
+    # three make the live ticker that ends a one-line page's body block (layout.main_block)
+    assert ticker("Direct 14:44 Accusations de viols : 14 militaires 14:32 Un artiste 13:54 En Islande", 3)
+    assert not ticker("Direct 14:44 Accusations de viols : 14 militaires mis en cause 14:32 Un artiste arrêté", 3)
 
 
 def test_share_bars_among_a_sentences_words():
