@@ -165,6 +165,9 @@ COMMENTS_HEADING_INSIDE = re.compile(
     # Comments Show Comments Discussion Policy", "Comments To post a comment, log into ...", "0 comments
     # about this story. Start the discussion »"
     r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
+    # the same button in lower case, a heading's capital after it: "... in the comments! show comments What do you
+    # think?" (not a teaser's "Click to view comments")
+    r"|(?<!to )(?:show|view|load|hide) (?:all )?comments(?= [A-Z])"
     r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
     r"|\d+ comments? (?:about|on) this (?:story|article|post)\b"
     # a comment service's notice: "Please enable JavaScript to view the comments powered by

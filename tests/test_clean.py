@@ -237,6 +237,9 @@ ONE_LINE_PAGES = [
      ["1-3: UAH - Charger Hockey", "17-18: Alabama Regional Future City Competition",
       "Spring Career Fair, Courtyard by Marriott, 500 Jan."],
      ["Favorite Schools", "Watch the latest AL.com videos", "All rights reserved"]),
+    ("teenvogue.com2.one_line.txt", "a comment widget's button in lower case glued to the article's last sentence "
+     "('... in the comments! show comments What do you think? Post a comment'), after the article shown twice",
+     ["don't forget to nominate your favorites in the comments!"], ["show comments", "What do you think?"]),
 ]
 
 

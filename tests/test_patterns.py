@@ -41,6 +41,9 @@ def test_a_comments_heading_glued_inside_a_sentence():
     assert comments_heading_inside("View comments (27) Read the Terms of Use")
     assert not comments_heading_inside("The minister declined to comment on the report.")
     assert not comments_heading_inside("there are 13 comments in the file, the clerk said.")
+    assert comments_heading_inside("in the comments! show comments What do you think?")
+    assert not comments_heading_inside("Science Associated Press 11Comments. Click to view comments Russia: Space")
+    assert not comments_heading_inside("Records show comments were deleted by the mayor's office.")
 
 
 def test_a_comment_widget_prompt_and_a_related_heading_glued_inside_a_sentence():
