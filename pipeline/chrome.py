@@ -32,7 +32,10 @@ still recurs; a sentence is compared as a bag of its words):
 Date and byline lines, and the headline above them (or, with neither, a headline-like
 line right above the body), are left for the clean stage, which reads metadata from
 them (a site's related-links blocks list its own headlines, so a page's headline often
-recurs on its other pages). A document that would keep nothing is rejected as having
+recurs on its other pages). So are the headings of a related-links list and of the readers'
+comments below the first body paragraph: the clean stage reads where the article stops from
+them, and with the heading cut alone, the list or the comments under it (different on every
+page) look like body text. (Above the body such a heading is a menu item, "Trending".) A document that would keep nothing is rejected as having
 no article text.
 
 A story's body is never chrome unless `min_docs` copies of it on one site each carry
@@ -50,7 +53,7 @@ import numpy as np
 from . import signatures
 from .layout import headline_index, headline_like, is_body
 from .model import Doc, Unit
-from .patterns import BYLINE, DATE_LINE
+from .patterns import BYLINE, DATE_LINE, RELATED_HEADING, comments_heading
 from .schema import NO_ARTICLE_TEXT
 from .signatures import exclusive_cumsum
 from .text import SENTENCE_END, paragraphs
@@ -74,6 +77,22 @@ def _protected(u: Unit) -> bool:
 def _metadata_line(text: str) -> bool:
     # metadata lines: the clean stage lifts title, byline and date from them
     return bool(DATE_LINE.match(text) or BYLINE.match(text))
+
+
+@lru_cache(maxsize=1 << 12)
+def _structure_heading(text: str) -> bool:
+    # "Related Articles", "Leave a Comment": the clean stage ends the body or a related list there
+    return len(text) <= 80 and bool(RELATED_HEADING.match(text) or comments_heading(text))
+
+
+def _structure_headings(units: list[Unit], chrome: set[int]) -> set[int]:
+    """The chrome paragraphs that are a related-links or comments heading below the first body
+    paragraph: left for the clean stage (see the module docstring)."""
+    headings = {i for i in chrome if _structure_heading(units[i].text)}
+    if not headings:
+        return headings
+    first_body = next((i for i, u in enumerate(units) if is_body(u.text)), len(units))
+    return {i for i in headings if i > first_body}
 
 
 _chrome_headline_like = lru_cache(maxsize=1 << 12)(headline_like)
@@ -253,9 +272,10 @@ class _Source:
         chrome = set(np.flatnonzero(whole).tolist()) | set(cuts)
         # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
         headline = _headline_at(units) if any(_chrome_headline_like(units[i].text) for i in chrome) else None
+        headings = _structure_headings(units, chrome)
         keep: list[Unit] = []
         for i, u in enumerate(units):
-            if i not in chrome or i == headline or _protected(u):
+            if i not in chrome or i == headline or _protected(u) or i in headings:
                 keep.append(u)
             elif whole[i]:
                 doc.remove(u, "chrome", "site_chrome")

@@ -22,6 +22,7 @@ from .model import Doc, Unit
 from .patterns import (BIO_ROLE, BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
                        comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
                        TRUNCATED, ticker)
+from .patterns import EMBEDDED_POST_CREDIT
 from .text import capitalised_share, ends_sentence, word_count
 
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
@@ -80,6 +81,11 @@ REPEATED_LABEL_COST = 20
 # body block once the block weighs this much: the headline-and-teaser pairs under it look like
 # article text. (A box of related links inside the article's first paragraphs does not end it.)
 RELATED_BREAK_WEIGHT = 40
+# So does a live ticker glued after the article (a sentence holding this many timed headlines,
+# "Direct 14:44 Accusations ... 14:32 Un artiste ... 13:54 En Islande ..."): its entries with
+# prose of their own would join the block. (Two are also a video list's box above an article,
+# whose block already weighs 40 with that box: clarin.com.)
+TICKER_BREAK_HEADLINES = 3
 
 
 def _item_shape(text: str) -> str | None:
@@ -112,6 +118,18 @@ def _glued_list_items(paragraphs: list[Unit]) -> set[int]:
             i += 1
         i = last + 1
     return items
+
+
+def _embedded_posts(paragraphs: list[Unit]) -> set[int]:
+    """The lines of the posts an article embeds, as a scraper flattens them: a credit line
+    ("— Fiona Kelly (@fizzlekelly) December 22, 2014", EMBEDDED_POST_CREDIT) and the post's
+    text right above it. They sit between the article's paragraphs and cost it nothing (a
+    tweet's text is often no sentence: "#poweroutage #Stansted pic.twitter.com/…")."""
+    posts: set[int] = set()
+    for i, u in enumerate(paragraphs):
+        if not u.sentence and "(@" in u.text and len(u.text) <= 120 and EMBEDDED_POST_CREDIT.match(u.text):
+            posts.update((i - 1, i) if i else (i,))
+    return posts
 
 
 def is_body(text: str) -> bool:
@@ -175,8 +193,9 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     they keep the first item's shape (see LIST_ITEM_WEIGHT). The block ends at the heading of
     the readers' comments (COMMENTS_HEADING) once it holds something: comments are body-like
     paragraphs between short labels, which the weights alone would join to the article. On a
-    page flattened onto one line it also ends at a related-links heading glued into a sentence
-    (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels);
+    page flattened onto one line it also ends at a related-links heading or a live ticker glued
+    into a sentence (see RELATED_BREAK_WEIGHT), and a label the page repeats costs more (see repeated_labels);
+    an embedded post (its text and credit line, see _embedded_posts) costs nothing;
     its block takes in the short sentences (weight 0) that follow it, as long as no line costs:
     an article cut into sentences ends in some ("It's about your health, it's important."),
     but not in an author's bio (BIO_ROLE), which the clean stage removes there."""
@@ -184,16 +203,20 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     repeated = repeated_labels(paragraphs)
     glued_items = _glued_list_items(paragraphs)
+    posts = _embedded_posts(paragraphs)
     for i, u in enumerate(paragraphs):
         if u.sentence and best_at is not None and comments_heading_inside(u.text):
             break  # the same, glued into a sentence of a page flattened onto one line
-        if u.sentence and best >= RELATED_BREAK_WEIGHT and related_heading_inside(u.text):
+        if u.sentence and best >= RELATED_BREAK_WEIGHT and (related_heading_inside(u.text)
+                                                          or ticker(u.text, TICKER_BREAK_HEADLINES)):
             break  # a related-links block follows an article (a box inside it holds no article yet)
         w = body_weight(u.text, u.sentence, None if body is None else body[i])
         if u.text in repeated:
             w -= REPEATED_LABEL_COST
         if i in glued_items:
             w = max(w, LIST_ITEM_WEIGHT)
+        elif i in posts:
+            w = max(w, 0)
         if w < 0 and not u.sentence:
             if best_at is not None and len(u.text) <= 80 and comments_heading(u.text):
                 break  # the readers' comments follow the article: the block ends before them

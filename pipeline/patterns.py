@@ -165,6 +165,9 @@ COMMENTS_HEADING_INSIDE = re.compile(
     # Comments Show Comments Discussion Policy", "Comments To post a comment, log into ...", "0 comments
     # about this story. Start the discussion »"
     r"|(?:Sign|Log) in to (?:post a |leave a |add a )?(?:[Cc]omment|[Rr]eply)|(?:Show|View|Load|Hide) (?:All )?Comments\b"
+    # the same button in lower case, a heading's capital after it: "... in the comments! show comments What do you
+    # think?" (not a teaser's "Click to view comments")
+    r"|(?<!to )(?:show|view|load|hide) (?:all )?comments(?= [A-Z])"
     r"|To (?:post|leave|add|write) a comment\b|(?:Start|Be part of) the (?:[Dd]iscussion|[Cc]onversation)"
     r"|\d+ comments? (?:about|on) this (?:story|article|post)\b"
     # a comment service's notice: "Please enable JavaScript to view the comments powered by
@@ -213,8 +216,8 @@ def comments_heading_inside(text: str) -> bool:
 TIMED_HEADLINE = re.compile(r"(?:^|\s)\d{1,2}:\d{2}\s+(?![AP]\.?M\b)[\"'“‘«]?[A-Z\u00c0-\u00de]")
 
 
-def ticker(text: str) -> bool:
-    return ":" in text and len(TIMED_HEADLINE.findall(text)) >= 2
+def ticker(text: str, headlines: int = 2) -> bool:
+    return ":" in text and len(TIMED_HEADLINE.findall(text)) >= headlines
 
 
 # The words of a share bar ("Share on Facebook Share on Twitter Share via Email", "facebook
@@ -267,6 +270,11 @@ DATE_LINE = re.compile(
     r"(?:\s*(?:[-–—|,@]|at)?\s*\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{2,4})?)?\s*$",
     re.IGNORECASE,
 )
+
+
+# The credit line under a post embedded in an article ("— Fiona Kelly (@fizzlekelly) December 22,
+# 2014", as a scraper flattens an embedded tweet): part of the article between its paragraphs.
+EMBEDDED_POST_CREDIT = re.compile(r"^[—–-] ?[^()\n]{1,60} \(@\w{1,30}\) \w[\w.]* \d{1,2},? \d{4}$")
 
 
 # An embedded frame's markup left as text by a scraper that flattened a page (the iframe's

@@ -33,3 +33,20 @@ def test_short_chrome_line_learnt_earlier_cleans_a_one_file_drop():
     [later] = _docs(FIXTURES / "chrome_short_line")[:1]
     chrome.strip_batch([later], known={k: np.sort(v) for k, v in learnt.items()})
     assert later.accepted and "subscribe now" not in later.text
+
+
+def test_a_comments_heading_that_recurs_is_left_to_end_the_article():
+    # Four real pages of one folder (two dailycaller.com, two pewresearch.org, flattened a line
+    # per block) share the line "Leave a Comment" under their articles: chrome by the sentence
+    # key. Cut alone, it left pewresearch.org1's 24 readers' comments looking like body text
+    # (the drop kept 2,637 words of a ~800-word article); left for the clean stage, the article
+    # ends there.
+    from pipeline import clean
+
+    docs = _docs(FIXTURES / "real_pages" / "leave_a_comment")
+    chrome.strip_batch(docs)
+    pew = next(d for d in docs if d.source_path.endswith("pewresearch.org1.lines.txt"))
+    assert any(u.text == "Leave a Comment" for u in pew.units)
+    clean.clean_document(pew)
+    assert pew.text.endswith("He has taken executive action.")
+    assert "MA Sullivan" not in pew.text and "24 Comments" not in pew.text

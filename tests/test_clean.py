@@ -237,6 +237,9 @@ ONE_LINE_PAGES = [
      ["1-3: UAH - Charger Hockey", "17-18: Alabama Regional Future City Competition",
       "Spring Career Fair, Courtyard by Marriott, 500 Jan."],
      ["Favorite Schools", "Watch the latest AL.com videos", "All rights reserved"]),
+    ("teenvogue.com2.one_line.txt", "a comment widget's button in lower case glued to the article's last sentence "
+     "('... in the comments! show comments What do you think? Post a comment'), after the article shown twice",
+     ["don't forget to nominate your favorites in the comments!"], ["show comments", "What do you think?"]),
 ]
 
 
@@ -353,6 +356,16 @@ def test_one_line_page_headline_keeps_its_short_first_word():
     # found by the lead's words of 4+ letters, so its first word "Un" was left out of the title
     doc = _alone("liberation-1.one_line.txt")
     assert doc.title.startswith("Un troisième Français mort dans le séisme au Népal")
+
+
+def test_one_line_page_ends_at_a_live_ticker_glued_after_the_article():
+    # liberation.fr flattened onto one line: "... sans abri. AFP Recevoir la newsletter ... Direct
+    # 14:44 Accusations de viols ... 14:32 Un artiste arrêté ..." and ~40 more timed entries, some
+    # with prose of their own, which joined the block (1,149 words kept of a 283-word article)
+    doc = _alone("liberation-1.one_line.txt")
+    assert doc.text.endswith("Des dizaines de milliers de personnes sont sans abri.")
+    for entry in ("Un artiste arrêté pour avoir coloré un geyser", "Merci à tous d'avoir suivi ce live"):
+        assert entry not in doc.text
 
 
 def test_a_news_text_on_one_line_keeps_a_sentence_whose_quote_trails_off():
@@ -473,6 +486,18 @@ def test_a_site_blurb_alone_does_not_outweigh_an_article_cut_by_embedded_posts()
     doc = _alone("mashable.com2.lines.txt")
     assert "Mashable is a leading source for news" not in doc.text
     assert "Stansted Airport reported that there were some delays, but flights are operating." in doc.text
+
+
+def test_an_embedded_posts_text_and_credit_line_do_not_split_the_article():
+    # mashable.com2 again: the embedded tweets' texts ("#poweroutage #stanstedairport #Stansted
+    # pic.twitter.com/...", a Czech tweet) above their credit lines ("— Fiona Kelly (@fizzlekelly)
+    # December 22, 2014") cost the block like labels, and the first paragraphs of the article were
+    # cut off (F1 0.69 -> 0.99)
+    doc = _alone("mashable.com2.lines.txt")
+    assert doc.text.startswith("A power outage at Stansted International Airport in London held up holiday travel")
+    assert "The power outage lasted about two hours." in doc.text
+    assert "— Fiona Kelly (@fizzlekelly) December 22, 2014" in doc.text
+    assert doc.title == "Power outage at London's Stansted airport holds up holiday travel"
 
 
 def test_the_main_body_block_ends_where_the_readers_comments_begin():

@@ -41,6 +41,9 @@ def test_a_comments_heading_glued_inside_a_sentence():
     assert comments_heading_inside("View comments (27) Read the Terms of Use")
     assert not comments_heading_inside("The minister declined to comment on the report.")
     assert not comments_heading_inside("there are 13 comments in the file, the clerk said.")
+    assert comments_heading_inside("in the comments! show comments What do you think?")
+    assert not comments_heading_inside("Science Associated Press 11Comments. Click to view comments Russia: Space")
+    assert not comments_heading_inside("Records show comments were deleted by the mayor's office.")
 
 
 def test_a_comment_widget_prompt_and_a_related_heading_glued_inside_a_sentence():
@@ -76,6 +79,9 @@ def test_a_ticker_of_timed_headlines():
     assert ticker("02:00 News Hour BC BC grandmother breaks another marathon record 22:59 Global National")
     assert not ticker("The store opens at 9:00 AM and closes at 5:00 PM on weekdays.")
     assert not ticker("The polls opened at 7:00 and closed at 20:00, the commission said.")
+    # three make the live ticker that ends a one-line page's body block (layout.main_block)
+    assert ticker("Direct 14:44 Accusations de viols : 14 militaires 14:32 Un artiste 13:54 En Islande", 3)
+    assert not ticker("Direct 14:44 Accusations de viols : 14 militaires mis en cause 14:32 Un artiste arrêté", 3)
 
 
 def test_share_bars_among_a_sentences_words():
@@ -97,3 +103,10 @@ def test_related_headings_of_sites_in_other_languages():
         assert RELATED_HEADING.match(heading), heading
     # whole lines only: the same words inside a sentence are prose
     assert not RELATED_HEADING.match("Lesen Sie auch, was der Minister am Montag dazu sagte, bevor er abreiste.")
+
+
+def test_an_embedded_posts_credit_line():
+    assert patterns.EMBEDDED_POST_CREDIT.match("— Fiona Kelly (@fizzlekelly) December 22, 2014")
+    assert patterns.EMBEDDED_POST_CREDIT.match("— Jiří Hošek (@hosekj) December 22, 2014")
+    assert not patterns.EMBEDDED_POST_CREDIT.match("Follow Fiona Kelly (@fizzlekelly) on Twitter")
+    assert not patterns.EMBEDDED_POST_CREDIT.match("— Fiona Kelly (@fizzlekelly) said the planes were stuck, December 22, 2014")
