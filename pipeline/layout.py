@@ -355,7 +355,8 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
     stretch of 3-30 words that occurs twice there, reads like a headline and names the lead
     (MIN_LEAD_OVERLAP words, and a quarter of its words of 4+ letters: a menu the page repeats names a
     word or two of it). Its later occurrence, the nearer to the body, is the headline, unless it
-    opens the body's first paragraph."""
+    opens the body's first paragraph; inside that paragraph only its opening words count as a
+    showing (words a headline shares with its lead, "... with great white shark", are none)."""
     # the second showing may open the body's first paragraph, glued to the lead
     tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
     keys = [(i, t.casefold()) for i, t in tokens]
@@ -365,6 +366,8 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
         gram = tuple(keys[q:q + 3])
         if gram[0][0] != gram[2][0]:
             continue  # a headline stays inside one paragraph
+        if gram[0][0] >= first_body and q and keys[q - 1][0] == gram[0][0]:
+            continue  # in the body's first paragraph only its opening words show the headline again
         for p in seen.get(tuple(k for _, k in gram), ()):
             if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
                 continue  # not the start of the repeat

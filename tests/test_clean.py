@@ -296,6 +296,23 @@ def test_one_line_page_headline_shown_twice_is_the_title():
     assert doc.text.startswith("A senior prison official has said in a sworn affidavit that")
 
 
+def test_one_line_page_words_the_headline_shares_with_the_lead_are_no_second_showing():
+    # nypost.com flattened onto one line: "great white shark" stands in the headline and again
+    # inside the lead's first sentence; only a repeat that opens the body's first paragraph is
+    # the headline shown again, so the headline itself is the title, not the shared words
+    doc = _alone("nypost.com2.one_line.txt")
+    assert doc.title == "Surfer survives ‘Jaws’ moment with great white shark"
+
+
+def test_one_line_page_headline_glued_into_a_sign_up_prompt_is_still_the_title():
+    # ars-1 (Ars Technica) flattened onto one line: the headline is glued between the comment
+    # box's "Sign up to comment and more Sign up Biz & IT —" and the standfirst; the rule that
+    # claims that sentence as a sign-in box claims its chrome, not the headline cut out of it
+    doc = _alone("ars-1.one_line.txt")
+    assert doc.title.startswith("Just-released Minecraft exploit makes it easy to crash game servers")
+    assert doc.text.startswith("A flaw in the wildly popular online game Minecraft makes it easy")
+
+
 def test_one_line_page_a_sign_in_box_is_not_the_body():
     # oregonlive.com flattened onto one line: the site's sign-in box ("Remember me Forgot your
     # username and password? Don't have an account? Register now for free ...") above the article
