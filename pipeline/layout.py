@@ -342,6 +342,62 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
     return best_at
 
 
+# ... or the headline opens the body's first "sentence" itself, with no full stop after it: between
+# the page's last chrome and the standfirst, byline or lead ("La agenda con que Interior busca
+# ... del oficialismo Isabel Caro, Rocío Latorre ... Hace 13 horas ..."). It is then the first
+# stretch of that sentence that names the rest of the lead (the words of the sentences after it):
+# it starts with a capital at a word of the lead and stops right before a capital or a byline,
+# where the next block of the page begins, within GLUED_TITLE_WORDS words; the sentence's own
+# text goes on for at least OPENING_REST_WORDS words after it.
+OPENING_REST_WORDS = 10
+# It beats a headline guessed in the glued text above the body only when it names OPENING_MARGIN
+# more words of the lead: the lead's own first words name the rest of it too.
+OPENING_MARGIN = 2
+
+
+def _headline_opening_body(text: str, lead: set[str]) -> tuple[int, str] | None:
+    """(lead words named, headline) for the body's first paragraph of a page flattened onto one
+    line, see OPENING_REST_WORDS; of the stretches from one start, the one naming the most wins."""
+    tokens = text.split(" ")
+    named = [(k, _content_words_of(t) & lead) for k, t in enumerate(tokens)]
+    named = [(k, words) for k, words in named if words]
+    best, best_at = MIN_GLUED_OVERLAP - 1, None
+    # a byline ("by Ann Lee") ends the headline before it
+    bylines = [k for k in range(len(tokens) - 1) if tokens[k] in ("By", "by") and tokens[k + 1][:1].isupper()]
+    for a, (start, _) in enumerate(named):
+        first = start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
+        if not tokens[first][:1].isupper():
+            continue
+        shared: set[str] = set()
+        for end, words in named[a:]:
+            if end - first >= GLUED_TITLE_WORDS:
+                break
+            shared |= words
+            stop = next((k for k in range(end + 1, min(first + GLUED_TITLE_WORDS, len(tokens)))
+                         if tokens[k][:1].isupper() or k in bylines), None)
+            if stop is None or len(shared) <= best or len(tokens) - stop < OPENING_REST_WORDS:
+                continue
+            headline = " ".join(tokens[first:stop])
+            if headline_like(headline) and not _TWO_SENTENCES.search(headline) and _whole(headline):
+                best, best_at = len(shared), headline
+        if best_at is not None:  # the first headline wins: a photo caption after it names the lead too
+            return best, best_at
+    return None
+
+
+def _whole(headline: str) -> bool:
+    """A headline does not stop inside a quote ('... the 1968 film "Night of the Living') or after
+    a word of at most three letters in lower case ("... tardar décadas por", "... of the"): a
+    sentence of the lead running on to a name does."""
+    last = headline.rsplit(" ", 1)[-1]
+    return not (last.isalpha() and last.islower() and len(last) <= 3) and headline.count('"') % 2 == 0 \
+        and headline.count("“") == headline.count("”") and headline.count("«") == headline.count("»")
+
+
+def _content_words_of(token: str) -> set[str]:
+    return set(_CONTENT_WORD.findall(token.casefold()))
+
+
 def _short_capitalised(token: str) -> bool:
     """A headline's first word too short to be a lead word ("Un troisième Français mort ...",
     "The Modern ..."): a capitalised word of at most three letters, not a byline's "By"."""
@@ -426,6 +482,7 @@ class PageLayout:
     title_at: int | None = None       # the headline, if found by position
     title_by_lead: bool = False       # ... because it names the article's lead
     title_text: str | None = None     # the headline, when it is only part of paragraph title_at
+    title_in_body: bool = False       # ... which is the body's first paragraph, kept as body text
     tail: int = 0                     # paragraphs from here on are a closing headline list
 
     def outside(self, i: int) -> bool:
@@ -447,7 +504,7 @@ def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
     layout = PageLayout(body, block, body_idx, first_body, last_body)
     if doc.title is None:
         _find_title(layout, paragraphs)
-    if layout.title_at is not None and layout.title_at >= layout.first_body:
+    if layout.title_at is not None and layout.title_at >= layout.first_body and not layout.title_in_body:
         later = [i for i in body_idx if i > layout.title_at]
         layout.first_body = later[0] if later else len(paragraphs)
     # A list of headlines closing the page is a related-links block whose heading, if it
@@ -466,8 +523,14 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
     if block is not None and first_body < len(paragraphs) and paragraphs[first_body].sentence:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
         top = max(0, first_body - LEAD_TITLE_WINDOW)
-        glued = _repeated_headline(paragraphs, top, first_body, lead) or _headline_in_glued_text(
-            paragraphs, top, first_body, lead)
+        glued = _repeated_headline(paragraphs, top, first_body, lead)
+        if glued is None:  # shown once: glued to the chrome above the body, or opening the body
+            glued = _headline_in_glued_text(paragraphs, top, first_body, lead)
+            rest = _lead_words(paragraphs, first_body + 1, layout.body_idx)
+            opening = _headline_opening_body(paragraphs[first_body].text, rest)
+            if opening is not None and (
+                    glued is None or opening[0] >= _lead_overlap(glued[1], rest) + OPENING_MARGIN):
+                glued, layout.title_in_body = (first_body, opening[1]), True
         if glued is not None:  # a page flattened onto one line: its headline is glued to other text
             (layout.title_at, layout.title_text), layout.title_by_lead = glued, True
             return

@@ -313,6 +313,29 @@ def test_one_line_page_headline_glued_into_a_sign_up_prompt_is_still_the_title()
     assert doc.text.startswith("A flaw in the wildly popular online game Minecraft makes it easy")
 
 
+@pytest.mark.parametrize("name, title, lead", [
+    ("regards.fr-enquetes.one_line.txt",
+     "Deux ans et demi en Macronie : une condamnation, dix mises en examen et six enquêtes en cours",
+     "On vous aurait bien fait un top 10 des macronistes"),
+    ("latercera.com-laagenda.one_line.txt",
+     "La agenda con que Interior busca contener la crisis de seguridad y el dilema del oficialismo",
+     "Isabel Caro, Rocío Latorre y José Miguel Wilson")])
+def test_one_line_page_headline_opening_the_first_sentence_is_the_title(name, title, lead):
+    # regards.fr and latercera.com flattened onto one line: the headline opens the body's first
+    # "sentence", with no full stop between it and the standfirst or byline ("... en cours On vous
+    # aurait ...", "... del oficialismo Isabel Caro, ..."); it is the title, and that sentence stays body
+    doc = _alone(name)
+    assert doc.title == title
+    assert lead in doc.text
+
+
+def test_one_line_page_lead_words_do_not_beat_a_headline_above_the_body():
+    # syracuse.com flattened onto one line: the lead's first sentence ("Today on the first day of
+    # Kwanzaa, a week-long celebration which honors African heritage ...") names the rest of the
+    # lead too; the headline above the body names it almost as well and stays the title
+    assert _alone("syracuse.com1.one_line.txt").title == "Kwanzaa is celebrated at Beauchamp Library"
+
+
 def test_one_line_page_a_sign_in_box_is_not_the_body():
     # oregonlive.com flattened onto one line: the site's sign-in box ("Remember me Forgot your
     # username and password? Don't have an account? Register now for free ...") above the article
