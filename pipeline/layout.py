@@ -412,21 +412,25 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
     (MIN_LEAD_OVERLAP words, and a quarter of its words of 4+ letters: a menu the page repeats names a
     word or two of it). Its later occurrence, the nearer to the body, is the headline, unless it
     opens the body's first paragraph; inside that paragraph only its opening words count as a
-    showing (words a headline shares with its lead, "... with great white shark", are none)."""
+    showing (words a headline shares with its lead, "... with great white shark", are none), or
+    the headline shown twice in a row opening it ("Zuckerberg offers peek ... Zuckerberg offers
+    peek ... Facebook CEO says ..."), which is then the title of that paragraph, kept as body."""
     # the second showing may open the body's first paragraph, glued to the lead
     tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
     keys = [(i, t.casefold()) for i, t in tokens]
+    opening = next((q for q, (i, _) in enumerate(keys) if i >= first_body), None)  # the body's first word
     seen: dict[tuple, list[int]] = {}
     best, best_at = (MIN_LEAD_OVERLAP - 1, 0), None
     for q in range(len(keys) - 2):
         gram = tuple(keys[q:q + 3])
         if gram[0][0] != gram[2][0]:
             continue  # a headline stays inside one paragraph
-        if gram[0][0] >= first_body and q and keys[q - 1][0] == gram[0][0]:
-            continue  # in the body's first paragraph only its opening words show the headline again
+        inside = gram[0][0] >= first_body and q != opening  # in the body's first paragraph, past its opening
         for p in seen.get(tuple(k for _, k in gram), ()):
             if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
                 continue  # not the start of the repeat
+            if inside and p != opening:
+                continue  # there only the opening words show the headline again, or repeat it
             n = 3
             while q + n < len(keys) and p + n < q and keys[p + n][1] == keys[q + n][1] \
                     and keys[q + n][0] == keys[q][0] and keys[p + n][0] == keys[p][0]:
@@ -434,9 +438,9 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
             text = " ".join(t for _, t in tokens[q:q + n])
             named = _lead_overlap(text, lead)
             if n <= 30 and (named, n) > best and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
-                    and headline_like(text):
+                    and headline_like(text) and (not inside or p + n == q):
                 at = q if tokens[q][0] < first_body else p  # the headline is a paragraph above the body
-                if tokens[at][0] < first_body:
+                if tokens[at][0] < first_body or at == opening:  # ... or shown twice opening the body
                     best, best_at = (named, n), (tokens[at][0], text)
         seen.setdefault(tuple(k for _, k in gram), []).append(q)
     return best_at
@@ -524,6 +528,7 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
         top = max(0, first_body - LEAD_TITLE_WINDOW)
         glued = _repeated_headline(paragraphs, top, first_body, lead)
+        layout.title_in_body = glued is not None and glued[0] == first_body
         if glued is None:  # shown once: glued to the chrome above the body, or opening the body
             glued = _headline_in_glued_text(paragraphs, top, first_body, lead)
             rest = _lead_words(paragraphs, first_body + 1, layout.body_idx)

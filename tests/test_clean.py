@@ -329,6 +329,15 @@ def test_one_line_page_headline_opening_the_first_sentence_is_the_title(name, ti
     assert lead in doc.text
 
 
+def test_one_line_page_headline_shown_twice_opening_the_body_is_the_title():
+    # cnet flattened onto one line: the headline and its copy open the body's first sentence
+    # ("Zuckerberg offers peek at Facebook's acquisition strategies Zuckerberg offers peek at ...
+    # Facebook CEO says ..."), after a long menu
+    doc = _alone("cnet.one_line.txt")
+    assert doc.title == "Zuckerberg offers peek at Facebook's acquisition strategies"
+    assert "Facebook CEO says be a friend and have a shared vision" in doc.text
+
+
 def test_one_line_page_lead_words_do_not_beat_a_headline_above_the_body():
     # syracuse.com flattened onto one line: the lead's first sentence ("Today on the first day of
     # Kwanzaa, a week-long celebration which honors African heritage ...") names the rest of the
