@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import (BIO_ROLE, BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_LINE, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
                        comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
                        TRUNCATED, ticker)
 from .text import capitalised_share, ends_sentence, word_count
@@ -385,6 +385,32 @@ def _headline_opening_body(text: str, lead: set[str]) -> tuple[int, str] | None:
     return None
 
 
+def _headline_before_byline(paragraphs: list[Unit], top: int, first_body: int,
+                            lead: set[str]) -> tuple[int, str] | None:
+    """(paragraph, headline) for a page flattened onto one line whose headline is glued in front
+    of its byline or date (BYLINE_WORD, DATE_TOKEN): of the stretches of at most
+    GLUED_TITLE_WORDS words that end right before one, start with a capital and read like a
+    headline, the one that names the most words of the lead (at least MIN_GLUED_OVERLAP), the
+    shorter on a tie; the nearest paragraph wins a tie."""
+    best, best_at = MIN_GLUED_OVERLAP - 1, None
+    for i in range(min(first_body, len(paragraphs) - 1), top - 1, -1):
+        tokens = paragraphs[i].text.split(" ")
+        marks = [m for m in range(1, len(tokens)) if DATE_TOKEN.match(tokens[m]) or BYLINE_WORD.match(
+            tokens[m]) and m + 1 < len(tokens) and tokens[m + 1][:1].isupper()]
+        for a, m in enumerate(marks):
+            if not (_content_words_of(" ".join(tokens[max(0, m - 2):m])) & lead):
+                continue  # the headline's last words name the lead: no chrome between it and the byline
+            shared: set[str] = set()
+            for s in range(m - 1, max(-1, m - 1 - GLUED_TITLE_WORDS, marks[a - 1] if a else -1), -1):
+                shared |= _content_words_of(tokens[s]) & lead
+                if len(shared) <= best or not tokens[s][:1].isupper():
+                    continue
+                headline = " ".join(tokens[s:m])
+                if headline_like(headline) and not _TWO_SENTENCES.search(headline):
+                    best, best_at = len(shared), (i, headline)
+    return best_at
+
+
 def _whole(headline: str) -> bool:
     """A headline does not stop inside a quote ('... the 1968 film "Night of the Living') or after
     a word of at most three letters in lower case ("... tardar décadas por", "... of the"): a
@@ -530,7 +556,9 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
         glued = _repeated_headline(paragraphs, top, first_body, lead)
         layout.title_in_body = glued is not None and glued[0] == first_body
         if glued is None:  # shown once: glued to the chrome above the body, or opening the body
-            glued = _headline_in_glued_text(paragraphs, top, first_body, lead)
+            glued = _headline_before_byline(paragraphs, top, first_body, lead) or _headline_in_glued_text(
+                paragraphs, top, first_body, lead)
+            layout.title_in_body = glued is not None and glued[0] == first_body
             rest = _lead_words(paragraphs, first_body + 1, layout.body_idx)
             opening = _headline_opening_body(paragraphs[first_body].text, rest)
             if opening is not None and (

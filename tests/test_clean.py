@@ -338,6 +338,14 @@ def test_one_line_page_headline_shown_twice_opening_the_body_is_the_title():
     assert "Facebook CEO says be a friend and have a shared vision" in doc.text
 
 
+def test_one_line_page_headline_glued_in_front_of_its_date_is_the_title():
+    # a telebasel page (trafilatura's evaluation page 0afd671f) flattened onto one line: photo
+    # captions of a gallery, "Region", the headline, then its date ("... in einer Nacht 19.10.2019
+    # 11:36 telebasel In der Nacht ..."); the captions name the lead as much as the headline
+    doc = _alone("telebasel-0afd671f.one_line.txt")
+    assert doc.title == "Junge Lenker schrotten Corvette und Audi in einer Nacht"
+
+
 def test_one_line_page_lead_words_do_not_beat_a_headline_above_the_body():
     # syracuse.com flattened onto one line: the lead's first sentence ("Today on the first day of
     # Kwanzaa, a week-long celebration which honors African heritage ...") names the rest of the
