@@ -402,6 +402,8 @@ def _headline_before_byline(paragraphs: list[Unit], top: int, first_body: int,
                 continue  # the headline's last words name the lead: no chrome between it and the byline
             shared: set[str] = set()
             for s in range(m - 1, max(-1, m - 1 - GLUED_TITLE_WORDS, marks[a - 1] if a else -1), -1):
+                if _chrome_mark(tokens[s], tokens[s + 1]):
+                    break
                 shared |= _content_words_of(tokens[s]) & lead
                 if len(shared) <= best or not tokens[s][:1].isupper():
                     continue
@@ -409,6 +411,12 @@ def _headline_before_byline(paragraphs: list[Unit], top: int, first_body: int,
                 if headline_like(headline) and not _TWO_SENTENCES.search(headline):
                     best, best_at = len(shared), (i, headline)
     return best_at
+
+
+def _chrome_mark(token: str, after: str) -> bool:
+    """A token no headline holds: a breadcrumb's or a menu's separator ("News » World", "Home |
+    Sport") or a lone capital before another ("Font Size A A A")."""
+    return token in ("|", "»", "›", "/", "•", "·") or (len(token) == 1 and token.isupper() and len(after) == 1)
 
 
 def _whole(headline: str) -> bool:
@@ -554,10 +562,12 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
         top = max(0, first_body - LEAD_TITLE_WINDOW)
         glued = _repeated_headline(paragraphs, top, first_body, lead)
+        before_byline = _headline_before_byline(paragraphs, top, first_body, lead)
+        if glued is not None and before_byline is not None and glued[1].count(" ") < 3:
+            glued = None  # three words shown twice are a section's name, the headline stands before the byline
         layout.title_in_body = glued is not None and glued[0] == first_body
         if glued is None:  # shown once: glued to the chrome above the body, or opening the body
-            glued = _headline_before_byline(paragraphs, top, first_body, lead) or _headline_in_glued_text(
-                paragraphs, top, first_body, lead)
+            glued = before_byline or _headline_in_glued_text(paragraphs, top, first_body, lead)
             layout.title_in_body = glued is not None and glued[0] == first_body
             rest = _lead_words(paragraphs, first_body + 1, layout.body_idx)
             opening = _headline_opening_body(paragraphs[first_body].text, rest)

@@ -346,6 +346,13 @@ def test_one_line_page_headline_glued_in_front_of_its_date_is_the_title():
     assert doc.title == "Junge Lenker schrotten Corvette und Audi in einer Nacht"
 
 
+def test_one_line_page_section_name_shown_twice_is_not_the_title():
+    # webmd-1 flattened onto one line: "Allergies Health Center" stands in the menu and again
+    # above the article; the headline is glued between "Font Size A A A" and the byline
+    doc = _alone("webmd-1.one_line.txt")
+    assert doc.title == "Babies Who Eat Peanuts Early May Avoid Allergy"
+
+
 def test_one_line_page_lead_words_do_not_beat_a_headline_above_the_body():
     # syracuse.com flattened onto one line: the lead's first sentence ("Today on the first day of
     # Kwanzaa, a week-long celebration which honors African heritage ...") names the rest of the
