@@ -11,7 +11,10 @@ Title: the headline-like line right above the byline or date line (skipping phot
 credits and prompts), else the first headline-like line above the body. Lines that
 only look like headlines are never the title: newsletter prompts and sources ("From
 the ... newsletter"), promoted other stories ("Latest news: ..."), and e-mail subject
-lines ("Fwd: ..."), whose text is the title only when the page shows no headline.
+lines ("Fwd: ..."), whose text is the title only when the page shows no headline. On a page
+flattened onto one line the headline is glued to other text (see _find_title): shown twice above
+the body, glued in front of its byline or date, opening the body's first sentence, or else the
+stretch above the body that names the lead the most.
 """
 from __future__ import annotations
 
@@ -556,7 +559,10 @@ def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
 
 def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
     """The headline's position: right above the body, in the last TITLE_WINDOW paragraphs
-    before it (a headline ending in "Inc." looks like a sentence: one line past it too)."""
+    before it (a headline ending in "Inc." looks like a sentence: one line past it too). On a
+    page flattened onto one line: the headline shown twice (unless it is three words and a
+    headline stands before a byline), else the one before a byline or date, else the glued-text
+    guess, unless the body's first sentence opens with a headline naming the lead clearly more."""
     first_body, block = layout.first_body, layout.block
     if block is not None and first_body < len(paragraphs) and paragraphs[first_body].sentence:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
