@@ -203,6 +203,10 @@ def _title_index(doc: Doc, layout: PageLayout, paragraphs: list[Unit], claims: l
     else the first headline-like line above the body, among the lines no rule claims."""
     if doc.title is not None:
         return None
+    if layout.title_text is not None:
+        # a headline cut out of a glued paragraph is only part of it: a rule that claims the
+        # paragraph ("Sign up to comment and more Sign up Biz & IT — <headline> ...") claims its chrome
+        return layout.title_at
     for i in range(min(layout.first_body, len(paragraphs))):
         if claims[i] is None and (
                 i == layout.title_at if layout.title_at is not None else headline_like(paragraphs[i].text)):

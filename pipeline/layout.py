@@ -11,7 +11,10 @@ Title: the headline-like line right above the byline or date line (skipping phot
 credits and prompts), else the first headline-like line above the body. Lines that
 only look like headlines are never the title: newsletter prompts and sources ("From
 the ... newsletter"), promoted other stories ("Latest news: ..."), and e-mail subject
-lines ("Fwd: ..."), whose text is the title only when the page shows no headline.
+lines ("Fwd: ..."), whose text is the title only when the page shows no headline. On a page
+flattened onto one line the headline is glued to other text (see _find_title): shown twice above
+the body, glued in front of its byline or date, opening the body's first sentence, or else the
+stretch above the body that names the lead the most.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import (BIO_ROLE, BYLINE, CALL_TO_ACTION, CREDIT, DATE_LINE, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_LINE, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
                        comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
                        TRUNCATED, ticker)
 from .patterns import EMBEDDED_POST_CREDIT
@@ -365,6 +368,96 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
     return best_at
 
 
+# ... or the headline opens the body's first "sentence" itself, with no full stop after it: between
+# the page's last chrome and the standfirst, byline or lead ("La agenda con que Interior busca
+# ... del oficialismo Isabel Caro, Rocío Latorre ... Hace 13 horas ..."). It is then the first
+# stretch of that sentence that names the rest of the lead (the words of the sentences after it):
+# it starts with a capital at a word of the lead and stops right before a capital or a byline,
+# where the next block of the page begins, within GLUED_TITLE_WORDS words; the sentence's own
+# text goes on for at least OPENING_REST_WORDS words after it.
+OPENING_REST_WORDS = 10
+# It beats a headline guessed in the glued text above the body only when it names OPENING_MARGIN
+# more words of the lead: the lead's own first words name the rest of it too.
+OPENING_MARGIN = 2
+
+
+def _headline_opening_body(text: str, lead: set[str]) -> tuple[int, str] | None:
+    """(lead words named, headline) for the body's first paragraph of a page flattened onto one
+    line, see OPENING_REST_WORDS; of the stretches from one start, the one naming the most wins."""
+    tokens = text.split(" ")
+    named = [(k, _content_words_of(t) & lead) for k, t in enumerate(tokens)]
+    named = [(k, words) for k, words in named if words]
+    best, best_at = MIN_GLUED_OVERLAP - 1, None
+    # a byline ("by Ann Lee") ends the headline before it
+    bylines = [k for k in range(len(tokens) - 1) if tokens[k] in ("By", "by") and tokens[k + 1][:1].isupper()]
+    for a, (start, _) in enumerate(named):
+        first = start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
+        if not tokens[first][:1].isupper():
+            continue
+        shared: set[str] = set()
+        for end, words in named[a:]:
+            if end - first >= GLUED_TITLE_WORDS:
+                break
+            shared |= words
+            stop = next((k for k in range(end + 1, min(first + GLUED_TITLE_WORDS, len(tokens)))
+                         if tokens[k][:1].isupper() or k in bylines), None)
+            if stop is None or len(shared) <= best or len(tokens) - stop < OPENING_REST_WORDS:
+                continue
+            headline = " ".join(tokens[first:stop])
+            if headline_like(headline) and not _TWO_SENTENCES.search(headline) and _whole(headline):
+                best, best_at = len(shared), headline
+        if best_at is not None:  # the first headline wins: a photo caption after it names the lead too
+            return best, best_at
+    return None
+
+
+def _headline_before_byline(paragraphs: list[Unit], top: int, first_body: int,
+                            lead: set[str]) -> tuple[int, str] | None:
+    """(paragraph, headline) for a page flattened onto one line whose headline is glued in front
+    of its byline or date (BYLINE_WORD, DATE_TOKEN): of the stretches of at most
+    GLUED_TITLE_WORDS words that end right before one, start with a capital and read like a
+    headline, the one that names the most words of the lead (at least MIN_GLUED_OVERLAP), the
+    shorter on a tie; the nearest paragraph wins a tie."""
+    best, best_at = MIN_GLUED_OVERLAP - 1, None
+    for i in range(min(first_body, len(paragraphs) - 1), top - 1, -1):
+        tokens = paragraphs[i].text.split(" ")
+        marks = [m for m in range(1, len(tokens)) if DATE_TOKEN.match(tokens[m]) or BYLINE_WORD.match(
+            tokens[m]) and m + 1 < len(tokens) and tokens[m + 1][:1].isupper()]
+        for a, m in enumerate(marks):
+            if not (_content_words_of(" ".join(tokens[max(0, m - 2):m])) & lead):
+                continue  # the headline's last words name the lead: no chrome between it and the byline
+            shared: set[str] = set()
+            for s in range(m - 1, max(-1, m - 1 - GLUED_TITLE_WORDS, marks[a - 1] if a else -1), -1):
+                if _chrome_mark(tokens[s], tokens[s + 1]):
+                    break
+                shared |= _content_words_of(tokens[s]) & lead
+                if len(shared) <= best or not tokens[s][:1].isupper():
+                    continue
+                headline = " ".join(tokens[s:m])
+                if headline_like(headline) and not _TWO_SENTENCES.search(headline):
+                    best, best_at = len(shared), (i, headline)
+    return best_at
+
+
+def _chrome_mark(token: str, after: str) -> bool:
+    """A token no headline holds: a breadcrumb's or a menu's separator ("News » World", "Home |
+    Sport") or a lone capital before another ("Font Size A A A")."""
+    return token in ("|", "»", "›", "/", "•", "·") or (len(token) == 1 and token.isupper() and len(after) == 1)
+
+
+def _whole(headline: str) -> bool:
+    """A headline does not stop inside a quote ('... the 1968 film "Night of the Living') or after
+    a word of at most three letters in lower case ("... tardar décadas por", "... of the"): a
+    sentence of the lead running on to a name does."""
+    last = headline.rsplit(" ", 1)[-1]
+    return not (last.isalpha() and last.islower() and len(last) <= 3) and headline.count('"') % 2 == 0 \
+        and headline.count("“") == headline.count("”") and headline.count("«") == headline.count("»")
+
+
+def _content_words_of(token: str) -> set[str]:
+    return set(_CONTENT_WORD.findall(token.casefold()))
+
+
 def _short_capitalised(token: str) -> bool:
     """A headline's first word too short to be a lead word ("Un troisième Français mort ...",
     "The Modern ..."): a capitalised word of at most three letters, not a byline's "By"."""
@@ -387,10 +480,14 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
     stretch of 3-30 words that occurs twice there, reads like a headline and names the lead
     (MIN_LEAD_OVERLAP words, and a quarter of its words of 4+ letters: a menu the page repeats names a
     word or two of it). Its later occurrence, the nearer to the body, is the headline, unless it
-    opens the body's first paragraph."""
+    opens the body's first paragraph; inside that paragraph only its opening words count as a
+    showing (words a headline shares with its lead, "... with great white shark", are none), or
+    the headline shown twice in a row opening it ("Zuckerberg offers peek ... Zuckerberg offers
+    peek ... Facebook CEO says ..."), which is then the title of that paragraph, kept as body."""
     # the second showing may open the body's first paragraph, glued to the lead
     tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
     keys = [(i, t.casefold()) for i, t in tokens]
+    opening = next((q for q, (i, _) in enumerate(keys) if i >= first_body), None)  # the body's first word
     seen: dict[tuple, list[int]] = {}
     best, best_at = (MIN_LEAD_OVERLAP - 1, 0), None
     for q in range(len(keys) - 2):
@@ -400,19 +497,23 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
         showings = seen.setdefault(tuple(k for _, k in gram), [])
         if len(showings) > MAX_GRAM_SHOWINGS:
             continue
+        inside = gram[0][0] >= first_body and q != opening  # in the body's first paragraph, past its opening
         for p in showings:
             if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
                 continue  # not the start of the repeat
+            if inside and p != opening:
+                continue  # there only the opening words show the headline again, or repeat it
             n = 3
             while n <= MAX_REPEATED_HEADLINE_WORDS and q + n < len(keys) and p + n < q \
                     and keys[p + n][1] == keys[q + n][1] and keys[q + n][0] == keys[q][0] and keys[p + n][0] == keys[p][0]:
                 n += 1
             text = " ".join(t for _, t in tokens[q:q + n])
             named = _lead_overlap(text, lead)
-            if n <= MAX_REPEATED_HEADLINE_WORDS and (named, n) > best and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
-                    and headline_like(text):
+            if n <= MAX_REPEATED_HEADLINE_WORDS and (named, n) > best \
+                    and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
+                    and headline_like(text) and (not inside or p + n == q):
                 at = q if tokens[q][0] < first_body else p  # the headline is a paragraph above the body
-                if tokens[at][0] < first_body:
+                if tokens[at][0] < first_body or at == opening:  # ... or shown twice opening the body
                     best, best_at = (named, n), (tokens[at][0], text)
         showings.append(q)
     return best_at
@@ -458,6 +559,7 @@ class PageLayout:
     title_at: int | None = None       # the headline, if found by position
     title_by_lead: bool = False       # ... because it names the article's lead
     title_text: str | None = None     # the headline, when it is only part of paragraph title_at
+    title_in_body: bool = False       # ... which is the body's first paragraph, kept as body text
     tail: int = 0                     # paragraphs from here on are a closing headline list
 
     def outside(self, i: int) -> bool:
@@ -479,7 +581,7 @@ def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
     layout = PageLayout(body, block, body_idx, first_body, last_body)
     if doc.title is None:
         _find_title(layout, paragraphs)
-    if layout.title_at is not None and layout.title_at >= layout.first_body:
+    if layout.title_at is not None and layout.title_at >= layout.first_body and not layout.title_in_body:
         later = [i for i in body_idx if i > layout.title_at]
         layout.first_body = later[0] if later else len(paragraphs)
     # A list of headlines closing the page is a related-links block whose heading, if it
@@ -493,13 +595,27 @@ def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
 
 def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
     """The headline's position: right above the body, in the last TITLE_WINDOW paragraphs
-    before it (a headline ending in "Inc." looks like a sentence: one line past it too)."""
+    before it (a headline ending in "Inc." looks like a sentence: one line past it too). On a
+    page flattened onto one line: the headline shown twice (unless it is three words and a
+    headline stands before a byline), else the one before a byline or date, else the glued-text
+    guess, unless the body's first sentence opens with a headline naming the lead clearly more."""
     first_body, block = layout.first_body, layout.block
     if block is not None and first_body < len(paragraphs) and paragraphs[first_body].sentence:
         lead = _lead_words(paragraphs, first_body, layout.body_idx)
         top = max(0, first_body - LEAD_TITLE_WINDOW)
-        glued = _repeated_headline(paragraphs, top, first_body, lead) or _headline_in_glued_text(
-            paragraphs, top, first_body, lead)
+        glued = _repeated_headline(paragraphs, top, first_body, lead)
+        before_byline = _headline_before_byline(paragraphs, top, first_body, lead)
+        if glued is not None and before_byline is not None and glued[1].count(" ") < 3:
+            glued = None  # three words shown twice are a section's name, the headline stands before the byline
+        layout.title_in_body = glued is not None and glued[0] == first_body
+        if glued is None:  # shown once: glued to the chrome above the body, or opening the body
+            glued = before_byline or _headline_in_glued_text(paragraphs, top, first_body, lead)
+            layout.title_in_body = glued is not None and glued[0] == first_body
+            rest = _lead_words(paragraphs, first_body + 1, layout.body_idx)
+            opening = _headline_opening_body(paragraphs[first_body].text, rest)
+            if opening is not None and (
+                    glued is None or opening[0] >= _lead_overlap(glued[1], rest) + OPENING_MARGIN):
+                glued, layout.title_in_body = (first_body, opening[1]), True
         if glued is not None:  # a page flattened onto one line: its headline is glued to other text
             (layout.title_at, layout.title_text), layout.title_by_lead = glued, True
             return

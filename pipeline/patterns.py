@@ -282,3 +282,12 @@ EMBEDDED_POST_CREDIT = re.compile(r"^[—–-] ?[^()\n]{1,60} \(@\w{1,30}\) \w[\
 # browser does not support frames. <a href=\"...\">Click here ...</a>.</iframe>". Never article
 # text; bounded so that a stray "<iframe" cannot swallow the page.
 EMBEDDED_FRAME = re.compile(r"<iframe\b[^<>]{0,600}>(?:[^<]|<(?!/?iframe\b)){0,800}?</iframe>", re.IGNORECASE)
+
+
+# What follows a headline glued into a page flattened onto one line: a byline's first word in a
+# few languages, capitalised or with a colon, before a capitalised name ("… Avoid Allergy By
+# Brenda Goodman", "… Krebs? Von Claudia Riedler", "… moi Par Matthieu Hy", "… emerge by: Cora
+# Neas"; a preposition in lower case is prose: "… organised by Ann Lee"), or a date in digits
+# ("… liefern 06.11.23 - …", "19.10.2019", "2020-02-19", "4/11/2020"), one token each.
+BYLINE_WORD = re.compile(r"^(?:(?:[Bb]y|[Vv]on|[Pp]ar|[Pp]or|[Dd]oor):|By|BY|Von|VON|Par|PAR|Por|POR|Door)$")
+DATE_TOKEN = re.compile(r"^(?:\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}),?$")

@@ -299,6 +299,70 @@ def test_one_line_page_headline_shown_twice_is_the_title():
     assert doc.text.startswith("A senior prison official has said in a sworn affidavit that")
 
 
+def test_one_line_page_words_the_headline_shares_with_the_lead_are_no_second_showing():
+    # nypost.com flattened onto one line: "great white shark" stands in the headline and again
+    # inside the lead's first sentence; only a repeat that opens the body's first paragraph is
+    # the headline shown again, so the headline itself is the title, not the shared words
+    doc = _alone("nypost.com2.one_line.txt")
+    assert doc.title == "Surfer survives ‘Jaws’ moment with great white shark"
+
+
+def test_one_line_page_headline_glued_into_a_sign_up_prompt_is_still_the_title():
+    # ars-1 (Ars Technica) flattened onto one line: the headline is glued between the comment
+    # box's "Sign up to comment and more Sign up Biz & IT —" and the standfirst; the rule that
+    # claims that sentence as a sign-in box claims its chrome, not the headline cut out of it
+    doc = _alone("ars-1.one_line.txt")
+    assert doc.title.startswith("Just-released Minecraft exploit makes it easy to crash game servers")
+    assert doc.text.startswith("A flaw in the wildly popular online game Minecraft makes it easy")
+
+
+@pytest.mark.parametrize("name, title, lead", [
+    ("regards.fr-enquetes.one_line.txt",
+     "Deux ans et demi en Macronie : une condamnation, dix mises en examen et six enquêtes en cours",
+     "On vous aurait bien fait un top 10 des macronistes"),
+    ("latercera.com-laagenda.one_line.txt",
+     "La agenda con que Interior busca contener la crisis de seguridad y el dilema del oficialismo",
+     "Isabel Caro, Rocío Latorre y José Miguel Wilson")])
+def test_one_line_page_headline_opening_the_first_sentence_is_the_title(name, title, lead):
+    # regards.fr and latercera.com flattened onto one line: the headline opens the body's first
+    # "sentence", with no full stop between it and the standfirst or byline ("... en cours On vous
+    # aurait ...", "... del oficialismo Isabel Caro, ..."); it is the title, and that sentence stays body
+    doc = _alone(name)
+    assert doc.title == title
+    assert lead in doc.text
+
+
+def test_one_line_page_headline_shown_twice_opening_the_body_is_the_title():
+    # cnet flattened onto one line: the headline and its copy open the body's first sentence
+    # ("Zuckerberg offers peek at Facebook's acquisition strategies Zuckerberg offers peek at ...
+    # Facebook CEO says ..."), after a long menu
+    doc = _alone("cnet.one_line.txt")
+    assert doc.title == "Zuckerberg offers peek at Facebook's acquisition strategies"
+    assert "Facebook CEO says be a friend and have a shared vision" in doc.text
+
+
+def test_one_line_page_headline_glued_in_front_of_its_date_is_the_title():
+    # a telebasel page (trafilatura's evaluation page 0afd671f) flattened onto one line: photo
+    # captions of a gallery, "Region", the headline, then its date ("... in einer Nacht 19.10.2019
+    # 11:36 telebasel In der Nacht ..."); the captions name the lead as much as the headline
+    doc = _alone("telebasel-0afd671f.one_line.txt")
+    assert doc.title == "Junge Lenker schrotten Corvette und Audi in einer Nacht"
+
+
+def test_one_line_page_section_name_shown_twice_is_not_the_title():
+    # webmd-1 flattened onto one line: "Allergies Health Center" stands in the menu and again
+    # above the article; the headline is glued between "Font Size A A A" and the byline
+    doc = _alone("webmd-1.one_line.txt")
+    assert doc.title == "Babies Who Eat Peanuts Early May Avoid Allergy"
+
+
+def test_one_line_page_lead_words_do_not_beat_a_headline_above_the_body():
+    # syracuse.com flattened onto one line: the lead's first sentence ("Today on the first day of
+    # Kwanzaa, a week-long celebration which honors African heritage ...") names the rest of the
+    # lead too; the headline above the body names it almost as well and stays the title
+    assert _alone("syracuse.com1.one_line.txt").title == "Kwanzaa is celebrated at Beauchamp Library"
+
+
 def test_one_line_page_a_sign_in_box_is_not_the_body():
     # oregonlive.com flattened onto one line: the site's sign-in box ("Remember me Forgot your
     # username and password? Don't have an account? Register now for free ...") above the article
