@@ -41,6 +41,12 @@ MIN_RUN_WORDS = 8       # words a glued-on run of headlines, and the sentence af
 RUN_CAPITALS = 0.35     # capitalised share that separates a headline run from prose (split_headline_runs)
 RUN_SPLIT_GAIN = 4.0    # capitalised words in excess of RUN_CAPITALS a glued-on run needs to be cut off
 TRAILING_SPLIT_GAIN = 8.0  # the same for a run glued on after the prose (no sentence end after it)
+# An article opens a noun phrase, so a headline or menu run never ends in one: "The"
+# among the last capitalised words before a run's cut starts the lead ("The Catholic Church
+# released ..."). English only: German capitalises nouns, and "Die"/"Der" inside a headline
+# run moved a cut into the run on the snippet set (_lead_article_start).
+LEAD_ARTICLES = frozenset({"The", "A", "An"})
+LEAD_ARTICLE_REACH = 3  # capitalised words back from the cut an opening article is looked for
 # A hard wrap fills lines of 55-80 characters; lines that mostly stop between 20 and 40
 # are a list of short items (a flattened page's menus and labels), not a wrapped text.
 MIN_WRAP_WIDTH = 40
@@ -279,10 +285,25 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
         if len(raw_tokens) != len(tokens):
             out.append(u)
             continue
+        at = _lead_article_start(tokens, at)
         cut = u.start + raw_tokens[at][0]
         out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
         out.append(Unit(cut, u.end, " ".join(tokens[at:]), sentence=True))
     return _split_trailing_runs(raw, out)
+
+
+def _lead_article_start(tokens: list[str], at: int) -> int:
+    """Where the lead starts when a headline run is cut off before tokens[at]. The change point
+    of the capitals cuts before a capital and as late as the capitals go on, so it cuts before
+    the last capitalised word of a name that opens the lead: "... Rare Nod to American Nuns The
+    Catholic | Church released its final report ...". An article up to LEAD_ARTICLE_REACH
+    capitalised words before the cut starts the lead instead (the run never ends in one)."""
+    for k in range(at - 1, max(at - 1 - LEAD_ARTICLE_REACH, MIN_RUN_WORDS - 1), -1):
+        if not tokens[k][:1].isupper():
+            break
+        if tokens[k] in LEAD_ARTICLES:
+            return k
+    return at
 
 
 _FULL_STOP = re.compile(r"[a-z\u00df-\u00ff]{2}[.!?…][\"'”’)\]]*$")  # not "U.S." or "Mr.": a word's full stop

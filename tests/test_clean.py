@@ -240,6 +240,9 @@ ONE_LINE_PAGES = [
     ("teenvogue.com2.one_line.txt", "a comment widget's button in lower case glued to the article's last sentence "
      "('... in the comments! show comments What do you think? Post a comment'), after the article shown twice",
      ["don't forget to nominate your favorites in the comments!"], ["show comments", "What do you think?"]),
+    ("syracuse.com2.one_line.txt", ("a byline run glued in front of a lead that opens with a name ('... View/Post "
+     "Comments The Onondaga Historical Association leads ...') is cut before the name's article, not its last word"),
+     ["The Onondaga Historical Association leads groups through the Hotel Syracuse"], ["View/Post Comments"]),
 ]
 
 

@@ -81,6 +81,21 @@ def test_a_headline_run_glued_in_front_of_a_sentence_is_cut_off():
     assert units[1].text == raw[len(run) + 1:]
 
 
+def test_a_headline_run_is_cut_before_the_article_that_opens_the_leads_name():
+    # thedailybeast.com flattened onto one line: the change point of the capitals alone cut
+    # "... American Nuns The Catholic | Church released ...", losing the lead's first words
+    run = "News Tech Health Women Books Sister Act The Vatican's Rare Nod to American Nuns"
+    lead = "The Catholic Church released its final report on its investigation into American nuns and it took a softer stance."
+    raw = f"{run} {lead}"
+    units = text.split_headline_runs(raw, [Unit(0, len(raw), raw, sentence=True)])
+    assert [u.text for u in units] == [run, lead]
+    assert raw[units[1].start:units[1].end] == lead
+    # an article further back than LEAD_ARTICLE_REACH capitalised words is the run's own
+    tokens = ["Home", "News", "Sport", "Jobs", "Fall", "As", "Rates", "Rise", "The", "Board", "Of", "Trade", "Said"]
+    assert text._lead_article_start(tokens, 12) == 12
+    assert text._lead_article_start(tokens, 10) == 8
+
+
 def test_a_headline_run_glued_after_a_sentence_is_cut_off():
     # globalnews.ca flattened onto one line: the lead ends in a full stop that no capital follows
     # (an embed's markup shown as text), so the video list runs on in the same unit
