@@ -104,16 +104,21 @@ COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights r
                        r"|\bon this (?:site|website) may not be reproduced\b", re.IGNORECASE)
 # A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
 # over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+# The three tests of body_weight (legal_footer, plea, login_box) share one lower-cased copy
+# of a line: lower() costs more than a cache lookup on all but the shortest lines.
+_lower = lru_cache(maxsize=1 << 12)(str.lower)
+
+
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
-    low = text.lower()
+    low = _lower(text)
     return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
             or "terms of" in low or "this site" in low or "this website" in low) and bool(COPYRIGHT.search(text))
 
 
 @lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
-    low = text.lower()
+    low = _lower(text)
     return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
             or "journalism" in low or "become a" in low or "donate" in low or "enter your" in low
             ) and bool(NEWSLETTER.search(text))
@@ -128,8 +133,9 @@ LOGIN_BOX = re.compile(
     r"|(?:create|register) (?:an|your|a free) account)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def login_box(text: str) -> bool:
-    low = text.lower()
+    low = _lower(text)
     return ("forgot" in low or "remember me" in low or "account" in low or " in as" in low
             or "sign in with" in low) and bool(LOGIN_BOX.search(text))
 
@@ -265,6 +271,13 @@ BIO_ROLE = re.compile(
 )
 FOLLOW = re.compile(r"\bfollow (?:him|her|them|me|us) on (?:twitter|x|facebook|instagram|linkedin)\b|"
                     r"(?:^|\s)@\w{2,}\.?$", re.IGNORECASE)
+
+
+def follow_prompt(text: str) -> bool:
+    """FOLLOW.search, asked only of lines that hold "@" or "follow" in some case (the regex has
+    no literal to start from and tries every place of the line: ~5-8 us a paragraph). No
+    non-ASCII character is one of the letters of "follow" to IGNORECASE (see _FOLDS_TO_ASCII)."""
+    return ("@" in text or "follow" in text.lower()) and bool(FOLLOW.search(text))
 BYLINE = re.compile(r"^(?:by|written by|words by|author|authors|posted by|reporting by)\s*:?\s+(.{2,80})$",
                     re.IGNORECASE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?"

@@ -131,3 +131,14 @@ def test_folds_to_ascii_lists_every_character_ignorecase_reads_as_an_ascii_lette
     found = [chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000 and letter.fullmatch(chr(c))]
     assert found and all(patterns._FOLDS_TO_ASCII.fullmatch(c) for c in found)
     assert not any(patterns._FOLDS_TO_ASCII.search(chr(c)) for c in range(0x80, 0x3000) if chr(c) not in found)
+
+
+def test_follow_prompt_is_follow_search():
+    from pipeline.patterns import FOLLOW, follow_prompt
+
+    words = ["follow", "Follow", "FOLLOW", "fo", "llow", " ", "us", "him", "on", "twitter", "X", "@", "@ab", "ab", ".",
+             "é", "İ", "ſ", "\u212a", "\n", "me", "Instagram"]
+    rng = random.Random(2)
+    for _ in range(20000):
+        line = "".join(rng.choice(words) for _ in range(rng.randint(1, 9)))
+        assert follow_prompt(line) == bool(FOLLOW.search(line)), line
