@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import re2
+
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(alternatives) + r")\s*[:.!]*$", re.IGNORECASE)
@@ -102,26 +104,63 @@ PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|head
 COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
                        r".{0,40}\bprivacy\b|\buse of this (?:site|website) constitutes\b"
                        r"|\bon this (?:site|website) may not be reproduced\b", re.IGNORECASE)
-# A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
-# over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
-# The three tests of body_weight (legal_footer, plea, login_box) share one lower-cased copy
-# of a line: lower() costs more than a cache lookup on all but the shortest lines.
-_lower = lru_cache(maxsize=1 << 12)(str.lower)
+# A line must hold one of these words (lower-cased) for COPYRIGHT, NEWSLETTER or LOGIN_BOX to
+# match: substring tests are ~40x cheaper than those regexes, and most lines hold none.
+_FOOTER_WORDS = ("©", "copyright", "(c) ", "rights reserved", "terms of", "this site", "this website")
+_PLEA_WORDS = ("subscri", "sign up", "newsletter", "inbox", "mailing list", "journalism", "become a", "donate",
+               "enter your")
+_LOGIN_WORDS = ("forgot", "remember me", "account", " in as", "sign in with")
+_WORD_GROUPS = (_FOOTER_WORDS, _PLEA_WORDS, _LOGIN_WORDS)  # bit 0, 1, 2 of a line's mask (_words_held)
+
+
+def _words_in(low: str) -> int:
+    """Which groups of _WORD_GROUPS the lower-cased line holds a word of (bit k: group k)."""
+    return sum(1 << k for k, words in enumerate(_WORD_GROUPS) if any(word in low for word in words))
+
+
+# body_weight asks legal_footer, plea and login_box of every paragraph of up to 60 words, and
+# lower-casing and searching each paragraph cost ~5 us a page line. The clean stage has the
+# words of a whole page found at once (note_page): one RE2 scan per group over the page's
+# UTF-8 bytes, case-insensitive, which is what `word in line.lower()` tells wherever the page
+# holds neither "ſ" (RE2 reads it as s, lower() keeps it) nor "İ" (lower() makes it "i̇", RE2
+# reads it as no i); on such a page, and for lines of no noted page, each line is lower-cased.
+# (One scan per group, not one for all: a match of one group's word may hide an overlapping
+# word of another, "become account".) tests/test_fast_paths.py checks both ways agree.
+_GROUP_SCANS = tuple(re2.compile("(?i)" + "|".join(re.escape(word) for word in words)) for words in _WORD_GROUPS)
+_NOTED: dict[str, int] = {}  # line -> its mask, for the lines of the page noted last
+
+
+def note_page(lines: list[str]) -> None:
+    """Find the words of _WORD_GROUPS in all these lines (a page's paragraphs) at once."""
+    _NOTED.clear()
+    page = "\n".join(lines)
+    if "ſ" in page or "İ" in page or page.count("\n") != len(lines) - 1:
+        return
+    try:
+        data = page.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return
+    masks = dict.fromkeys(lines, 0)
+    for k, scan in enumerate(_GROUP_SCANS):
+        for m in scan.finditer(data):
+            line = lines[data.count(b"\n", 0, m.start())]  # matches are few; lines hold no newline
+            masks[line] |= 1 << k
+    _NOTED.update(masks)
+
+
+def _words_held(text: str) -> int:
+    mask = _NOTED.get(text)
+    return _words_in(text.lower()) if mask is None else mask
 
 
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
-    low = _lower(text)
-    return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
-            or "terms of" in low or "this site" in low or "this website" in low) and bool(COPYRIGHT.search(text))
+    return bool(_words_held(text) & 1) and bool(COPYRIGHT.search(text))
 
 
 @lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
-    low = _lower(text)
-    return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
-            or "journalism" in low or "become a" in low or "donate" in low or "enter your" in low
-            ) and bool(NEWSLETTER.search(text))
+    return bool(_words_held(text) & 2) and bool(NEWSLETTER.search(text))
 
 
 # A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and
@@ -135,9 +174,7 @@ LOGIN_BOX = re.compile(
 
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def login_box(text: str) -> bool:
-    low = _lower(text)
-    return ("forgot" in low or "remember me" in low or "account" in low or " in as" in low
-            or "sign in with" in low) and bool(LOGIN_BOX.search(text))
+    return bool(_words_held(text) & 4) and bool(LOGIN_BOX.search(text))
 
 
 # A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."

@@ -142,3 +142,25 @@ def test_follow_prompt_is_follow_search():
     for _ in range(20000):
         line = "".join(rng.choice(words) for _ in range(rng.randint(1, 9)))
         assert follow_prompt(line) == bool(FOLLOW.search(line)), line
+
+
+def test_words_noted_per_page_are_the_words_of_each_line_lower_cased():
+    from pipeline import patterns
+
+    words = ["©", "Copyright", "(C) ", "rights RESERVED", "terms of", "This Site", "this website", "subscri", "SIGN UP",
+             "newsletter", "Inbox", "mailing list", "journalism", "become a", "ccount", "Donate", "enter your",
+             "forgot", "remember me", "Account", " in as", "sign in with", "be", "come", " ", "x", "é", "’", "\u212a",
+             "ı", "SUBSCRİBE", "ſign up", "\n", "Σ", "ß", "\ud800"]
+    rng = random.Random(3)
+    noted = 0
+    for _ in range(3000):
+        weights = [1.0] * len(words) if rng.random() < 0.3 else [0.0 if w in "ıİſ\n\ud800" or "İ" in w or "ſ" in w
+                                                                 else 1.0 for w in words]
+        lines = ["".join(rng.choices(words, weights, k=rng.randint(0, 6))) for _ in range(rng.randint(1, 6))]
+        patterns.note_page(lines)
+        noted += bool(patterns._NOTED)
+        for line in lines:
+            assert patterns._words_held(line) == patterns._words_in(line.lower()), lines
+    assert noted > 1500
+    patterns.note_page(["Forgot your password? Become a member", "x"])
+    assert patterns._NOTED == {"Forgot your password? Become a member": 6, "x": 0}
