@@ -110,12 +110,7 @@ _FOOTER_WORDS = ("©", "copyright", "(c) ", "rights reserved", "terms of", "this
 _PLEA_WORDS = ("subscri", "sign up", "newsletter", "inbox", "mailing list", "journalism", "become a", "donate",
                "enter your")
 _LOGIN_WORDS = ("forgot", "remember me", "account", " in as", "sign in with")
-_WORD_GROUPS = (_FOOTER_WORDS, _PLEA_WORDS, _LOGIN_WORDS)  # bit 0, 1, 2 of a line's mask (_words_held)
-
-
-def _words_in(low: str) -> int:
-    """Which groups of _WORD_GROUPS the lower-cased line holds a word of (bit k: group k)."""
-    return sum(1 << k for k, words in enumerate(_WORD_GROUPS) if any(word in low for word in words))
+_WORD_GROUPS = (_FOOTER_WORDS, _PLEA_WORDS, _LOGIN_WORDS)  # bit 0, 1, 2 of a line's mask (note_page)
 
 
 # body_weight asks legal_footer, plea and login_box of every paragraph of up to 60 words, and
@@ -148,19 +143,23 @@ def note_page(lines: list[str]) -> None:
     _NOTED.update(masks)
 
 
-def _words_held(text: str) -> int:
+def _holds_words(text: str, group: int) -> bool:
+    """Does the line, lower-cased, hold a word of _WORD_GROUPS[group]?"""
     mask = _NOTED.get(text)
-    return _words_in(text.lower()) if mask is None else mask
+    if mask is None:
+        low = text.lower()
+        return any(word in low for word in _WORD_GROUPS[group])
+    return bool(mask >> group & 1)
 
 
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
-    return bool(_words_held(text) & 1) and bool(COPYRIGHT.search(text))
+    return _holds_words(text, 0) and bool(COPYRIGHT.search(text))
 
 
 @lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
-    return bool(_words_held(text) & 2) and bool(NEWSLETTER.search(text))
+    return _holds_words(text, 1) and bool(NEWSLETTER.search(text))
 
 
 # A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and
@@ -174,7 +173,7 @@ LOGIN_BOX = re.compile(
 
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def login_box(text: str) -> bool:
-    return bool(_words_held(text) & 4) and bool(LOGIN_BOX.search(text))
+    return _holds_words(text, 2) and bool(LOGIN_BOX.search(text))
 
 
 # A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
