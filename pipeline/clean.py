@@ -33,9 +33,9 @@ from functools import cache, lru_cache
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOLLOW, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, legal_footer, login_box, photo_credit, plea,
-                       share_runs)
+from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, NAV, NEWSLETTER_SOURCE, PROMO,
+                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, follow_prompt, legal_footer, login_box, note_page,
+                       photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
                    normalise, paragraphs, parse_date, split_unspaced, word_count)
@@ -91,7 +91,7 @@ def _nav_or_promo(text: str) -> bool:
 
 
 def _bio(text: str) -> bool:
-    return bool(BIO_ROLE.match(text) or FOLLOW.search(text))
+    return bool(BIO_ROLE.match(text) or follow_prompt(text))
 
 
 def _always(text: str) -> bool:
@@ -236,6 +236,7 @@ def extract_metadata(doc: Doc, layout: PageLayout, paragraphs: list[Unit], claim
 
 def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     """Fill title/byline/date, then drop chrome paragraphs (recording each)."""
+    note_page([u.text for u in paragraphs])  # the words legal_footer, plea and login_box look for, found at once
     layout = page_layout(doc, paragraphs)
     claims = _rule_claims(layout, paragraphs)
     title_given = doc.title is not None

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import re2
+
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(alternatives) + r")\s*[:.!]*$", re.IGNORECASE)
@@ -49,20 +51,30 @@ CREDIT = re.compile(
     r")$",
     re.IGNORECASE,
 )
-# Every alternative of CREDIT needs one of these in a line lower-cased: "'s " (A's photo),
-# a first word (Photo:, (Credit: ...), or an agency's name. Keep them in step with CREDIT:
-# on ASCII lines (where lower() is exactly what IGNORECASE compares) they spare most lines
-# the regex, whose .{1,80} and .{0,120} backtrack over the whole line (~2-4 us a line).
+# Every alternative of CREDIT starts or ends in one of these, lower-cased: a first word
+# (Photo:, (Credit: ...), or, up to a closing ")" and ".", "'s photo" (A's photo) or an
+# agency's name. Keep them in step with CREDIT. They spare most lines the regex, whose
+# .{1,80} and .{0,120} backtrack over the whole line (~2-8 us a line), and look only at the
+# line's two ends (lower-casing and searching whole lines cost ~1.5 us a line). lower() gives
+# what IGNORECASE compares with an ASCII letter wherever none of the four characters stands
+# that IGNORECASE, and only it, reads as ASCII letters (_FOLDS_TO_ASCII: "İ" and "ı" as i,
+# "ſ" as s, the Kelvin sign as k); where one does, the regex runs.
 _CREDIT_STARTS = ("image", "photo", "picture", "video", "illustration", "graphic", "file photo",
                   "(", "credit", "source", "courtesy")
-_CREDIT_NAMES = ("getty images", "shutterstock", "ap photo", "afp via getty", "reuters/", "epa-efe", "istock")
+_CREDIT_ENDS = ("s photo", "s picture", "s avatar", "s image", "s profile picture",
+                "getty images", "shutterstock", "ap photo", "afp via getty", "reuters/", "epa-efe", "istock",
+                "istockphoto")
+_CREDIT_HEAD = max(map(len, _CREDIT_STARTS))
+_CREDIT_TAIL = max(map(len, _CREDIT_ENDS)) + len(").\n")  # $ matches before a final newline too
+_FOLDS_TO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
 
 
 def photo_credit(text: str) -> bool:
-    if text.isascii():
-        low = text.lower()
-        if not ("'s " in low or low.startswith(_CREDIT_STARTS) or any(name in low for name in _CREDIT_NAMES)):
-            return False
+    head, tail = text[:_CREDIT_HEAD], text[-_CREDIT_TAIL:]
+    ends_known = (head + tail).isascii() or not _FOLDS_TO_ASCII.search(head + tail)
+    if ends_known and not (head.lower().startswith(_CREDIT_STARTS)
+                           or tail.lower().rstrip(".)\n").endswith(_CREDIT_ENDS)):
+        return False
     return bool(CREDIT.match(text))
 
 
@@ -92,21 +104,62 @@ PROMO = re.compile(r"^(?:latest|breaking|top|more|trending) (?:news|stories|head
 COPYRIGHT = re.compile(r"©|\(c\) \d{4}|\bcopyright\b.{0,60}\d{4}|\ball rights reserved\b|\bterms of (?:use|service)\b"
                        r".{0,40}\bprivacy\b|\buse of this (?:site|website) constitutes\b"
                        r"|\bon this (?:site|website) may not be reproduced\b", re.IGNORECASE)
-# A line must hold one of these words for COPYRIGHT or NEWSLETTER to match: substring tests
-# over the lower-cased line are ~40x cheaper than those regexes, and most lines hold none.
+# A line must hold one of these words (lower-cased) for COPYRIGHT, NEWSLETTER or LOGIN_BOX to
+# match: substring tests are ~40x cheaper than those regexes, and most lines hold none.
+_FOOTER_WORDS = ("©", "copyright", "(c) ", "rights reserved", "terms of", "this site", "this website")
+_PLEA_WORDS = ("subscri", "sign up", "newsletter", "inbox", "mailing list", "journalism", "become a", "donate",
+               "enter your")
+_LOGIN_WORDS = ("forgot", "remember me", "account", " in as", "sign in with")
+_WORD_GROUPS = (_FOOTER_WORDS, _PLEA_WORDS, _LOGIN_WORDS)  # bit 0, 1, 2 of a line's mask (note_page)
+
+
+# body_weight asks legal_footer, plea and login_box of every paragraph of up to 60 words, and
+# lower-casing and searching each paragraph cost ~5 us a page line. The clean stage has the
+# words of a whole page found at once (note_page): one RE2 scan per group over the page's
+# UTF-8 bytes, case-insensitive, which is what `word in line.lower()` tells wherever the page
+# holds neither "ſ" (RE2 reads it as s, lower() keeps it) nor "İ" (lower() makes it "i̇", RE2
+# reads it as no i); on such a page, and for lines of no noted page, each line is lower-cased.
+# (One scan per group, not one for all: a match of one group's word may hide an overlapping
+# word of another, "become account".) tests/test_fast_paths.py checks both ways agree.
+_GROUP_SCANS = tuple(re2.compile("(?i)" + "|".join(re.escape(word) for word in words)) for words in _WORD_GROUPS)
+_NOTED: dict[str, int] = {}  # line -> its mask, for the lines of the page noted last
+
+
+def note_page(lines: list[str]) -> None:
+    """Find the words of _WORD_GROUPS in all these lines (a page's paragraphs) at once."""
+    _NOTED.clear()
+    page = "\n".join(lines)
+    if "ſ" in page or "İ" in page or page.count("\n") != len(lines) - 1:
+        return
+    try:
+        data = page.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return
+    masks = dict.fromkeys(lines, 0)
+    for k, scan in enumerate(_GROUP_SCANS):
+        for m in scan.finditer(data):
+            line = lines[data.count(b"\n", 0, m.start())]  # matches are few; lines hold no newline
+            masks[line] |= 1 << k
+    _NOTED.update(masks)
+
+
+def _holds_words(text: str, group: int) -> bool:
+    """Does the line, lower-cased, hold a word of _WORD_GROUPS[group]?"""
+    mask = _NOTED.get(text)
+    if mask is None:
+        low = text.lower()
+        return any(word in low for word in _WORD_GROUPS[group])
+    return bool(mask >> group & 1)
+
+
 @lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def legal_footer(text: str) -> bool:
-    low = text.lower()
-    return ("©" in low or "copyright" in low or "(c) " in low or "rights reserved" in low
-            or "terms of" in low or "this site" in low or "this website" in low) and bool(COPYRIGHT.search(text))
+    return _holds_words(text, 0) and bool(COPYRIGHT.search(text))
 
 
 @lru_cache(maxsize=1 << 12)  # asked by body_weight, the line rules and headline_like of the same lines
 def plea(text: str) -> bool:
-    low = text.lower()
-    return ("subscri" in low or "sign up" in low or "newsletter" in low or "inbox" in low or "mailing list" in low
-            or "journalism" in low or "become a" in low or "donate" in low or "enter your" in low
-            ) and bool(NEWSLETTER.search(text))
+    return _holds_words(text, 1) and bool(NEWSLETTER.search(text))
 
 
 # A site's sign-in box: "Sign in to OregonLive.com Remember me Forgot your username and
@@ -118,10 +171,9 @@ LOGIN_BOX = re.compile(
     r"|(?:create|register) (?:an|your|a free) account)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 12)  # asked of a line by the layout (body_weight) and again by the line rules
 def login_box(text: str) -> bool:
-    low = text.lower()
-    return ("forgot" in low or "remember me" in low or "account" in low or " in as" in low
-            or "sign in with" in low) and bool(LOGIN_BOX.search(text))
+    return _holds_words(text, 2) and bool(LOGIN_BOX.search(text))
 
 
 # A prompt addressed to the reader, never a headline: "Sign in to read more", "Click here to ..."
@@ -258,6 +310,13 @@ BIO_ROLE = re.compile(
 )
 FOLLOW = re.compile(r"\bfollow (?:him|her|them|me|us) on (?:twitter|x|facebook|instagram|linkedin)\b|"
                     r"(?:^|\s)@\w{2,}\.?$", re.IGNORECASE)
+
+
+def follow_prompt(text: str) -> bool:
+    """FOLLOW.search, asked only of lines that hold "@" or "follow" in some case (the regex has
+    no literal to start from and tries every place of the line: ~5-8 us a paragraph). No
+    non-ASCII character is one of the letters of "follow" to IGNORECASE (see _FOLDS_TO_ASCII)."""
+    return ("@" in text or "follow" in text.lower()) and bool(FOLLOW.search(text))
 BYLINE = re.compile(r"^(?:by|written by|words by|author|authors|posted by|reporting by)\s*:?\s+(.{2,80})$",
                     re.IGNORECASE)
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?"

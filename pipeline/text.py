@@ -152,7 +152,35 @@ def _single_spaced(text: str) -> bool:
     return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
+# The date lines pages print most ("12 March 2015", "March 12, 2015", "2015-03-12") are read
+# directly: dateutil takes ~50-70 us a line, and a batch of generated pages holds a different
+# date on nearly every page. The month names are dateutil's (any case) and the years 1000-9999
+# (dateutil reads "0001" as 2001); what these shapes do not cover, or a day the month lacks,
+# goes to dateutil (tests/test_fast_paths.py checks that both agree).
+_MONTH_NUMBERS = {name: number for number, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")), start=1) for name in names}
+_PLAIN_DATE = re.compile(r"([1-9]\d{3})-(\d{2})-(\d{2})|(\d{1,2}) ([A-Za-z]{3,9}) ([1-9]\d{3})|([A-Za-z]{3,9}) (\d{1,2}), ([1-9]\d{3})")
+
+
+def _plain_date(text: str) -> date | None:
+    """The date of a line in one of the plain shapes of _PLAIN_DATE, else None."""
+    m = _PLAIN_DATE.fullmatch(text)
+    if m is None:
+        return None
+    iso_y, iso_m, iso_d, d1, name1, y1, name2, d2, y2 = m.groups()
+    year, month, day = (iso_y, iso_m, iso_d) if iso_y else (y1, name1, d1) if y1 else (y2, name2, d2)
+    month_number = int(month) if iso_y else _MONTH_NUMBERS.get(month.lower())
+    try:
+        return date(int(year), month_number, int(day)) if month_number else None
+    except ValueError:
+        return None
+
+
 def parse_date(text: str) -> date | None:
+    if found := _plain_date(text):
+        return found
     from dateutil import parser
 
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 
@@ -30,9 +31,12 @@ def test_capitalised_share_counts_initials():
 
 def test_photo_credit_is_credit_match():
     words = ["photo", "image", "'s ", "getty images", "credit", ":", "(", "by", " ", "x", "Shutterstock", "AP Photo",
-             "reuters/", "EPA-EFE", "istock", "Courtesy", "source", "video", "graphic", "file photo", "the ", "'S ", "é"]
+             "reuters/", "EPA-EFE", "istock", "Courtesy", "source", "video", "graphic", "file photo", "the ", "'S ", "é",
+             "\u2019s ", "\u2019S ", "İmage", "ı", "ſource", "\u212aa", "Ü", "'s photo", "\u2019S Avatar",
+             "s profile picture", ")", ".", "\n", "istockphoto", "AFP via Getty", "epa-efe", "ap photo", "Picture",
+             "Illustration", "(Credit:", "ſhutterstock", "re\u212aa", "getty ımages"]
     rng = random.Random(1)
-    for _ in range(20000):
+    for _ in range(40000):
         line = "".join(rng.choice(words) for _ in range(rng.randint(1, 8)))
         assert photo_credit(line) == bool(CREDIT.match(line)), line
 
@@ -94,3 +98,71 @@ def test_sorted_distinct_is_unique():
     runs = np.concatenate([np.sort(rng.integers(0, 500, n)) for n in (5, 300, 200)])
     assert chrome._sorted_distinct(runs).tolist() == np.unique(runs).tolist()
     assert chrome._sorted_distinct(np.empty(0, dtype=np.int64)).tolist() == []
+
+
+def test_plain_dates_read_as_dateutil_reads_them():
+    from dateutil import parser
+
+    def slow(line: str):
+        try:
+            return parser.parse(line, fuzzy=True, default=None).date()
+        except (ValueError, OverflowError, TypeError):
+            return None
+
+    names = ["Jan", "january", "FEB", "March", "apr", "May", "June", "jul", "Aug", "Sep", "Sept", "September",
+             "oct", "November", "Dec", "Mai", "Marc", "Juli", "Sat"]
+    years = ["0001", "0099", "0999", "1900", "2015", "2024", "9999", "0000"]
+    lines = [f"{y}-{m:02d}-{d:02d}" for y in years for m in range(14) for d in (0, 1, 9, 12, 28, 29, 30, 31, 32)]
+    for name in names:
+        for y in years:
+            for d in ("0", "1", "01", "9", "12", "13", "28", "29", "30", "31", "32", "99"):
+                lines += [f"{d} {name} {y}", f"{name} {d}, {y}"]
+    for line in lines:
+        fast = text._plain_date(line)
+        assert fast is None or fast == slow(line), line
+        assert text.parse_date(line) == slow(line), line
+    assert text._plain_date("12 March 2015") == text._plain_date("March 12, 2015") == text._plain_date("2015-03-12")
+
+
+def test_folds_to_ascii_lists_every_character_ignorecase_reads_as_an_ascii_letter():
+    from pipeline import patterns
+
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    found = [chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000 and letter.fullmatch(chr(c))]
+    assert found and all(patterns._FOLDS_TO_ASCII.fullmatch(c) for c in found)
+    assert not any(patterns._FOLDS_TO_ASCII.search(chr(c)) for c in range(0x80, 0x3000) if chr(c) not in found)
+
+
+def test_follow_prompt_is_follow_search():
+    from pipeline.patterns import FOLLOW, follow_prompt
+
+    words = ["follow", "Follow", "FOLLOW", "fo", "llow", " ", "us", "him", "on", "twitter", "X", "@", "@ab", "ab", ".",
+             "é", "İ", "ſ", "\u212a", "\n", "me", "Instagram"]
+    rng = random.Random(2)
+    for _ in range(20000):
+        line = "".join(rng.choice(words) for _ in range(rng.randint(1, 9)))
+        assert follow_prompt(line) == bool(FOLLOW.search(line)), line
+
+
+def test_words_noted_per_page_are_the_words_of_each_line_lower_cased():
+    from pipeline import patterns
+
+    words = ["©", "Copyright", "(C) ", "rights RESERVED", "terms of", "This Site", "this website", "subscri", "SIGN UP",
+             "newsletter", "Inbox", "mailing list", "journalism", "become a", "ccount", "Donate", "enter your",
+             "forgot", "remember me", "Account", " in as", "sign in with", "be", "come", " ", "x", "é", "’", "\u212a",
+             "ı", "SUBSCRİBE", "ſign up", "\n", "Σ", "ß", "\ud800"]
+    rng = random.Random(3)
+    noted = 0
+    for _ in range(3000):
+        weights = [1.0] * len(words) if rng.random() < 0.3 else [0.0 if w in "ıİſ\n\ud800" or "İ" in w or "ſ" in w
+                                                                 else 1.0 for w in words]
+        lines = ["".join(rng.choices(words, weights, k=rng.randint(0, 6))) for _ in range(rng.randint(1, 6))]
+        patterns.note_page(lines)
+        noted += bool(patterns._NOTED)
+        for line in lines:
+            for group, group_words in enumerate(patterns._WORD_GROUPS):
+                want = any(word in line.lower() for word in group_words)
+                assert patterns._holds_words(line, group) == want, lines
+    assert noted > 1500
+    patterns.note_page(["Forgot your password? Become a member", "x"])
+    assert patterns._NOTED == {"Forgot your password? Become a member": 6, "x": 0}
