@@ -56,7 +56,7 @@ from .model import Doc, Unit
 from .patterns import BYLINE, DATE_LINE, RELATED_HEADING, comments_heading
 from .schema import NO_ARTICLE_TEXT
 from .signatures import exclusive_cumsum
-from .text import SENTENCE_END, paragraphs
+from .text import SENTENCE_END, paragraphs, raw_token_spans
 
 GRAM_WORDS = 8          # words per gram
 MIN_DOCS = 4            # different articles that must share a gram for it to be chrome
@@ -288,8 +288,7 @@ class _Source:
 
 def _token_spans(doc: Doc, unit: Unit) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """The white-space-separated tokens of a paragraph: spans in its normalised text and in the raw text."""
-    return ([m.span() for m in _TOKEN.finditer(unit.text)],
-            [m.span() for m in _TOKEN.finditer(doc.raw_text, unit.start, unit.end)])
+    return [m.span() for m in _TOKEN.finditer(unit.text)], raw_token_spans(doc.raw_text, unit)
 
 
 def _raw_range(norm: list[tuple[int, int]], raw: list[tuple[int, int]], a: int, b: int) -> tuple[int, int] | None:

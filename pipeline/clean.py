@@ -38,7 +38,7 @@ from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, NAV, 
                        photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
-                   normalise, paragraphs, parse_date, split_unspaced, word_count)
+                   normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
@@ -262,9 +262,6 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
-_TOKEN = re.compile(r"\S+")
-
-
 def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     """Cut the share bars glued into the sentences of a page flattened onto one line ("...
     Shamil Zhumatov/REUTERS 5,263 facebook linkedin twitter google+ print email The UK may be
@@ -274,15 +271,9 @@ def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     for u in units:
         tokens = u.text.split(" ") if u.sentence else []
         runs = share_runs(tokens) if len(tokens) >= SHARE_RUN else []
-        spans = _token_spans(doc, u, tokens) if runs else None
+        spans = raw_token_spans(doc.raw_text, u, len(tokens)) if runs else None
         out.extend(_cut_token_runs(doc, tokens, spans, runs, "share_buttons") if spans else [u])
     return out
-
-
-def _token_spans(doc: Doc, u: Unit, tokens: list[str]) -> list[tuple[int, int]] | None:
-    """The raw-text span of each of a unit's tokens; None where they do not match one to one."""
-    spans = [m.span() for m in _TOKEN.finditer(doc.raw_text, u.start, u.end)]
-    return spans if len(spans) == len(tokens) else None
 
 
 def _cut_token_runs(doc: Doc, tokens: list[str], spans: list[tuple[int, int]], runs: list[tuple[int, int]],
@@ -310,7 +301,7 @@ def cut_embedded_frames(doc: Doc, units: list[Unit]) -> list[Unit]:
     for u in units:
         inside = [(a, b) for a, b in frames if a < u.end and b > u.start]
         tokens = u.text.split(" ") if u.sentence and inside else []
-        spans = _token_spans(doc, u, tokens) if tokens else None
+        spans = raw_token_spans(doc.raw_text, u, len(tokens)) if tokens else None
         if not spans:
             out.append(u)
             continue

@@ -353,17 +353,30 @@ def _trailing_run_at(tokens: list[str]) -> int:
 
 
 def _split_trailing_runs(raw: str, units: list[Unit]) -> list[Unit]:
+    """The units, each sentence unit that a capitalised run closes cut in two before the run."""
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else ()
         at = _trailing_run_at(tokens) if len(tokens) >= 2 * MIN_RUN_WORDS else 0
-        raw_tokens = [m.span() for m in re.finditer(r"\S+", raw[u.start:u.end])] if at else []
-        if not at or len(raw_tokens) != len(tokens):
+        spans = raw_token_spans(raw, u, len(tokens)) if at else None
+        if spans is None:
             out.append(u)
             continue
-        out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
-        out.append(Unit(u.start + raw_tokens[at][0], u.end, " ".join(tokens[at:]), sentence=True))
+        out.append(Unit(u.start, spans[at - 1][1], " ".join(tokens[:at]), sentence=True))
+        out.append(Unit(spans[at][0], u.end, " ".join(tokens[at:]), sentence=True))
     return out
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+def raw_token_spans(raw: str, unit: Unit, n_tokens: int | None = None) -> list[tuple[int, int]] | None:
+    """The span in the raw text of each white-space-separated token of a unit; None when they
+    are not n_tokens (normalising joined or split some, so the unit's tokens do not map one to
+    one onto the raw text and it cannot be cut between them with confidence)."""
+    spans = [m.span() for m in _TOKEN.finditer(raw, unit.start, unit.end)]
+    return spans if n_tokens is None or len(spans) == n_tokens else None
+
 
 def paragraphs(raw: str) -> list[Unit]:
     """The raw text as normalised paragraphs (hard wraps re-joined, blank lines gone)."""
