@@ -465,18 +465,23 @@ def cmd_ingest(args) -> int:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
     from flows.prefect_api import prefect_api
-    from pipeline.config import check_index_parameters
-    from pipeline.warehouse import writer_lock
 
-    check_index_parameters(args.warehouse, config)  # before Prefect starts (the flow checks again, locked)
     try:
-        with writer_lock(args.warehouse, config.execution.wait_s), prefect_api() as api:
-            # both import Prefect, while a temporary server boots
-            _configure_logging(args)
-            from flows.ingest import ingest_flow
+        # A temporary server first: it boots on the other core while this process opens the
+        # warehouse, waits for its lock and imports Prefect (its start is the longest part of a
+        # small drop; the rest used to come before it).
+        with prefect_api() as api:
+            from pipeline.config import check_index_parameters
+            from pipeline.warehouse import writer_lock
 
-            with api.active(), _progress_display(args):
-                s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, config=config)
+            # before Prefect's flow starts (the flow checks again, locked)
+            check_index_parameters(args.warehouse, config)
+            with writer_lock(args.warehouse, config.execution.wait_s):
+                _configure_logging(args)
+                from flows.ingest import ingest_flow
+
+                with api.active(), _progress_display(args):
+                    s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, config=config)
     finally:
         log_file = os.path.abspath(args.log_file) if args.log_file else None
         for h in list(logging.getLogger().handlers):
