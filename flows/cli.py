@@ -478,8 +478,9 @@ def cmd_ingest(args) -> int:
             check_index_parameters(args.warehouse, config)
             with writer_lock(args.warehouse, config.execution.wait_s):
                 _configure_logging(args)
-                from flows.ingest import ingest_flow
+                from flows.ingest import import_run_machinery, ingest_flow
 
+                import_run_machinery()
                 with api.active(), _progress_display(args):
                     s = ingest_flow(paths=args.paths, warehouse=args.warehouse, label=args.label, config=config)
     finally:
