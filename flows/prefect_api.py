@@ -28,9 +28,11 @@ when the flow begins:
   newsfold waits up to PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS of wall time
   (default here 120 s) and fails with one line.
 - It switches off what a single ingest does not need: telemetry, the UI,
-  automations (triggers and actions) and block-type registration. Flow runs, task
-  runs, logs and artifacts are recorded as usual, in Prefect's database in the
-  Prefect home, so a later `prefect server start` shows them.
+  automations (triggers and actions), block-type registration (and its memo), the
+  migration check on a database it has seen migrated (`known_migrated`) and flow-run
+  heartbeats; and it imports Prefect's server with the garbage collector paused.
+  Flow runs, task runs, logs and artifacts are recorded as usual, in Prefect's
+  database in the Prefect home, so a later `prefect server start` shows them.
 
 This module imports nothing heavy until `PrefectAPI.active()`, so that the server
 starts as early as possible.
