@@ -136,6 +136,10 @@ def normalise(text: str, doc_has_odd_chars: bool = True) -> str:
             # mojibake hides it from ftfy)
             text = ZERO_WIDTH.sub("", text)
         if doc_has_odd_chars and _MOJIBAKE_HINT.search(text):
+            # ftfy decides by the characters around a sequence, white space included: it must
+            # see the spacing that is kept, or the kept text would be repaired on a second pass
+            # ("\xa0Â¡" stays, "Â¡" becomes "¡")
+            text = text if _single_spaced(text) else " ".join(text.split())
             text = ftfy.fix_text(text, uncurl_quotes=False, fix_line_breaks=False, normalization="NFC")
             text = ZERO_WIDTH.sub("", CONTROL.sub("", text))  # a repaired character may be one of them
         else:
