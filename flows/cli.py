@@ -471,10 +471,6 @@ def cmd_ingest(args) -> int:
         # warehouse, waits for its lock and imports Prefect (its start is the longest part of a
         # small drop; the rest used to come before it).
         with prefect_api() as api:
-            # Prefect reads PREFECT_API_URL once, when imported, into the settings that threads it
-            # starts without our context fall back to; its process pool's message forwarder is one:
-            # without this, a multi-batch ingest started a Prefect server of its own there.
-            os.environ["PREFECT_API_URL"] = api.url
             from pipeline.config import check_index_parameters
             from pipeline.warehouse import writer_lock
 

@@ -322,22 +322,15 @@ class PrefectAPI:
                 where = "PREFECT_API_URL" if self.kind == "configured" else "running on this machine"
                 raise PrefectAPIError(f"the Prefect API at {self.url} ({where}) does not answer; start the server "
                                       "or unset PREFECT_API_URL")
-        before = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = self.url  # inherited by worker processes
-        try:
-            updates = {PREFECT_API_URL: self.url}
-            if self.kind == "temporary":
-                # Flow-run heartbeats are for automations that spot crashed runs; a temporary server
-                # runs none and dies with the run. Prefect's heartbeat thread sleeps in 1 s steps and
-                # is joined when the flow ends: 0.5 s of waiting per run on average, for nothing here.
-                updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
-            with temporary_settings(updates=updates):
-                yield self.url
-        finally:
-            if before is None:
-                os.environ.pop("PREFECT_API_URL", None)
-            else:
-                os.environ["PREFECT_API_URL"] = before
+        updates = {PREFECT_API_URL: self.url}
+        if self.kind == "temporary":
+            # Flow-run heartbeats are for automations that spot crashed runs; a temporary server
+            # runs none and dies with the run. Prefect's heartbeat thread sleeps in 1 s steps and
+            # is joined when the flow ends: 0.5 s of waiting per run on average, for nothing here.
+            updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+        # the variable: inherited by worker processes
+        with _environment("PREFECT_API_URL", self.url), temporary_settings(updates=updates):
+            yield self.url
 
     @property
     def note(self) -> str:
@@ -376,9 +369,30 @@ def prefect_api() -> Iterator[PrefectAPI]:
     """
     api = PrefectAPI()
     try:
-        yield api.find()
+        api.find()
+        # Prefect reads PREFECT_API_URL once, when imported, into the settings that threads it
+        # starts outside our settings context fall back to; its process pool's message forwarder
+        # is one: without the variable set before the import, every multi-batch ingest started
+        # a Prefect server of its own there. Restored after: a process that goes on (a test's)
+        # must not keep the address of a server that is gone.
+        with _environment("PREFECT_API_URL", api.url):
+            yield api
     finally:
         api.stop()
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """An environment variable set for the block, as it was after it."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 # A Prefect server kept running between commands, started and stopped explicitly by the user.
