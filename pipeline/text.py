@@ -313,14 +313,13 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
             nxt = tokens[k + 1][:1]
             if gain > best and k + 1 >= MIN_RUN_WORDS and nxt.isupper():
                 best, at = gain, k + 1
-        raw_tokens = [m.span() for m in re.finditer(r"\S+", raw[u.start:u.end])] if best >= RUN_SPLIT_GAIN else []
-        if len(raw_tokens) != len(tokens):
+        spans = raw_token_spans(raw, u, len(tokens)) if best >= RUN_SPLIT_GAIN else None
+        if spans is None:
             out.append(u)
             continue
         at = _lead_article_start(tokens, at)
-        cut = u.start + raw_tokens[at][0]
-        out.append(Unit(u.start, u.start + raw_tokens[at - 1][1], " ".join(tokens[:at]), sentence=True))
-        out.append(Unit(cut, u.end, " ".join(tokens[at:]), sentence=True))
+        out.append(Unit(u.start, spans[at - 1][1], " ".join(tokens[:at]), sentence=True))
+        out.append(Unit(spans[at][0], u.end, " ".join(tokens[at:]), sentence=True))
     return _split_trailing_runs(raw, out)
 
 
