@@ -107,7 +107,26 @@ def configured_url() -> str | None:
         from prefect.settings import PREFECT_API_URL
 
         return PREFECT_API_URL.value() or None
-    return _prefect_setting("PREFECT_API_URL")
+    # Prefect's order: the environment, the working folder's files, the profile. They must be
+    # read before Prefect is: prefect_api() then sets the variable, which outranks the files.
+    return os.environ.get("PREFECT_API_URL") or project_api_url() or _prefect_setting("PREFECT_API_URL")
+
+
+def project_api_url() -> str | None:
+    """The API URL that the working folder's prefect.toml ([api] url) or pyproject.toml
+    ([tool.prefect.api] url) sets."""
+    import tomllib
+
+    for name, keys in (("prefect.toml", ("api", "url")), ("pyproject.toml", ("tool", "prefect", "api", "url"))):
+        try:
+            value = tomllib.loads(Path(name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value:
+            return str(value)
+    return None
 
 
 def local_server_url() -> str:

@@ -67,12 +67,12 @@ def isolated_env(tmp_path):
     return env
 
 
-def find_api(env) -> dict:
+def find_api(env, cwd=REPO) -> dict:
     code = ("import json; from flows.prefect_api import PrefectAPI\n"
             "api = PrefectAPI().find()\n"
             "print(json.dumps({'kind': api.kind, 'url': api.url, 'server': api.server is not None}))\n"
             "api.stop()")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -104,6 +104,22 @@ def test_the_api_url_of_the_active_prefect_profile_is_used(isolated_env, tmp_pat
     profiles.write_text('active = "mine"\n[profiles.mine]\nPREFECT_API_URL = "http://10.1.2.3:4200/api"\n')
     api = find_api({**isolated_env, "PREFECT_PROFILES_PATH": str(profiles)})
     assert api == {"kind": "configured", "url": "http://10.1.2.3:4200/api", "server": False}
+
+
+def test_the_api_url_of_the_working_folders_prefect_toml_beats_the_profile(isolated_env, tmp_path):
+    # newsfold sets PREFECT_API_URL before importing Prefect, and the variable outranks these
+    # files in Prefect: so newsfold must read them itself
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('active = "mine"\n[profiles.mine]\nPREFECT_API_URL = "http://10.1.2.3:4200/api"\n')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "prefect.toml").write_text('[api]\nurl = "http://10.9.8.7:4200/api"\n')
+    api = find_api({**isolated_env, "PREFECT_PROFILES_PATH": str(profiles)}, cwd=project)
+    assert api == {"kind": "configured", "url": "http://10.9.8.7:4200/api", "server": False}
+    (project / "prefect.toml").unlink()
+    (project / "pyproject.toml").write_text('[tool.prefect.api]\nurl = "http://10.9.8.6:4200/api"\n')
+    assert find_api({**isolated_env, "PREFECT_PROFILES_PATH": str(profiles)}, cwd=project)["url"] == \
+        "http://10.9.8.6:4200/api"
 
 
 def servers_using(prefect_home: str) -> list[int]:
