@@ -287,7 +287,6 @@ sys.path.insert(0, {repo!r})
 t0 = time.perf_counter()
 from flows.prefect_api import prefect_api
 with prefect_api() as api:  # as `newsfold ingest` does: reuse a running server or start one early
-    os.environ["PREFECT_API_URL"] = api.url  # before Prefect's import, as `newsfold ingest` does
     from flows.ingest import ingest_flow
     from pipeline.config import IngestConfig
     config = IngestConfig().with_values(batch_size={batch_size}, workers={workers})
