@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from .model import Doc, Unit
 from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_LINE, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
                        comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
-                       TRUNCATED, ticker)
-from .patterns import EMBEDDED_POST_CREDIT
+                       TRUNCATED, ticker, EMBEDDED_POST_CREDIT)
 from .text import capitalised_share, ends_sentence, word_count
 
 MIN_TRAILING_HEADLINES = 3  # headline-like lines closing a page that make a related-links block
@@ -318,8 +317,12 @@ _CONTENT_WORD = re.compile(r"\w{4,}")
 _TWO_SENTENCES = re.compile(r"[a-z]{2}[.!?][\"'”’]? [\"'“‘]?[A-Z]")
 
 
+def _content_words_of(text: str) -> set[str]:
+    return set(_CONTENT_WORD.findall(text.casefold()))
+
+
 def _lead_overlap(text: str, lead: set[str]) -> int:
-    return len(set(_CONTENT_WORD.findall(text.casefold())) & lead)
+    return len(_content_words_of(text) & lead)
 
 
 def _lead_words(paragraphs: list[Unit], first_body: int, body_idx: list[int]) -> set[str]:
@@ -351,10 +354,9 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
     best, best_at = MIN_GLUED_OVERLAP - 1, None
     for i in range(first_body - 1, top - 1, -1):
         tokens = paragraphs[i].text.split(" ")
-        named = [(k, set(_CONTENT_WORD.findall(t.casefold())) & lead) for k, t in enumerate(tokens)]
+        named = [(k, _content_words_of(t) & lead) for k, t in enumerate(tokens)]
         named = [(k, words) for k, words in named if words]
-        # a byline ("By Ann Lee") ends the headline before it
-        bylines = [k for k in range(len(tokens) - 1) if tokens[k] in ("By", "by") and tokens[k + 1][:1].isupper()]
+        bylines = _byline_starts(tokens)
         for a, (start, _) in enumerate(named):
             shared: set[str] = set()
             stop = next((k for k in bylines if k > start), len(tokens))
@@ -363,9 +365,19 @@ def _headline_in_glued_text(paragraphs: list[Unit], top: int, first_body: int,
                     break
                 shared |= words
                 if len(shared) > best:
-                    first = start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
-                    best, best_at = len(shared), (i, " ".join(tokens[first:end + 1]))
+                    best, best_at = len(shared), (i, " ".join(tokens[_headline_first(tokens, start):end + 1]))
     return best_at
+
+
+def _byline_starts(tokens: list[str]) -> list[int]:
+    """Where a byline ("By Ann Lee") starts among a glued text's tokens: it ends the headline before it."""
+    return [k for k in range(len(tokens) - 1) if tokens[k] in ("By", "by") and tokens[k + 1][:1].isupper()]
+
+
+def _headline_first(tokens: list[str], start: int) -> int:
+    """The first token of a headline whose first word of the lead is tokens[start]: the short
+    capitalised word before it, if any (see _short_capitalised)."""
+    return start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
 
 
 # ... or the headline opens the body's first "sentence" itself, with no full stop after it: between
@@ -388,10 +400,9 @@ def _headline_opening_body(text: str, lead: set[str]) -> tuple[int, str] | None:
     named = [(k, _content_words_of(t) & lead) for k, t in enumerate(tokens)]
     named = [(k, words) for k, words in named if words]
     best, best_at = MIN_GLUED_OVERLAP - 1, None
-    # a byline ("by Ann Lee") ends the headline before it
-    bylines = [k for k in range(len(tokens) - 1) if tokens[k] in ("By", "by") and tokens[k + 1][:1].isupper()]
+    bylines = _byline_starts(tokens)
     for a, (start, _) in enumerate(named):
-        first = start - 1 if start > 0 and _short_capitalised(tokens[start - 1]) else start
+        first = _headline_first(tokens, start)
         if not tokens[first][:1].isupper():
             continue
         shared: set[str] = set()
@@ -454,10 +465,6 @@ def _whole(headline: str) -> bool:
         and headline.count("“") == headline.count("”") and headline.count("«") == headline.count("»")
 
 
-def _content_words_of(token: str) -> set[str]:
-    return set(_CONTENT_WORD.findall(token.casefold()))
-
-
 def _short_capitalised(token: str) -> bool:
     """A headline's first word too short to be a lead word ("Un troisième Français mort ...",
     "The Modern ..."): a capitalised word of at most three letters, not a byline's "By"."""
@@ -510,7 +517,7 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
             text = " ".join(t for _, t in tokens[q:q + n])
             named = _lead_overlap(text, lead)
             if n <= MAX_REPEATED_HEADLINE_WORDS and (named, n) > best \
-                    and 4 * named >= len(set(_CONTENT_WORD.findall(text.casefold()))) \
+                    and 4 * named >= len(_content_words_of(text)) \
                     and headline_like(text) and (not inside or p + n == q):
                 at = q if tokens[q][0] < first_body else p  # the headline is a paragraph above the body
                 if tokens[at][0] < first_body or at == opening:  # ... or shown twice opening the body
@@ -607,17 +614,16 @@ def _find_title(layout: PageLayout, paragraphs: list[Unit]) -> None:
         before_byline = _headline_before_byline(paragraphs, top, first_body, lead)
         if glued is not None and before_byline is not None and glued[1].count(" ") < 3:
             glued = None  # three words shown twice are a section's name, the headline stands before the byline
-        layout.title_in_body = glued is not None and glued[0] == first_body
         if glued is None:  # shown once: glued to the chrome above the body, or opening the body
             glued = before_byline or _headline_in_glued_text(paragraphs, top, first_body, lead)
-            layout.title_in_body = glued is not None and glued[0] == first_body
             rest = _lead_words(paragraphs, first_body + 1, layout.body_idx)
             opening = _headline_opening_body(paragraphs[first_body].text, rest)
             if opening is not None and (
                     glued is None or opening[0] >= _lead_overlap(glued[1], rest) + OPENING_MARGIN):
-                glued, layout.title_in_body = (first_body, opening[1]), True
+                glued = (first_body, opening[1])
         if glued is not None:  # a page flattened onto one line: its headline is glued to other text
             (layout.title_at, layout.title_text), layout.title_by_lead = glued, True
+            layout.title_in_body = glued[0] == first_body  # opening the body's first paragraph, kept as body
             return
     top = max(0, first_body - TITLE_WINDOW) if block is not None else 0
     title_at = headline_index(paragraphs[top:], first_body + 2 - top)
