@@ -5,9 +5,12 @@ import random
 import re
 
 import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline import chrome, clean, text
-from pipeline.patterns import CREDIT, photo_credit
+from pipeline.patterns import CREDIT, FOLLOW, follow_prompt, photo_credit
 
 
 def test_single_spaced_only_when_rejoining_changes_nothing():
@@ -134,7 +137,6 @@ def test_folds_to_ascii_lists_every_character_ignorecase_reads_as_an_ascii_lette
 
 
 def test_follow_prompt_is_follow_search():
-    from pipeline.patterns import FOLLOW, follow_prompt
 
     words = ["follow", "Follow", "FOLLOW", "fo", "llow", " ", "us", "him", "on", "twitter", "X", "@", "@ab", "ab", ".",
              "é", "İ", "ſ", "\u212a", "\n", "me", "Instagram"]
@@ -166,3 +168,37 @@ def test_words_noted_per_page_are_the_words_of_each_line_lower_cased():
     assert noted > 1500
     patterns.note_page(["Forgot your password? Become a member", "x"])
     assert patterns._NOTED == {"Forgot your password? Become a member": 6, "x": 0}
+
+
+# The word lists and prefilters above were written by hand from their regexes, and the
+# random-line tests only try the words someone thought of. These draw lines from the regexes
+# themselves (hypothesis reads every alternative), so a new alternative added to a regex
+# without its word in the shortcut fails here.
+_FROM_REGEX = settings(max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.mark.parametrize("name, group", [("COPYRIGHT", 0), ("NEWSLETTER", 1), ("LOGIN_BOX", 2)])
+def test_every_match_of_a_word_group_regex_holds_a_word_of_its_group(name, group):
+    from pipeline import patterns
+
+    regex = getattr(patterns, name)
+
+    @_FROM_REGEX
+    @given(st.from_regex(regex))
+    def check(line):
+        if regex.search(line):
+            assert any(word in line.lower() for word in patterns._WORD_GROUPS[group]), line
+
+    check()
+
+
+@_FROM_REGEX
+@given(st.from_regex(CREDIT))
+def test_photo_credit_admits_every_line_credit_matches(line):
+    assert photo_credit(line) == bool(CREDIT.match(line))
+
+
+@_FROM_REGEX
+@given(st.from_regex(FOLLOW))
+def test_follow_prompt_admits_every_line_follow_finds(line):
+    assert follow_prompt(line) == bool(FOLLOW.search(line))
