@@ -137,7 +137,6 @@ def test_folds_to_ascii_lists_every_character_ignorecase_reads_as_an_ascii_lette
 
 
 def test_follow_prompt_is_follow_search():
-
     words = ["follow", "Follow", "FOLLOW", "fo", "llow", " ", "us", "him", "on", "twitter", "X", "@", "@ab", "ab", ".",
              "é", "İ", "ſ", "\u212a", "\n", "me", "Instagram"]
     rng = random.Random(2)
