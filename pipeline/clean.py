@@ -33,9 +33,9 @@ from functools import cache, lru_cache
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, follow_prompt, legal_footer, login_box, note_page,
-                       photo_credit, plea, share_runs)
+from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOOTER_WORDS, LOGIN_WORDS, NAV,
+                       NEWSLETTER_SOURCE, PLEA_WORDS, PROMO, RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, follow_prompt,
+                       legal_footer, login_box, note_page, noted_words, photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
                    normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
@@ -74,6 +74,7 @@ class LineRule:
     words_inside: float | None
     where: str = "anywhere"          # "anywhere" | "above" | "after_tail" | "closing"
     fills: str | None = None         # "byline" | "published_at" | "subject"
+    needs_words: int = 0             # the word groups of patterns.noted_words without which its test fails
 
 
 def _email_subject(text: str) -> str | None:
@@ -103,10 +104,10 @@ CLOSING_PARAGRAPHS = 3  # paragraphs before a closing headline list in which an 
 LINE_RULES = (
     LineRule("share_buttons", SOCIAL.match, 8, 8),
     LineRule("photo_credit", photo_credit, 25, 25),
-    LineRule("copyright_footer", legal_footer, 40, 15),
-    LineRule("newsletter_prompt", plea, 40, 20),
+    LineRule("copyright_footer", legal_footer, 40, 15, needs_words=FOOTER_WORDS),
+    LineRule("newsletter_prompt", plea, 40, 20, needs_words=PLEA_WORDS),
     LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
-    LineRule("navigation", login_box, 60, None),  # a sign-in box above or below the article
+    LineRule("navigation", login_box, 60, None, needs_words=LOGIN_WORDS),  # a sign-in box above or below the article
     LineRule("navigation", WIDGET.match, ANY, ANY),
     LineRule("navigation", _nav_or_promo, ANY, None),
     LineRule("email_header", _email_subject, 40, None, where="above", fills="subject"),
@@ -119,7 +120,7 @@ LINE_RULES = (
 def _line_rule(layout: PageLayout, i: int, text: str, words: int) -> tuple[LineRule, object] | None:
     """The first line rule that matches paragraph i, with what its test returned."""
     for rule in _admitted_rules(layout.outside(i), min(words, _WORDS_BEYOND_LIMITS), i < layout.first_body,
-                                i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS):
+                                i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS, noted_words(text)):
         found = rule.test(text)
         if found:
             return rule, found
@@ -131,15 +132,18 @@ _WORDS_BEYOND_LIMITS = 1 + max(limit for rule in LINE_RULES for limit in (rule.w
                                if limit is not None and limit != ANY)
 
 
-@cache  # a few hundred cases at most; asked for every paragraph of every page
-def _admitted_rules(outside: bool, words: int, above: bool, after_tail: bool, closing: bool) -> tuple[LineRule, ...]:
+@cache  # a few thousand cases at most; asked for every paragraph of every page
+def _admitted_rules(outside: bool, words: int, above: bool, after_tail: bool, closing: bool,
+                    noted: int) -> tuple[LineRule, ...]:
     """The rules of LINE_RULES, in order, whose word limit and place admit a paragraph of
     `words` words outside the body or inside it, above the body, in the closing headline
-    list (after_tail) or near it (closing): only their tests are run."""
+    list (after_tail) or near it (closing), and whose words the paragraph holds (noted, see
+    patterns.noted_words): only their tests are run."""
     def admits(rule: LineRule) -> bool:
         limit = rule.words_outside if outside else rule.words_inside
         return limit is not None and words <= limit and {
-            "above": above, "after_tail": after_tail, "closing": closing}.get(rule.where, True)
+            "above": above, "after_tail": after_tail, "closing": closing}.get(rule.where, True) and (
+            not rule.needs_words or bool(rule.needs_words & noted))
 
     return tuple(rule for rule in LINE_RULES if admits(rule))
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .model import Doc, Unit
 from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_LINE, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
-                       comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
+                       comments_heading, comments_heading_inside, legal_footer, login_box, noted_words, plea, related_heading_inside,
                        TRUNCATED, ticker, EMBEDDED_POST_CREDIT)
 from .text import capitalised_share, ends_sentence, word_count
 
@@ -154,7 +154,7 @@ def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> 
     body: is_body(text), if known."""
     words = word_count(text)
     body = is_body(text) if body is None else body
-    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text)) or login_box(text)):
+    if words <= 60 and noted_words(text) and (legal_footer(text) or (words <= 40 and plea(text)) or login_box(text)):
         return -(words + GAP_COST)  # a legal footer, a plea or a sign-in box: body-like, never the body
     # a sentence rich in names is prose; a long run of capitalised items that ends in a
     # sentence (menu and headlines glued to it on a flattened page) is not

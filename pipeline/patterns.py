@@ -143,6 +143,19 @@ def note_page(lines: list[str]) -> None:
     _NOTED.update(masks)
 
 
+# The bits of noted_words: a line can pass legal_footer, plea or login_box only if it holds the bit.
+FOOTER_WORDS, PLEA_WORDS, LOGIN_WORDS = 1, 2, 4
+_ALL_GROUPS = (1 << len(_WORD_GROUPS)) - 1
+
+
+def noted_words(text: str) -> int:
+    """The word groups (FOOTER_WORDS, PLEA_WORDS, LOGIN_WORDS) a line of the page noted last
+    holds, as note_page found them; every bit for a line of no noted page (its tests then look
+    for themselves). Most lines hold none: asking this first spares them the three cached tests
+    (~0.6 us a line on hits, ~1.2 us a test on misses)."""
+    return _NOTED.get(text, _ALL_GROUPS)
+
+
 def _holds_words(text: str, group: int) -> bool:
     """Does the line, lower-cased, hold a word of _WORD_GROUPS[group]?"""
     mask = _NOTED.get(text)

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
-from pipeline import chrome, clean, text
-from pipeline.patterns import CREDIT, photo_credit
+from pipeline import chrome, clean, patterns, text
+from pipeline.patterns import CREDIT, legal_footer, login_box, photo_credit, plea
 
 
 def test_single_spaced_only_when_rejoining_changes_nothing():
@@ -44,14 +44,27 @@ def test_photo_credit_is_credit_match():
 def test_rules_admitted_as_the_table_says():
     for outside in (False, True):
         for words in range(80):
-            for above, after_tail, closing in [(a, t, c) for a in (0, 1) for t in (0, 1) for c in (0, 1)]:
+            for above, after_tail, closing, noted in [(a, t, c, n) for a in (0, 1) for t in (0, 1) for c in (0, 1)
+                                                      for n in range(8)]:
                 got = clean._admitted_rules(outside, min(words, clean._WORDS_BEYOND_LIMITS), bool(above),
-                                            bool(after_tail), bool(closing))
+                                            bool(after_tail), bool(closing), noted)
                 want = tuple(r for r in clean.LINE_RULES
                              if (limit := r.words_outside if outside else r.words_inside) is not None
                              and words <= limit and {"above": above, "after_tail": after_tail,
-                                                     "closing": closing}.get(r.where, True))
+                                                     "closing": closing}.get(r.where, True)
+                             and (r.test not in (legal_footer, plea, login_box)
+                                  or noted >> (legal_footer, plea, login_box).index(r.test) & 1))
                 assert got == want
+
+
+def test_a_line_without_a_rules_words_fails_its_test():
+    lines = ["© 2015 NYP Holdings", "Sign up for our newsletter", "Forgot your password?", "Home", "", "x ſubscribe to"]
+    patterns.note_page(lines)
+    for line in [*lines, "Subscribe to our newsletter (no page)"]:
+        for rule in clean.LINE_RULES:
+            if rule.needs_words and not patterns.noted_words(line) & rule.needs_words:
+                assert not rule.test(line), (rule.reason, line)
+    assert patterns.noted_words("a line of no noted page") == 7
 
 
 def test_key_page_order_and_repeat_filter():
