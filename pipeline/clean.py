@@ -33,9 +33,9 @@ from functools import cache, lru_cache
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOOTER_WORDS, LOGIN_WORDS, NAV,
+from .patterns import (BIO_ROLE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOOTER_WORDS, LOGIN_WORDS, NAV,
                        NEWSLETTER_SOURCE, PLEA_WORDS, PROMO, RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, follow_prompt,
-                       legal_footer, login_box, note_page, noted_words, photo_credit, plea, share_runs)
+                       date_line, legal_footer, login_box, note_page, noted_words, photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
                    normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
@@ -82,9 +82,13 @@ def _email_subject(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-@lru_cache(maxsize=1 << 12)  # a site prints the same few dates on many pages; dateutil takes ~20 us a line
 def _date_line(text: str) -> date | None:
-    return parse_date(text) if DATE_LINE.match(text) else None
+    return _parsed_date(text) if date_line(text) else None
+
+
+@lru_cache(maxsize=1 << 12)  # a site prints the same few dates on many pages; dateutil takes ~20 us a line
+def _parsed_date(text: str) -> date | None:
+    return parse_date(text)
 
 
 def _nav_or_promo(text: str) -> bool:
@@ -196,7 +200,7 @@ def _rule_claims(layout: PageLayout, paragraphs: list[Unit]) -> list[_Claim | No
                 claim = _Claim("related_links")
         if claim is None and RELATED_HEADING.match(text):
             in_related, claim = True, _Claim("related_links")
-        if claim is None and (match := _line_rule(layout, i, text, word_count(text))):
+        if claim is None and (match := _line_rule(layout, i, text, layout.words[i])):
             claim = _Claim(match[0].reason, *match)
         claims.append(claim)
     return claims
@@ -256,7 +260,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 and text.casefold() == title:
             reason = "metadata_title"
         if reason is None:
-            reason = _position_reason(layout, i, text, word_count(text), title_at, u.sentence)
+            reason = _position_reason(layout, i, text, layout.words[i], title_at, u.sentence)
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:

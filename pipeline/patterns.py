@@ -343,6 +343,15 @@ DATE_LINE = re.compile(
     re.IGNORECASE,
 )
 
+# Every alternative of DATE_LINE holds a digit, and most lines hold none: looking for one (~0.2 us
+# a short line) spares them the regex (~0.6 us: its optional leading word backtracks).
+_DIGIT = re.compile(r"\d")
+
+
+def date_line(text: str) -> bool:
+    """DATE_LINE.match, asked only of lines that hold a digit."""
+    return _DIGIT.search(text) is not None and DATE_LINE.match(text) is not None
+
 
 # The credit line under a post embedded in an article ("— Fiona Kelly (@fizzlekelly) December 22,
 # 2014", as a scraper flattens an embedded tweet): part of the article between its paragraphs.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -179,3 +180,13 @@ def test_words_noted_per_page_are_the_words_of_each_line_lower_cased():
     assert noted > 1500
     patterns.note_page(["Forgot your password? Become a member", "x"])
     assert patterns._NOTED == {"Forgot your password? Become a member": 6, "x": 0}
+
+
+def test_date_line_is_date_line_match():
+    lines = ["12 March 2015", "March 12, 2015 10:32am", "Posted: 2015-03-12", "Monday, ١٢ March ٢٠١٥", "Published",
+             "Updated March", "x 12/3/2015", "3/12/2015 | 10:32 ET", "By Ann Lee", ""]
+    lines += [line for path in sorted((Path(__file__).parent / "fixtures").rglob("*.txt"))
+              for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    assert sum(bool(patterns.DATE_LINE.match(line)) for line in lines) > 5
+    for line in lines:
+        assert patterns.date_line(line) == bool(patterns.DATE_LINE.match(line)), line
