@@ -33,12 +33,14 @@ from functools import cache, lru_cache
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, EMAIL_SUBJECT, EMBEDDED_FRAME, FOOTER_WORDS, LOGIN_WORDS, NAV,
-                       NEWSLETTER_SOURCE, PLEA_WORDS, PROMO, RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, follow_prompt,
+from .patterns import (BIO_ROLE, BYLINE_HEADS, EMAIL_SUBJECT, EMAIL_SUBJECT_HEADS, EMBEDDED_FRAME, FOOTER_WORDS,
+                       LOGIN_WORDS, NAV, NAV_OR_PROMO_HEADS, NEWSLETTER_SOURCE, NEWSLETTER_SOURCE_HEADS, PLEA_WORDS,
+                       PROMO, RELATED_HEADING, RELATED_HEADING_HEADS, SHARE_RUN, SOCIAL, SOCIAL_HEADS, WIDGET,
+                       WIDGET_HEADS, follow_prompt,
                        date_line, legal_footer, login_box, note_page, noted_words, photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
-                   normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
+                   line_head, normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
@@ -75,6 +77,7 @@ class LineRule:
     where: str = "anywhere"          # "anywhere" | "above" | "after_tail" | "closing"
     fills: str | None = None         # "byline" | "published_at" | "subject"
     needs_words: int = 0             # the word groups of patterns.noted_words without which its test fails
+    heads: frozenset[str] | None = None  # the line heads (text.line_head) its test may pass; None: any
 
 
 def _email_subject(text: str) -> str | None:
@@ -106,25 +109,27 @@ def _always(text: str) -> bool:
 ANY = math.inf
 CLOSING_PARAGRAPHS = 3  # paragraphs before a closing headline list in which an author bio is looked for
 LINE_RULES = (
-    LineRule("share_buttons", SOCIAL.match, 8, 8),
+    LineRule("share_buttons", SOCIAL.match, 8, 8, heads=SOCIAL_HEADS),
     LineRule("photo_credit", photo_credit, 25, 25),
     LineRule("copyright_footer", legal_footer, 40, 15, needs_words=FOOTER_WORDS),
     LineRule("newsletter_prompt", plea, 40, 20, needs_words=PLEA_WORDS),
-    LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
+    LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None, heads=NEWSLETTER_SOURCE_HEADS),
     LineRule("navigation", login_box, 60, None, needs_words=LOGIN_WORDS),  # a sign-in box above or below the article
-    LineRule("navigation", WIDGET.match, ANY, ANY),
-    LineRule("navigation", _nav_or_promo, ANY, None),
-    LineRule("email_header", _email_subject, 40, None, where="above", fills="subject"),
-    LineRule("metadata_byline", byline_name, 10, 10, fills="byline"),
+    LineRule("navigation", WIDGET.match, ANY, ANY, heads=WIDGET_HEADS),
+    LineRule("navigation", _nav_or_promo, ANY, None, heads=NAV_OR_PROMO_HEADS),
+    LineRule("email_header", _email_subject, 40, None, where="above", fills="subject", heads=EMAIL_SUBJECT_HEADS),
+    LineRule("metadata_byline", byline_name, 10, 10, fills="byline", heads=BYLINE_HEADS),  # BYLINE.match first
     LineRule("metadata_date", _date_line, 14, None, fills="published_at"),
     LineRule("related_links", _always, ANY, ANY, where="after_tail"),  # the closing headline list itself
     LineRule("author_bio", _bio, 60, 60, where="closing"),
 )
 
-def _line_rule(layout: PageLayout, i: int, text: str, words: int) -> tuple[LineRule, object] | None:
-    """The first line rule that matches paragraph i, with what its test returned."""
+def _line_rule(layout: PageLayout, i: int, text: str, words: int, head: str) -> tuple[LineRule, object] | None:
+    """The first line rule that matches paragraph i, with what its test returned (head: line_head(text))."""
     for rule in _admitted_rules(layout.outside(i), min(words, _WORDS_BEYOND_LIMITS), i < layout.first_body,
                                 i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS, noted_words(text)):
+        if rule.heads is not None and head not in rule.heads:
+            continue  # its pattern cannot match a line that starts so
         found = rule.test(text)
         if found:
             return rule, found
@@ -192,15 +197,16 @@ def _rule_claims(layout: PageLayout, paragraphs: list[Unit]) -> list[_Claim | No
     in_related = False
     for i, u in enumerate(paragraphs):
         text = u.text
+        head = line_head(text)
         claim = None
         if in_related:  # under a related-links heading, until body text (not a plea) resumes
             if is_body(text) and not plea(text):
                 in_related = False
             else:
                 claim = _Claim("related_links")
-        if claim is None and RELATED_HEADING.match(text):
+        if claim is None and head in RELATED_HEADING_HEADS and RELATED_HEADING.match(text):
             in_related, claim = True, _Claim("related_links")
-        if claim is None and (match := _line_rule(layout, i, text, layout.words[i])):
+        if claim is None and (match := _line_rule(layout, i, text, layout.words[i], head)):
             claim = _Claim(match[0].reason, *match)
         claims.append(claim)
     return claims

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import re2
 
+from .text import LineHeads
+
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(alternatives) + r")\s*[:.!]*$", re.IGNORECASE)
@@ -372,3 +374,15 @@ EMBEDDED_FRAME = re.compile(r"<iframe\b[^<>]{0,600}>(?:[^<]|<(?!/?iframe\b)){0,8
 # ("… liefern 06.11.23 - …", "19.10.2019", "2020-02-19", "4/11/2020"), one token each.
 BYLINE_WORD = re.compile(r"^(?:(?:[Bb]y|[Vv]on|[Pp]ar|[Pp]or|[Dd]oor):|By|BY|Von|VON|Par|PAR|Por|POR|Door)$")
 DATE_TOKEN = re.compile(r"^(?:\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}),?$")
+
+
+# The line heads (text.line_head: a line's first characters) each anchored pattern may match
+# (text.LineHeads): the clean stage asks these patterns only of the lines whose head is listed
+# (a line of a real page starts as one of them about once in ten). None: any line.
+SOCIAL_HEADS = LineHeads(SOCIAL).heads
+WIDGET_HEADS = LineHeads(WIDGET).heads
+NAV_OR_PROMO_HEADS = LineHeads(NAV, PROMO).heads
+NEWSLETTER_SOURCE_HEADS = LineHeads(NEWSLETTER_SOURCE).heads
+EMAIL_SUBJECT_HEADS = LineHeads(EMAIL_SUBJECT).heads
+BYLINE_HEADS = LineHeads(BYLINE).heads
+RELATED_HEADING_HEADS = LineHeads(RELATED_HEADING).heads

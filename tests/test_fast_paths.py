@@ -190,3 +190,32 @@ def test_date_line_is_date_line_match():
     assert sum(bool(patterns.DATE_LINE.match(line)) for line in lines) > 5
     for line in lines:
         assert patterns.date_line(line) == bool(patterns.DATE_LINE.match(line)), line
+
+
+def test_line_heads_list_every_head_a_pattern_may_match():
+    heads = text.LineHeads
+    assert heads(re.compile("^ab", re.IGNORECASE)).heads is None  # a match of two characters: any head follows
+    assert heads(re.compile("^ab$", re.IGNORECASE)).heads == {""}
+    assert heads(re.compile("^(?:ab|abc)d", re.IGNORECASE)).heads == {"", "abd", "abc"}
+    assert heads(re.compile("^(?:a?)*bcd")).heads == {"", "abc", "aaa", "aab", "bcd"}
+    assert heads(re.compile(r"^x\b")).heads is None and heads(re.compile(r"^(?=a)abc")).heads is None
+    assert heads(re.compile("^\u017fab", re.IGNORECASE)).heads == {"", "sab"}  # "ſ" reads as "s" to IGNORECASE
+    words = ["share", "Related", "Stories", "more", "from", "by", "By", "Fwd:", "re:", "Advertisement", "latest news",
+             "|", ":", " ", "  ", "Read", "also", "Lea", "también", "ſhare", "\u212a", "İ", "x", "Facebook", "twitter",
+             "12", "comments", "via", "newsletter", "Thumbnail", "Skip", "to", "content", "Home", "·", "/", "the",
+             "Top", "Stories:", "Sign", "in", "E-mail", "Trending", "Now", "Written", "Ann Lee", "\n", ".", "!"]
+    rng = random.Random(2)
+    lines = ["".join(rng.choice(words) + rng.choice(("", " ")) for _ in range(rng.randint(1, 6))) for _ in range(30000)]
+    lines += [line for path in sorted((Path(__file__).parent / "fixtures").rglob("*.txt"))
+              for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    lines += ["From the Daily Echo newsletter", "This story first appeared in our Morning Briefing newsletter.",
+              "Via the X newsletter!", "As seen in the Y newsletter", "Appeared in Z newsletter"]
+    for name in ("SOCIAL", "WIDGET", "NEWSLETTER_SOURCE", "EMAIL_SUBJECT", "BYLINE", "RELATED_HEADING"):
+        pattern, listed = getattr(patterns, name), getattr(patterns, name + "_HEADS")
+        assert listed is not None and sum(bool(pattern.match(line)) for line in lines) >= 5, name
+        for line in lines:
+            if text.line_head(line) not in listed:
+                assert not pattern.match(line), (name, line)
+    for line in lines:
+        if text.line_head(line) not in patterns.NAV_OR_PROMO_HEADS:
+            assert not patterns.NAV.match(line) and not patterns.PROMO.match(line), line
