@@ -121,15 +121,18 @@ _WORD_GROUPS = (_FOOTER_WORDS, _PLEA_WORDS, _LOGIN_WORDS)  # bit 0, 1, 2 of a li
 # UTF-8 bytes, case-insensitive, which is what `word in line.lower()` tells wherever the page
 # holds neither "ſ" (RE2 reads it as s, lower() keeps it) nor "İ" (lower() makes it "i̇", RE2
 # reads it as no i); on such a page, and for lines of no noted page, each line is lower-cased.
-# (One scan per group, not one for all: a match of one group's word may hide an overlapping
-# word of another, "become account".) tests/test_fast_paths.py checks both ways agree.
-_GROUP_SCANS = tuple(re2.compile("(?i)" + "|".join(re.escape(word) for word in words)) for words in _WORD_GROUPS)
+# One scan for the words of all groups finds the lines that hold any (a line holding a word holds
+# a match: no word spans a newline), more than half of the pages none; only those few lines are
+# lower-cased and tested group by group (a match of one group's word may hide an overlapping word
+# of another, "become account"). tests/test_fast_paths.py checks both ways agree.
+_ANY_WORD_SCAN = re2.compile("(?i)" + "|".join(re.escape(word) for words in _WORD_GROUPS for word in words))
 _NOTED: dict[str, int] = {}  # line -> its mask, for the lines of the page noted last
 
 
 def note_page(lines: list[str]) -> None:
     """Find the words of _WORD_GROUPS in all these lines (a page's paragraphs) at once."""
-    _NOTED.clear()
+    global _NOTED
+    _NOTED = {}
     page = "\n".join(lines)
     if "ſ" in page or "İ" in page or page.count("\n") != len(lines) - 1:
         return
@@ -138,11 +141,14 @@ def note_page(lines: list[str]) -> None:
     except UnicodeEncodeError:  # a lone surrogate
         return
     masks = dict.fromkeys(lines, 0)
-    for k, scan in enumerate(_GROUP_SCANS):
-        for m in scan.finditer(data):
-            line = lines[data.count(b"\n", 0, m.start())]  # matches are few; lines hold no newline
-            masks[line] |= 1 << k
-    _NOTED.update(masks)
+    for at in {data.count(b"\n", 0, m.start()) for m in _ANY_WORD_SCAN.finditer(data)}:  # matches are few
+        masks[lines[at]] = _words_mask(lines[at])
+    _NOTED = masks
+
+
+def _words_mask(line: str) -> int:
+    low = line.lower()
+    return sum(1 << k for k, words in enumerate(_WORD_GROUPS) if any(word in low for word in words))
 
 
 # The bits of noted_words: a line can pass legal_footer, plea or login_box only if it holds the bit.
