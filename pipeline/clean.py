@@ -126,7 +126,8 @@ LINE_RULES = (
 
 def _line_rule(layout: PageLayout, i: int, text: str, words: int, head: str) -> tuple[LineRule, object] | None:
     """The first line rule that matches paragraph i, with what its test returned (head: line_head(text))."""
-    for rule in _admitted_rules(layout.outside(i), min(words, _WORDS_BEYOND_LIMITS), i < layout.first_body,
+    above = i < layout.first_body
+    for rule in _admitted_rules(above or i > layout.last_body, min(words, _WORDS_BEYOND_LIMITS), above,
                                 i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS, noted_words(text)):
         if rule.heads is not None and head not in rule.heads:
             continue  # its pattern cannot match a line that starts so

@@ -107,9 +107,11 @@ def _glued_list_items(paragraphs: list[Unit]) -> set[int]:
     i = 0
     while i < len(paragraphs):
         u = paragraphs[i]
-        head, colon, label = u.text.rpartition(": ")
         i += 1
-        if not (u.sentence and colon and " " not in label and label.endswith(".")
+        if not u.sentence:  # most paragraphs: the cheap test first
+            continue
+        head, colon, label = u.text.rpartition(": ")
+        if not (colon and " " not in label and label.endswith(".")
                 and 1 < len(label) <= ITEM_ABBREVIATION + 1 and label[:1].isupper()
                 and word_count(head) >= 10 and body_weight(u.text, True) >= 0):
             continue
