@@ -32,6 +32,7 @@ import unicodedata
 from datetime import date
 from functools import cache, lru_cache
 from re import _parser
+from typing import Any
 
 import ftfy
 import re2
@@ -161,14 +162,14 @@ class LineHeads:
         else:
             self.heads = frozenset(heads)
 
-    def _sequence(self, items: _parser.SubPattern | list, heads: set[str]) -> set[str]:
+    def _sequence(self, items: Any, heads: set[str]) -> set[str]:  # items: a parsed pattern's (op, argument) pairs
         for op, av in items:
             open_heads = {h for h in heads if len(h) < HEAD}
             if open_heads:  # a head of HEAD characters is complete: what follows does not change it
                 heads = (heads - open_heads) | self._item(op, av, open_heads)
         return heads
 
-    def _item(self, op: object, av: object, heads: set[str]) -> set[str]:
+    def _item(self, op: Any, av: Any, heads: set[str]) -> set[str]:
         if op is _c.AT and av in (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING):
             return heads
         if op is _c.AT and av in (_c.AT_END, _c.AT_END_STRING):
@@ -184,7 +185,7 @@ class LineHeads:
             raise _Unreadable
         return found
 
-    def _repeat(self, least: int, most: int, item: _parser.SubPattern, heads: set[str]) -> set[str]:
+    def _repeat(self, least: int, most: int, item: Any, heads: set[str]) -> set[str]:
         """Heads after `least` to `most` repetitions: each adds a character at least, unless it
         matches nothing, which changes no head; so HEAD + 1 rounds find them all."""
         found, current = set(), heads
@@ -198,7 +199,7 @@ class LineHeads:
             current = self._sequence(item, current)
         return found | current
 
-    def _chars(self, op: object, av: object) -> frozenset[str]:
+    def _chars(self, op: Any, av: Any) -> frozenset[str]:
         """The ASCII characters (lower-cased) one item of the pattern matches."""
         if op is _c.LITERAL:
             rx = re.escape(chr(av))
@@ -219,7 +220,7 @@ def _ascii_matches(rx: str, flags: int) -> frozenset[str]:
     return frozenset(c.lower() for c in _ASCII if one.fullmatch(c))
 
 
-def _class_item(op: object, av: object) -> str:
+def _class_item(op: Any, av: Any) -> str:
     if op is _c.NEGATE:
         return "^"
     if op is _c.LITERAL:
