@@ -53,7 +53,7 @@ import numpy as np
 from . import signatures
 from .layout import headline_index, headline_like, is_body
 from .model import Doc, Unit
-from .patterns import BYLINE, DATE_LINE, RELATED_HEADING, comments_heading
+from .patterns import BYLINE, RELATED_HEADING, comments_heading, date_line
 from .schema import NO_ARTICLE_TEXT
 from .signatures import exclusive_cumsum
 from .text import SENTENCE_END, paragraphs, raw_token_spans
@@ -76,7 +76,7 @@ def _protected(u: Unit) -> bool:
 @lru_cache(maxsize=1 << 12)
 def _metadata_line(text: str) -> bool:
     # metadata lines: the clean stage lifts title, byline and date from them
-    return bool(DATE_LINE.match(text) or BYLINE.match(text))
+    return bool(date_line(text) or BYLINE.match(text))
 
 
 @lru_cache(maxsize=1 << 12)

@@ -33,12 +33,14 @@ from functools import cache, lru_cache
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
-from .patterns import (BIO_ROLE, DATE_LINE, EMAIL_SUBJECT, EMBEDDED_FRAME, NAV, NEWSLETTER_SOURCE, PROMO,
-                       RELATED_HEADING, SHARE_RUN, SOCIAL, WIDGET, follow_prompt, legal_footer, login_box, note_page,
-                       photo_credit, plea, share_runs)
+from .patterns import (BIO_ROLE, BYLINE_HEADS, EMAIL_SUBJECT, EMAIL_SUBJECT_HEADS, EMBEDDED_FRAME, FOOTER_WORDS,
+                       LOGIN_WORDS, NAV, NAV_OR_PROMO_HEADS, NEWSLETTER_SOURCE, NEWSLETTER_SOURCE_HEADS, PLEA_WORDS,
+                       PROMO, RELATED_HEADING, RELATED_HEADING_HEADS, SHARE_RUN, SOCIAL, SOCIAL_HEADS, WIDGET,
+                       WIDGET_HEADS, follow_prompt,
+                       date_line, legal_footer, login_box, note_page, noted_words, photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
 from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
-                   normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
+                   line_head, normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
@@ -74,6 +76,8 @@ class LineRule:
     words_inside: float | None
     where: str = "anywhere"          # "anywhere" | "above" | "after_tail" | "closing"
     fills: str | None = None         # "byline" | "published_at" | "subject"
+    needs_words: int = 0             # the word groups of patterns.noted_words without which its test fails
+    heads: frozenset[str] | None = None  # the line heads (text.line_head) its test may pass; None: any
 
 
 def _email_subject(text: str) -> str | None:
@@ -81,9 +85,13 @@ def _email_subject(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-@lru_cache(maxsize=1 << 12)  # a site prints the same few dates on many pages; dateutil takes ~20 us a line
 def _date_line(text: str) -> date | None:
-    return parse_date(text) if DATE_LINE.match(text) else None
+    return _parsed_date(text) if date_line(text) else None
+
+
+@lru_cache(maxsize=1 << 12)  # a site prints the same few dates on many pages; dateutil takes ~20 us a line
+def _parsed_date(text: str) -> date | None:
+    return parse_date(text)
 
 
 def _nav_or_promo(text: str) -> bool:
@@ -101,25 +109,28 @@ def _always(text: str) -> bool:
 ANY = math.inf
 CLOSING_PARAGRAPHS = 3  # paragraphs before a closing headline list in which an author bio is looked for
 LINE_RULES = (
-    LineRule("share_buttons", SOCIAL.match, 8, 8),
+    LineRule("share_buttons", SOCIAL.match, 8, 8, heads=SOCIAL_HEADS),
     LineRule("photo_credit", photo_credit, 25, 25),
-    LineRule("copyright_footer", legal_footer, 40, 15),
-    LineRule("newsletter_prompt", plea, 40, 20),
-    LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None),
-    LineRule("navigation", login_box, 60, None),  # a sign-in box above or below the article
-    LineRule("navigation", WIDGET.match, ANY, ANY),
-    LineRule("navigation", _nav_or_promo, ANY, None),
-    LineRule("email_header", _email_subject, 40, None, where="above", fills="subject"),
-    LineRule("metadata_byline", byline_name, 10, 10, fills="byline"),
+    LineRule("copyright_footer", legal_footer, 40, 15, needs_words=FOOTER_WORDS),
+    LineRule("newsletter_prompt", plea, 40, 20, needs_words=PLEA_WORDS),
+    LineRule("newsletter_prompt", NEWSLETTER_SOURCE.match, 20, None, heads=NEWSLETTER_SOURCE_HEADS),
+    LineRule("navigation", login_box, 60, None, needs_words=LOGIN_WORDS),  # a sign-in box above or below the article
+    LineRule("navigation", WIDGET.match, ANY, ANY, heads=WIDGET_HEADS),
+    LineRule("navigation", _nav_or_promo, ANY, None, heads=NAV_OR_PROMO_HEADS),
+    LineRule("email_header", _email_subject, 40, None, where="above", fills="subject", heads=EMAIL_SUBJECT_HEADS),
+    LineRule("metadata_byline", byline_name, 10, 10, fills="byline", heads=BYLINE_HEADS),  # BYLINE.match first
     LineRule("metadata_date", _date_line, 14, None, fills="published_at"),
     LineRule("related_links", _always, ANY, ANY, where="after_tail"),  # the closing headline list itself
     LineRule("author_bio", _bio, 60, 60, where="closing"),
 )
 
-def _line_rule(layout: PageLayout, i: int, text: str, words: int) -> tuple[LineRule, object] | None:
-    """The first line rule that matches paragraph i, with what its test returned."""
-    for rule in _admitted_rules(layout.outside(i), min(words, _WORDS_BEYOND_LIMITS), i < layout.first_body,
-                                i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS):
+def _line_rule(layout: PageLayout, i: int, text: str, words: int, head: str) -> tuple[LineRule, object] | None:
+    """The first line rule that matches paragraph i, with what its test returned (head: line_head(text))."""
+    above = i < layout.first_body
+    for rule in _admitted_rules(above or i > layout.last_body, min(words, _WORDS_BEYOND_LIMITS), above,
+                                i >= layout.tail, i >= layout.tail - CLOSING_PARAGRAPHS, noted_words(text)):
+        if rule.heads is not None and head not in rule.heads:
+            continue  # its pattern cannot match a line that starts so
         found = rule.test(text)
         if found:
             return rule, found
@@ -131,15 +142,18 @@ _WORDS_BEYOND_LIMITS = 1 + max(limit for rule in LINE_RULES for limit in (rule.w
                                if limit is not None and limit != ANY)
 
 
-@cache  # a few hundred cases at most; asked for every paragraph of every page
-def _admitted_rules(outside: bool, words: int, above: bool, after_tail: bool, closing: bool) -> tuple[LineRule, ...]:
+@cache  # a few thousand cases at most; asked for every paragraph of every page
+def _admitted_rules(outside: bool, words: int, above: bool, after_tail: bool, closing: bool,
+                    noted: int) -> tuple[LineRule, ...]:
     """The rules of LINE_RULES, in order, whose word limit and place admit a paragraph of
     `words` words outside the body or inside it, above the body, in the closing headline
-    list (after_tail) or near it (closing): only their tests are run."""
+    list (after_tail) or near it (closing), and whose words the paragraph holds (noted, see
+    patterns.noted_words): only their tests are run."""
     def admits(rule: LineRule) -> bool:
         limit = rule.words_outside if outside else rule.words_inside
         return limit is not None and words <= limit and {
-            "above": above, "after_tail": after_tail, "closing": closing}.get(rule.where, True)
+            "above": above, "after_tail": after_tail, "closing": closing}.get(rule.where, True) and (
+            not rule.needs_words or bool(rule.needs_words & noted))
 
     return tuple(rule for rule in LINE_RULES if admits(rule))
 
@@ -184,15 +198,16 @@ def _rule_claims(layout: PageLayout, paragraphs: list[Unit]) -> list[_Claim | No
     in_related = False
     for i, u in enumerate(paragraphs):
         text = u.text
+        head = line_head(text)
         claim = None
         if in_related:  # under a related-links heading, until body text (not a plea) resumes
             if is_body(text) and not plea(text):
                 in_related = False
             else:
                 claim = _Claim("related_links")
-        if claim is None and RELATED_HEADING.match(text):
+        if claim is None and head in RELATED_HEADING_HEADS and RELATED_HEADING.match(text):
             in_related, claim = True, _Claim("related_links")
-        if claim is None and (match := _line_rule(layout, i, text, word_count(text))):
+        if claim is None and (match := _line_rule(layout, i, text, layout.words[i], head)):
             claim = _Claim(match[0].reason, *match)
         claims.append(claim)
     return claims
@@ -252,7 +267,7 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
                 and text.casefold() == title:
             reason = "metadata_title"
         if reason is None:
-            reason = _position_reason(layout, i, text, word_count(text), title_at, u.sentence)
+            reason = _position_reason(layout, i, text, layout.words[i], title_at, u.sentence)
         if reason and doc.fmt == "html" and reason not in AFTER_DOM:
             reason = None  # trafilatura judged this paragraph by the page's structure: keep it
         if reason:

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_LINE, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
-                       comments_heading, comments_heading_inside, legal_footer, login_box, plea, related_heading_inside,
+from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+                       comments_heading, comments_heading_inside, date_line, legal_footer, login_box, noted_words, plea, related_heading_inside,
                        TRUNCATED, ticker, EMBEDDED_POST_CREDIT)
 from .text import capitalised_share, ends_sentence, word_count
 
@@ -33,6 +33,7 @@ MENU_RUN_WORDS = 30     # words from which a line ending a sentence is still a m
 BODY_COST = 8           # words a body paragraph needs to add to the main body block (one-sentence teasers add little)
 GAP_COST = 3            # words a non-body line costs the main body block beyond its own (main_block)
 TITLE_WINDOW = 12       # paragraphs above the main body block in which the headline is looked for
+BODY_MIN_WORDS = 10     # words a paragraph of article text has at least (is_body)
 # A line of under 20 words whose words nearly all start with a capital is a headline in
 # title case ("He Visited This Gas Station And Was Shocked."), never body text, even when it
 # ends in a full stop: prose full of names still has its verbs and articles in lower case.
@@ -106,9 +107,11 @@ def _glued_list_items(paragraphs: list[Unit]) -> set[int]:
     i = 0
     while i < len(paragraphs):
         u = paragraphs[i]
-        head, colon, label = u.text.rpartition(": ")
         i += 1
-        if not (u.sentence and colon and " " not in label and label.endswith(".")
+        if not u.sentence:  # most paragraphs: the cheap test first
+            continue
+        head, colon, label = u.text.rpartition(": ")
+        if not (colon and " " not in label and label.endswith(".")
                 and 1 < len(label) <= ITEM_ABBREVIATION + 1 and label[:1].isupper()
                 and word_count(head) >= 10 and body_weight(u.text, True) >= 0):
             continue
@@ -139,7 +142,7 @@ def is_body(text: str) -> bool:
     capitalised items that ends no sentence (a menu, a list of headlines run together), nor
     a short one in title case (a headline, see TITLE_CASE)."""
     words = word_count(text)
-    if words < 10 or PROMO.match(text):  # the cheap test first: most lines of a page are short
+    if words < BODY_MIN_WORDS or PROMO.match(text):  # the cheap test first: most lines of a page are short
         return False
     if words >= 20:
         return ends_sentence(text) or capitalised_share(text) <= MENU_CAPITALS
@@ -147,14 +150,14 @@ def is_body(text: str) -> bool:
     return ends_sentence(text) and capitalised_share(text) <= TITLE_CASE
 
 
-def body_weight(text: str, sentence: bool = False, body: bool | None = None) -> int:
+def body_weight(text: str, sentence: bool = False, body: bool | None = None, words: int = -1) -> int:
     """What a paragraph adds to the body block around it (see main_block): its words if it
     is article text, nothing if it is a short sentence, minus its words and GAP_COST if it
     is anything else (a label, a headline, a menu). sentence: cut from a flattened page;
-    body: is_body(text), if known."""
-    words = word_count(text)
+    body: is_body(text), words: word_count(text), if known."""
+    words = word_count(text) if words < 0 else words
     body = is_body(text) if body is None else body
-    if words <= 60 and (legal_footer(text) or (words <= 40 and plea(text)) or login_box(text)):
+    if words <= 60 and noted_words(text) and (legal_footer(text) or (words <= 40 and plea(text)) or login_box(text)):
         return -(words + GAP_COST)  # a legal footer, a plea or a sign-in box: body-like, never the body
     # a sentence rich in names is prose; a long run of capitalised items that ends in a
     # sentence (menu and headlines glued to it on a flattened page) is not
@@ -185,7 +188,8 @@ def repeated_labels(paragraphs: list[Unit]) -> set[str]:
     return {text for text, n in counts.items() if n >= MIN_LABEL_REPEATS and not is_body(text)}
 
 
-def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[int, int] | None:
+def main_block(paragraphs: list[Unit], body: list[bool] | None = None,
+               words: list[int] | None = None) -> tuple[int, int] | None:
     """First and last paragraph of the page's main body block: the run of paragraphs with
     the largest summed body_weight (Kadane's maximum subarray). Article text gains, every
     other line costs, so a subheading or a caption inside the article is crossed, but a
@@ -200,7 +204,8 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
     an embedded post (its text and credit line, see _embedded_posts) costs nothing;
     its block takes in the short sentences (weight 0) that follow it, as long as no line costs:
     an article cut into sentences ends in some ("It's about your health, it's important."),
-    but not in an author's bio (BIO_ROLE), which the clean stage removes there."""
+    but not in an author's bio (BIO_ROLE), which the clean stage removes there.
+    body, words: is_body and word_count of each paragraph, if known (see page_layout)."""
     best, best_at, run, run_start = 0, None, 0, 0
     list_shape, announced = None, False  # the shape of the items a line ending in ":" announced
     repeated = repeated_labels(paragraphs)
@@ -212,7 +217,7 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
         if u.sentence and best >= RELATED_BREAK_WEIGHT and (related_heading_inside(u.text)
                                                           or ticker(u.text, TICKER_BREAK_HEADLINES)):
             break  # a related-links block follows an article (a box inside it holds no article yet)
-        w = body_weight(u.text, u.sentence, None if body is None else body[i])
+        w = body_weight(u.text, u.sentence, None if body is None else body[i], -1 if words is None else words[i])
         if u.text in repeated:
             w -= REPEATED_LABEL_COST
         if i in glued_items:
@@ -232,7 +237,7 @@ def main_block(paragraphs: list[Unit], body: list[bool] | None = None) -> tuple[
                     list_shape = None
         else:
             list_shape = None
-            announced = u.text.endswith(":") and w >= 0 and word_count(u.text) >= 4
+            announced = u.text.endswith(":") and w >= 0 and (word_count(u.text) if words is None else words[i]) >= 4
         if run <= 0:
             run, run_start = 0, i
         run += w
@@ -275,7 +280,7 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
     """The headline sits right above the byline or date line: pages put promos, tickers
     and "Latest news: ..." lines above it, so the first headline-like line is often not it."""
     def meta(text: str) -> bool:
-        return bool(byline_name(text) or (DATE_LINE.match(text) and text.count(" ") < 14))
+        return bool(byline_name(text) or (text.count(" ") < 14 and date_line(text)))
 
     for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
         if meta(paragraphs[i].text):
@@ -558,6 +563,7 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
 class PageLayout:
     """Where a page's article lies among its paragraphs (see _layout)."""
 
+    words: list[int]                  # word_count of each paragraph
     body: list[bool]                  # is_body of each paragraph
     block: tuple[int, int] | None     # the main body block (text input only)
     body_idx: list[int]               # body paragraphs (inside the block, if any)
@@ -574,18 +580,21 @@ class PageLayout:
 
 
 def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
-    body = [is_body(u.text) for u in paragraphs]
+    # each paragraph's words and is_body, once for the page: the block, the line rules and the
+    # position rules ask for them again (is_body is asked only of the lines long enough for it)
+    words = [word_count(u.text) for u in paragraphs]
+    body = [n >= BODY_MIN_WORDS and is_body(u.text) for n, u in zip(words, paragraphs)]
     body_idx = [i for i, b in enumerate(body) if b]
     # Without a DOM (text input), the article is the main body block; what lies outside it
     # is page chrome however body-like (teasers, blurbs, notices). trafilatura did this for HTML.
-    block = main_block(paragraphs, body) if doc.fmt != "html" else None
+    block = main_block(paragraphs, body, words) if doc.fmt != "html" else None
     if block is not None:
         body_idx = [i for i in body_idx if block[0] <= i <= block[1]] or body_idx
     first_body = body_idx[0] if body_idx else len(paragraphs)
     last_body = body_idx[-1] if body_idx else -1
     if block is not None and body_idx and body_idx[-1] >= block[0]:
         last_body = max(last_body, block[1])  # the block may end in the items of an announced list
-    layout = PageLayout(body, block, body_idx, first_body, last_body)
+    layout = PageLayout(words, body, block, body_idx, first_body, last_body)
     if doc.title is None:
         _find_title(layout, paragraphs)
     if layout.title_at is not None and layout.title_at >= layout.first_body and not layout.title_in_body:

@@ -27,9 +27,12 @@ from __future__ import annotations
 import bisect
 import html
 import re
+import re._constants as _c
 import unicodedata
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
+from re import _parser
+from typing import Any
 
 import ftfy
 import re2
@@ -111,6 +114,122 @@ class Scan:
             return self.fast.search(text.encode()) is not None
         except UnicodeEncodeError:
             return self.pattern.search(text) is not None
+
+
+# --- the heads of anchored patterns -------------------------------------------------------------
+#
+# A line pattern anchored at the line's start (`pattern.match`) costs ~0.15-0.65 us a line even
+# when it fails on the first characters (NAV and RELATED_HEADING try ~50 alternatives in turn),
+# and the clean stage asks ~8 of them of most lines of a page. `LineHeads` lists the first
+# HEAD characters, lower-cased, of every ASCII line a pattern may match, read from the parsed
+# pattern: a line whose head is not listed is spared the regex. Whatever the lister cannot read
+# (a lookaround, a word boundary, a scoped flag), or a list past MAX_HEADS, lists nothing and the
+# regex always runs; characters are tested with the regex engine itself (case folding included).
+HEAD = 3
+MAX_HEADS = 4096
+_ASCII = [chr(c) for c in range(128)]
+_CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_NOT_DIGIT: r"\D", _c.CATEGORY_SPACE: r"\s",
+               _c.CATEGORY_NOT_SPACE: r"\S", _c.CATEGORY_WORD: r"\w", _c.CATEGORY_NOT_WORD: r"\W"}
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def line_head(text: str) -> str:
+    """A line's key into LineHeads: its first HEAD characters, lower-cased; "" (listed by every
+    LineHeads) for a line of at most HEAD + 1 characters (a match may end there, "$" also before
+    a final newline) or with a non-ASCII character among them."""
+    head = text[:HEAD]
+    return head.lower() if len(text) > HEAD + 1 and head.isascii() else ""
+
+
+class LineHeads:
+    """The line heads (see line_head) that some of `patterns` may match; `None`: any head."""
+
+    def __init__(self, *patterns: re.Pattern[str]):
+        heads: set[str] = {""}
+        try:
+            for pattern in patterns:
+                self.flags = pattern.flags & (re.IGNORECASE | re.ASCII | re.DOTALL)
+                found = self._sequence(_parser.parse(pattern.pattern, pattern.flags), {""})
+                if any(len(h) < HEAD for h in found):
+                    raise _Unreadable  # a match of fewer characters, not ended by "$": any head follows it
+                heads |= found
+        except _Unreadable:
+            self.heads: frozenset[str] | None = None
+        else:
+            self.heads = frozenset(heads)
+
+    def _sequence(self, items: Any, heads: set[str]) -> set[str]:  # items: a parsed pattern's (op, argument) pairs
+        for op, av in items:
+            open_heads = {h for h in heads if len(h) < HEAD}
+            if open_heads:  # a head of HEAD characters is complete: what follows does not change it
+                heads = (heads - open_heads) | self._item(op, av, open_heads)
+        return heads
+
+    def _item(self, op: Any, av: Any, heads: set[str]) -> set[str]:
+        if op is _c.AT and av in (_c.AT_BEGINNING, _c.AT_BEGINNING_STRING):
+            return heads
+        if op is _c.AT and av in (_c.AT_END, _c.AT_END_STRING):
+            return set()  # the match ends within HEAD + 1 characters: such lines have the head ""
+        if op is _c.SUBPATTERN and not av[1] and not av[2]:  # no scoped flags
+            return self._sequence(av[3], heads)
+        if op is _c.BRANCH:
+            return set().union(*(self._sequence(alternative, heads) for alternative in av[1]))
+        if op in _REPEATS:
+            return self._repeat(*av, heads)
+        found = {h + c for h in heads for c in self._chars(op, av)}
+        if len(found) > MAX_HEADS:
+            raise _Unreadable
+        return found
+
+    def _repeat(self, least: int, most: int, item: Any, heads: set[str]) -> set[str]:
+        """Heads after `least` to `most` repetitions: each adds a character at least, unless it
+        matches nothing, which changes no head; so HEAD + 1 rounds find them all."""
+        found, current = set(), heads
+        for n in range(HEAD + 2):
+            if n >= least:
+                found |= current
+            found |= {h for h in current if len(h) == HEAD}
+            current = {h for h in current if len(h) < HEAD}
+            if n == most or not current:
+                return found
+            current = self._sequence(item, current)
+        return found | current
+
+    def _chars(self, op: Any, av: Any) -> frozenset[str]:
+        """The ASCII characters (lower-cased) one item of the pattern matches."""
+        if op is _c.LITERAL:
+            rx = re.escape(chr(av))
+        elif op is _c.NOT_LITERAL:
+            rx = "[^" + re.escape(chr(av)) + "]"
+        elif op is _c.ANY:
+            rx = "."
+        elif op is _c.IN:
+            rx = "[" + "".join(_class_item(iop, iav) for iop, iav in av) + "]"
+        else:
+            raise _Unreadable
+        return _ascii_matches(rx, self.flags)
+
+
+@cache  # a few hundred items at import: the same letters recur
+def _ascii_matches(rx: str, flags: int) -> frozenset[str]:
+    one = re.compile(rx, flags)
+    return frozenset(c.lower() for c in _ASCII if one.fullmatch(c))
+
+
+def _class_item(op: Any, av: Any) -> str:
+    if op is _c.NEGATE:
+        return "^"
+    if op is _c.LITERAL:
+        return re.escape(chr(av))
+    if op is _c.RANGE:
+        return re.escape(chr(av[0])) + "-" + re.escape(chr(av[1]))
+    if op is _c.CATEGORY and av in _CATEGORIES:
+        return _CATEGORIES[av]
+    raise _Unreadable
 
 
 HAS_ODD_CHAR = Scan(ODD_CHAR)

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import chrome, clean, text
-from pipeline.patterns import CREDIT, FOLLOW, follow_prompt, photo_credit
+from pipeline import chrome, clean, patterns, text
+from pipeline.patterns import (
+    CREDIT,
+    FOLLOW,
+    follow_prompt,
+    legal_footer,
+    login_box,
+    photo_credit,
+    plea,
+)
 
 
 def test_single_spaced_only_when_rejoining_changes_nothing():
@@ -47,14 +56,27 @@ def test_photo_credit_is_credit_match():
 def test_rules_admitted_as_the_table_says():
     for outside in (False, True):
         for words in range(80):
-            for above, after_tail, closing in [(a, t, c) for a in (0, 1) for t in (0, 1) for c in (0, 1)]:
+            for above, after_tail, closing, noted in [(a, t, c, n) for a in (0, 1) for t in (0, 1) for c in (0, 1)
+                                                      for n in range(8)]:
                 got = clean._admitted_rules(outside, min(words, clean._WORDS_BEYOND_LIMITS), bool(above),
-                                            bool(after_tail), bool(closing))
+                                            bool(after_tail), bool(closing), noted)
                 want = tuple(r for r in clean.LINE_RULES
                              if (limit := r.words_outside if outside else r.words_inside) is not None
                              and words <= limit and {"above": above, "after_tail": after_tail,
-                                                     "closing": closing}.get(r.where, True))
+                                                     "closing": closing}.get(r.where, True)
+                             and (r.test not in (legal_footer, plea, login_box)
+                                  or noted >> (legal_footer, plea, login_box).index(r.test) & 1))
                 assert got == want
+
+
+def test_a_line_without_a_rules_words_fails_its_test():
+    lines = ["© 2015 NYP Holdings", "Sign up for our newsletter", "Forgot your password?", "Home", "", "x ſubscribe to"]
+    patterns.note_page(lines)
+    for line in [*lines, "Subscribe to our newsletter (no page)"]:
+        for rule in clean.LINE_RULES:
+            if rule.needs_words and not patterns.noted_words(line) & rule.needs_words:
+                assert not rule.test(line), (rule.reason, line)
+    assert patterns.noted_words("a line of no noted page") == 7
 
 
 def test_key_page_order_and_repeat_filter():
@@ -169,6 +191,45 @@ def test_words_noted_per_page_are_the_words_of_each_line_lower_cased():
     assert patterns._NOTED == {"Forgot your password? Become a member": 6, "x": 0}
 
 
+def test_date_line_is_date_line_match():
+    lines = ["12 March 2015", "March 12, 2015 10:32am", "Posted: 2015-03-12", "Monday, ١٢ March ٢٠١٥", "Published",
+             "Updated March", "x 12/3/2015", "3/12/2015 | 10:32 ET", "By Ann Lee", ""]
+    lines += [line for path in sorted((Path(__file__).parent / "fixtures").rglob("*.txt"))
+              for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    assert sum(bool(patterns.DATE_LINE.match(line)) for line in lines) > 5
+    for line in lines:
+        assert patterns.date_line(line) == bool(patterns.DATE_LINE.match(line)), line
+
+
+def test_line_heads_list_every_head_a_pattern_may_match():
+    heads = text.LineHeads
+    assert heads(re.compile("^ab", re.IGNORECASE)).heads is None  # a match of two characters: any head follows
+    assert heads(re.compile("^ab$", re.IGNORECASE)).heads == {""}
+    assert heads(re.compile("^(?:ab|abc)d", re.IGNORECASE)).heads == {"", "abd", "abc"}
+    assert heads(re.compile("^(?:a?)*bcd")).heads == {"", "abc", "aaa", "aab", "bcd"}
+    assert heads(re.compile(r"^x\b")).heads is None and heads(re.compile(r"^(?=a)abc")).heads is None
+    assert heads(re.compile("^\u017fab", re.IGNORECASE)).heads == {"", "sab"}  # "ſ" reads as "s" to IGNORECASE
+    words = ["share", "Related", "Stories", "more", "from", "by", "By", "Fwd:", "re:", "Advertisement", "latest news",
+             "|", ":", " ", "  ", "Read", "also", "Lea", "también", "ſhare", "\u212a", "İ", "x", "Facebook", "twitter",
+             "12", "comments", "via", "newsletter", "Thumbnail", "Skip", "to", "content", "Home", "·", "/", "the",
+             "Top", "Stories:", "Sign", "in", "E-mail", "Trending", "Now", "Written", "Ann Lee", "\n", ".", "!"]
+    rng = random.Random(2)
+    lines = ["".join(rng.choice(words) + rng.choice(("", " ")) for _ in range(rng.randint(1, 6))) for _ in range(30000)]
+    lines += [line for path in sorted((Path(__file__).parent / "fixtures").rglob("*.txt"))
+              for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+    lines += ["From the Daily Echo newsletter", "This story first appeared in our Morning Briefing newsletter.",
+              "Via the X newsletter!", "As seen in the Y newsletter", "Appeared in Z newsletter"]
+    for name in ("SOCIAL", "WIDGET", "NEWSLETTER_SOURCE", "EMAIL_SUBJECT", "BYLINE", "RELATED_HEADING"):
+        pattern, listed = getattr(patterns, name), getattr(patterns, name + "_HEADS")
+        assert listed is not None and sum(bool(pattern.match(line)) for line in lines) >= 5, name
+        for line in lines:
+            if text.line_head(line) not in listed:
+                assert not pattern.match(line), (name, line)
+    for line in lines:
+        if text.line_head(line) not in patterns.NAV_OR_PROMO_HEADS:
+            assert not patterns.NAV.match(line) and not patterns.PROMO.match(line), line
+
+
 # The word lists and prefilters above were written by hand from their regexes, and the
 # random-line tests only try the words someone thought of. These draw lines from the regexes
 # themselves (hypothesis reads every alternative), so a new alternative added to a regex
@@ -178,8 +239,6 @@ _FROM_REGEX = settings(max_examples=400, deadline=None, database=None, suppress_
 
 @pytest.mark.parametrize("name, group", [("COPYRIGHT", 0), ("NEWSLETTER", 1), ("LOGIN_BOX", 2)])
 def test_every_match_of_a_word_group_regex_holds_a_word_of_its_group(name, group):
-    from pipeline import patterns
-
     regex = getattr(patterns, name)
 
     @_FROM_REGEX
