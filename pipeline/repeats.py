@@ -19,21 +19,33 @@ from .model import Doc, Unit
 from .text import fold
 
 MIN_REPEAT_WORDS = 6
-_FOLD = re.compile(r"[\W_]+", re.UNICODE)
-
 
 # ASCII bytes that are not letters or digits (what [\W_] matches in ASCII) -> space
 _ASCII_FOLD = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
+# The same, keeping the bytes of non-ASCII characters (for UTF-8 once _NON_ASCII_NON_WORD is gone)
+_ASCII_FOLD_KEEP_HIGH = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]+")
+
+
+def _ascii_key(text: str) -> str:
+    return b" ".join(text.encode("ascii").lower().translate(_ASCII_FOLD).split()).decode("ascii")
 
 
 def paragraph_key(text: str) -> str:
     """A paragraph as this stage compares it: folded as everywhere (text.fold), its
-    punctuation, underscores and spacing ignored."""
+    punctuation, underscores and spacing ignored (runs of [\\W_] as one space, stripped)."""
     if text.isascii():
         # The same key ~4x faster (half the paragraphs of real news are ASCII): fold is
         # lower() on ASCII, and bytes.translate + split replace the regex substitution.
-        return b" ".join(text.encode("ascii").lower().translate(_ASCII_FOLD).split()).decode("ascii")
-    return _FOLD.sub(" ", fold(text)).strip()
+        return _ascii_key(text)
+    folded = fold(text)
+    if folded.isascii():  # ~60 % of the others: their curly quotes and dashes fold to ASCII
+        return _ascii_key(folded)
+    # A [\W_]+ substitution costs ~40 ns a character on non-ASCII text; the non-ASCII
+    # non-word characters are few (quotes, dashes, no-break spaces) and the rest is the
+    # ASCII table on the UTF-8 bytes: 1.6x faster on real pages' non-ASCII paragraphs.
+    folded = _NON_ASCII_NON_WORD.sub(" ", folded)
+    return b" ".join(folded.encode("utf-8").translate(_ASCII_FOLD_KEEP_HIGH).split()).decode("utf-8")
 
 
 def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
