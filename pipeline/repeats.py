@@ -20,15 +20,16 @@ from .text import fold
 
 MIN_REPEAT_WORDS = 6
 
-# ASCII bytes that are not letters or digits (what [\W_] matches in ASCII) -> space
-_ASCII_FOLD = bytes(c if c < 128 and chr(c).isalnum() else 32 for c in range(256))
+# ASCII bytes that are not letters or digits (what [\W_] matches in ASCII) -> space, capitals
+# -> lower case (what fold does to ASCII), in one bytes.translate
+_ASCII_FOLD = bytes(ord(chr(c).lower()) if c < 128 and chr(c).isalnum() else 32 for c in range(256))
 # The same, keeping the bytes of non-ASCII characters (for UTF-8 once _NON_ASCII_NON_WORD is gone)
-_ASCII_FOLD_KEEP_HIGH = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+_ASCII_FOLD_KEEP_HIGH = bytes(c if c >= 128 else _ASCII_FOLD[c] for c in range(256))
 _NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]+")
 
 
 def _ascii_key(text: str) -> str:
-    return b" ".join(text.encode("ascii").lower().translate(_ASCII_FOLD).split()).decode("ascii")
+    return b" ".join(text.encode("ascii").translate(_ASCII_FOLD).split()).decode("ascii")
 
 
 def paragraph_key(text: str) -> str:
@@ -65,13 +66,12 @@ def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
         if key and earlier is None:
             first_seen[key] = u
 
-    def long(i: int) -> bool:
-        return repeat_of[i] is not None and doc.units[i].text.count(" ") + 1 >= min_words
+    def long(i: int) -> bool:  # a long repeat at i (-1 and len(units) are none)
+        return 0 <= i < len(repeat_of) and repeat_of[i] is not None and doc.units[i].text.count(" ") + 1 >= min_words
 
     keep: list[Unit] = []
     for i, u in enumerate(doc.units):
-        neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(doc.units)]
-        if repeat_of[i] is not None and (long(i) or any(long(j) for j in neighbours)):
+        if repeat_of[i] is not None and (long(i) or long(i - 1) or long(i + 1)):
             doc.remove(u, "repeats", "repeat", repeat_of=repeat_of[i])
         else:
             keep.append(u)
