@@ -97,12 +97,17 @@ def band_ids(params: DedupParams) -> np.ndarray:
                           ).astype(np.int16)
 
 
-def fingerprint(texts: list[str], params: DedupParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fingerprint(texts: list[str], params: DedupParams,
+                folded_texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(n_shingles, signatures uint32 [n, num_perm], band hashes uint64 [n, bands + lead_bands * lead_windows]).
 
-    n_shingles counts distinct shingles: the set size that containment needs.
+    n_shingles counts distinct shingles: the set size that containment needs. folded_texts:
+    text.fold of each text, if the caller has it (the lead windows look for capitals in texts).
     """
-    flat, offsets = signatures.shingle_hashes_batch(texts, params.shingle_size)  # folded there (text.fold)
+    if folded_texts is None:
+        flat, offsets = signatures.shingle_hashes_batch(texts, params.shingle_size)  # folded there (text.fold)
+    else:
+        flat, offsets = signatures.shingle_hashes_batch(folded_texts, params.shingle_size, folded=True)
     sizes = np.array([len(signatures.sorted_unique(flat[offsets[i]:offsets[i + 1]])) for i in range(len(texts))],
                      dtype=np.int32)
     sigs = signatures.minhash_signatures_flat(flat, offsets, num_perm=params.num_perm, seed=params.seed)

@@ -101,8 +101,9 @@ def process_batch(paths: list[str | Path | readers.Part], config: IngestConfig =
 
 def stages(config: IngestConfig, chrome_stage: ChromeStage) -> list[Stage]:
     """The stages a batch runs through, in order."""
-    return [chrome_stage, CleanStage(config.cleaning.min_words), RepeatsStage(config.repeats.min_words),
-            FingerprintStage(config.dedup)]
+    folded: dict[str, str] = {}  # the repeats stage folds the non-ASCII paragraphs, the fingerprint reuses them
+    return [chrome_stage, CleanStage(config.cleaning.min_words), RepeatsStage(config.repeats.min_words, folded),
+            FingerprintStage(config.dedup, folded)]
 
 
 def process_docs(docs: list[Doc], config: IngestConfig = IngestConfig(), stats: PipelineStats | None = None,

@@ -32,24 +32,29 @@ def _ascii_key(text: str) -> str:
     return b" ".join(text.encode("ascii").translate(_ASCII_FOLD).split()).decode("ascii")
 
 
-def paragraph_key(text: str) -> str:
+def paragraph_key(text: str, folded: dict[str, str] | None = None) -> str:
     """A paragraph as this stage compares it: folded as everywhere (text.fold), its
-    punctuation, underscores and spacing ignored (runs of [\\W_] as one space, stripped)."""
+    punctuation, underscores and spacing ignored (runs of [\\W_] as one space, stripped).
+    `folded`, if given, gets fold(text) of a non-ASCII paragraph (for the fingerprint stage)."""
     if text.isascii():
         # The same key ~4x faster (half the paragraphs of real news are ASCII): fold is
         # lower() on ASCII, and bytes.translate + split replace the regex substitution.
         return _ascii_key(text)
-    folded = fold(text)
-    if folded.isascii():  # ~60 % of the others: their curly quotes and dashes fold to ASCII
-        return _ascii_key(folded)
+    text_folded = fold(text)
+    if folded is not None:
+        folded[text] = text_folded
+    if text_folded.isascii():  # ~60 % of the others: their curly quotes and dashes fold to ASCII
+        return _ascii_key(text_folded)
     # A [\W_]+ substitution costs ~40 ns a character on non-ASCII text; the non-ASCII
     # non-word characters are few (quotes, dashes, no-break spaces) and the rest is the
     # ASCII table on the UTF-8 bytes: 1.6x faster on real pages' non-ASCII paragraphs.
-    folded = _NON_ASCII_NON_WORD.sub(" ", folded)
-    return b" ".join(folded.encode("utf-8").translate(_ASCII_FOLD_KEEP_HIGH).split()).decode("utf-8")
+    words = _NON_ASCII_NON_WORD.sub(" ", text_folded)
+    return b" ".join(words.encode("utf-8").translate(_ASCII_FOLD_KEEP_HIGH).split()).decode("utf-8")
 
 
-def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
+def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS, folded: dict[str, str] | None = None) -> Doc:
+    """The document with later copies of its paragraphs removed (see the module docstring);
+    `folded` gets fold() of its non-ASCII paragraphs (see paragraph_key)."""
     if not doc.accepted or not doc.units:
         return doc
     first_seen: dict[str, Unit] = {}
@@ -60,7 +65,7 @@ def collapse_repeats(doc: Doc, min_words: int = MIN_REPEAT_WORDS) -> Doc:
             first_seen[paragraph_key(doc.title)] = Unit(title_span.start, title_span.end, doc.title)
     repeat_of: list[Unit | None] = []
     for u in doc.units:
-        key = paragraph_key(u.text)
+        key = paragraph_key(u.text, folded)
         earlier = first_seen.get(key) if key else None
         repeat_of.append(earlier)
         if key and earlier is None:
