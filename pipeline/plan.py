@@ -150,7 +150,6 @@ _AS_IS = {"doc_id": "doc_id", "source_path": "source_path", "source_name": "sour
           "content_sha256": "content_sha256", "size_bytes": "size_bytes", "encoding": "encoding",
           "reject_reason": "reject_reason", "title": "title", "byline": "byline", "published_at": "published_at",
           "error": "error", "url": "url", "canonical_url": "canonical_url", "fetched_at": "fetched_at"}
-_SPAN_FIELDS = [f.name for f in SPAN_TYPE]
 
 
 def staging_table_of(docs: list[Doc], values: list[tuple[str | None, str | None, int | None]]) -> pa.Table:
@@ -190,7 +189,11 @@ def _spans_column(docs: list[Doc]) -> pa.Array:
     spans = [r for d in docs for r in d.removed]
     offsets = np.zeros(len(docs) + 1, dtype=np.int32)
     np.cumsum([len(d.removed) for d in docs], out=offsets[1:])
-    fields = [pa.array([getattr(r, name) for r in spans], f.type) for name, f in zip(_SPAN_FIELDS, SPAN_TYPE)]
+    # spelt out: r.stage is a specialised slot read, getattr(r, name) a call (~2x the time)
+    by_field = {"stage": [r.stage for r in spans], "reason": [r.reason for r in spans],
+                "start": [r.start for r in spans], "end": [r.end for r in spans], "text": [r.text for r in spans],
+                "repeat_of_start": [r.repeat_of_start for r in spans], "repeat_of_end": [r.repeat_of_end for r in spans]}
+    fields = [pa.array(by_field[f.name], f.type) for f in SPAN_TYPE]
     return pa.ListArray.from_arrays(pa.array(offsets), pa.StructArray.from_arrays(fields, fields=list(SPAN_TYPE)),
                                     type=pa.list_(SPAN_TYPE))
 
