@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 from . import readers, sources
 from .config import IngestConfig
 from .model import Doc
-from .plan import INTERNAL_ERROR, PROCESSED, chrome_path, chrome_table, staging_row, staging_table
+from .plan import (INTERNAL_ERROR, PROCESSED, accepted_values, chrome_path, chrome_table, staging_row, staging_table,
+                   staging_table_of)
 from .stage import (ChromeStage, CleanStage, FingerprintStage, PipelineStats, RepeatsStage, Stage, StageStats,
                     reject_internal, run_stages)
 from .warehouse import fault_point
@@ -100,8 +101,9 @@ def process_batch(paths: list[str | Path | readers.Part], config: IngestConfig =
 
 def stages(config: IngestConfig, chrome_stage: ChromeStage) -> list[Stage]:
     """The stages a batch runs through, in order."""
-    return [chrome_stage, CleanStage(config.cleaning.min_words), RepeatsStage(config.repeats.min_words),
-            FingerprintStage(config.dedup)]
+    folded: dict[str, str] = {}  # the repeats stage folds the non-ASCII paragraphs, the fingerprint reuses them
+    return [chrome_stage, CleanStage(config.cleaning.min_words), RepeatsStage(config.repeats.min_words, folded),
+            FingerprintStage(config.dedup, folded)]
 
 
 def process_docs(docs: list[Doc], config: IngestConfig = IngestConfig(), stats: PipelineStats | None = None,
@@ -114,15 +116,15 @@ def process_docs(docs: list[Doc], config: IngestConfig = IngestConfig(), stats: 
     if learnt_chrome is not None:
         learnt_chrome.update(chrome_stage.learnt)
     with stats.timed("rows"):
-        rows = []
+        values = []
         for d in docs:
             try:
-                rows.append(staging_row(d))
+                values.append(accepted_values(d))
             except Exception as exc:
                 reject_internal(d, "rows", exc)
-                rows.append(staging_row(d))
+                values.append(accepted_values(d))
+        table = staging_table_of(docs, values)
         del docs
-        table = staging_table(rows)
     return table
 
 

@@ -317,8 +317,8 @@ def window_hashes(wh: np.ndarray, offsets: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def shingle_hashes_batch(texts: Sequence[str], k: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Shingle hashes of many texts at once.
+def shingle_hashes_batch(texts: Sequence[str], k: int = 5, folded: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Shingle hashes of many texts at once (folded: the texts are text.fold's already).
 
     Returns (hashes uint64, offsets int64 of length len(texts)+1): the hashes of
     text i are ``hashes[offsets[i]:offsets[i+1]]``, in text order (duplicate
@@ -329,7 +329,7 @@ def shingle_hashes_batch(texts: Sequence[str], k: int = 5) -> tuple[np.ndarray, 
     n_docs = len(texts)
     if n_docs == 0:
         return np.empty(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
-    parts = [_to_scan_bytes(t) for t in texts]
+    parts = [t.encode("utf-8", "surrogatepass") for t in texts] if folded else [_to_scan_bytes(t) for t in texts]
     doc_byte_start = exclusive_cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=n_docs) + 1)[:-1]
     starts, wh = _word_hashes(_SEPARATOR.join(parts))
     # Separators are non-word bytes, so no word straddles two documents.

@@ -124,7 +124,8 @@ def test_thresholds_reach_chrome_and_repeats(monkeypatch):
     assert spans(process_batch(files, IngestConfig().with_values(chrome_min_docs=5))) == 0  # 4 pages of the site
     seen = []
     real = repeats.collapse_repeats
-    monkeypatch.setattr(repeats, "collapse_repeats", lambda d, min_words: seen.append(min_words) or real(d, min_words))
+    monkeypatch.setattr(repeats, "collapse_repeats",
+                        lambda d, min_words, *folded: seen.append(min_words) or real(d, min_words, *folded))
     process_batch(files[:1], IngestConfig().with_values(min_repeat_words=9))
     assert seen == [9]
 

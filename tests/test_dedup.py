@@ -1,3 +1,4 @@
+import random
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -128,6 +129,38 @@ def test_sentence_starts_skip_a_caption_and_its_credit():
     words_ = re.findall(r"\w+", text)
     assert [words_[k] if k < len(words_) else None for k in found][:2] == ["Jo", "He"]
     assert len(found) == 3  # "Dec. 31" is no sentence start; the line break is
+
+
+_READABLE_SENTENCE_BREAK = re.compile(r"(?:[.!?][\"'”’)\]]*|\))[ \t]+(?=[\"“‘']?[A-ZÀ-ÖØ-ÞА-ЯЁ])|\n+")
+
+
+def _sentence_starts_listing_every_word(text: str, n: int, reach: int) -> list[int]:
+    """dedup.sentence_starts as it was before issue #14: every word start of the head listed."""
+    import bisect
+
+    head = text[:reach]
+    word_starts = [m.start() for m in re.finditer(r"\w+", head)]
+    found: list[int] = []
+    for m in _READABLE_SENTENCE_BREAK.finditer(head):
+        k = bisect.bisect_left(word_starts, m.end())
+        if k < len(word_starts) and k > (found[-1] if found else 0):
+            found.append(k)
+            if len(found) == n:
+                break
+    return found if n > 0 else []
+
+
+def test_sentence_starts_counting_by_stretches_is_listing_every_word():
+    rnd = random.Random(3)
+    pieces = ["A", "b", "É", "x_y", ". ", "! ", "? ", ".) ", ") ", ")", ".", "\n", "\n\n", " ", "\t", '"', "“", "’",
+              "‘", "]", "'", "Й", "Я", "3"]
+    texts = ["".join(rnd.choice(pieces) for _ in range(rnd.randrange(0, 60))) for _ in range(3000)]
+    texts += [(SEED["004"].read_text(encoding="utf-8"))]
+    for t in texts:
+        assert ([m.span() for m in dedup._SENTENCE_BREAK.finditer(t)]
+                == [m.span() for m in _READABLE_SENTENCE_BREAK.finditer(t)]), t
+        for n, reach in ((3, 1500), (1, 10), (0, 5), (6, 40)):
+            assert dedup.sentence_starts(t, n, reach) == _sentence_starts_listing_every_word(t, n, reach), (t, n)
 
 
 def test_common_content_decides_nothing():

@@ -42,3 +42,44 @@ def test_one_by_one_costs_only_the_document_that_kills_its_worker(tmp_path, monk
     assert rows["killer.txt"]["reject_reason"] == drop.INTERNAL_ERROR
     assert "worker process died" in rows["killer.txt"]["error"]
     assert rows["a.txt"]["status"] == rows["b.txt"]["status"] == schema.ACCEPTED
+
+
+def _processed_docs(tmp_path):
+    pages = {"cjk.txt": "東京で記者会見が開かれた。" * 40 + "\n\n" + "Tokyo news in English words here. " * 20,
+             "thai.txt": "ข่าววันนี้ " * 60, "plain.txt": SEED["000"].read_text(encoding="utf-8"),
+             "empty.txt": ""}
+    for name, body in pages.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    paths = [str(p) for p in SEED.values()] + [str(tmp_path / name) for name in pages]
+    docs = list(drop.read_batch(paths))
+    drop.run_stages(docs, drop.stages(IngestConfig(), drop.ChromeStage()), PipelineStats())
+    return docs
+
+
+def test_staging_columns_are_the_staging_rows(tmp_path):
+    docs = _processed_docs(tmp_path)
+    assert any(d.removed for d in docs) and any(not d.accepted for d in docs)
+    by_rows = plan.staging_table([plan.staging_row(d) for d in docs])
+    by_columns = plan.staging_table_of(docs, [plan.accepted_values(d) for d in docs])
+    assert by_columns.schema.equals(plan.PROCESSED) and by_columns.equals(by_rows)
+
+
+def test_a_value_arrow_cannot_hold_costs_only_its_document(tmp_path):
+    docs = _processed_docs(tmp_path)
+    docs[0].title = "bad \ud800 title"  # a lone surrogate: no UTF-8 for Arrow
+    values = [plan.accepted_values(d) for d in docs]
+    table = plan.staging_table_of(docs, values)
+    assert table.equals(plan.staging_table([plan.staging_row(d) for d in docs]))
+    assert table.column("reject_reason").to_pylist()[0] == plan.INTERNAL_ERROR
+    assert table.column("status").to_pylist()[1:] == [plan.staging_row(d)["status"] for d in docs[1:]]
+
+
+def test_a_document_whose_row_raises_is_rejected_alone(tmp_path, monkeypatch):
+    docs = _processed_docs(tmp_path)
+    k = next(i for i, d in enumerate(docs) if d.accepted)
+    docs[k].units[0].text += "\ud800"  # no UTF-8 for its clean_sha256
+    monkeypatch.setattr(drop, "stages", lambda config, chrome_stage: [])  # the rows only
+    table = drop.process_docs(docs)
+    reasons = table.column("reject_reason").to_pylist()
+    assert reasons[k] == plan.INTERNAL_ERROR and table.column("error").to_pylist()[k].startswith("rows: ")
+    assert table.column("status").to_pylist().count(schema.ACCEPTED) == sum(d.accepted for d in docs)

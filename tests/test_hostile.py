@@ -152,8 +152,8 @@ def test_an_exception_in_a_later_stage_rejects_only_its_document(tmp_path, monke
                             if "EXPLODE" in d.raw_text else real(d, *a))
     else:
         real = dedup.fingerprint
-        monkeypatch.setattr(dedup, "fingerprint", lambda texts, p: (_ for _ in ()).throw(ValueError("bad unit"))
-                            if any("EXPLODE" in t for t in texts) else real(texts, p))
+        monkeypatch.setattr(dedup, "fingerprint", lambda texts, p, **kw: (_ for _ in ()).throw(ValueError("bad unit"))
+                            if any("EXPLODE" in t for t in texts) else real(texts, p, **kw))
     rows = {r["source_path"].rsplit("/", 1)[1]: r for r in
             drop.process_batch(sorted(tmp_path.iterdir())).to_pylist()}
     assert rows["bad.txt"]["reject_reason"] == drop.INTERNAL_ERROR

@@ -1,5 +1,8 @@
+import random
+import re
+
 from conftest import SEED
-from pipeline import clean, repeats, sources
+from pipeline import clean, repeats, sources, text
 from pipeline.model import Doc, Unit
 
 
@@ -39,3 +42,17 @@ def test_short_repeats_alone_are_kept_but_not_inside_repeated_blocks():
 def test_no_repeats_no_change():
     doc = repeats.collapse_repeats(_doc(["One two three four five six seven.", "Eight nine ten eleven twelve."]))
     assert len(doc.units) == 2 and not doc.removed
+
+
+def test_paragraph_key_is_the_regex_on_the_folded_text():
+    # the byte-table shortcuts of paragraph_key stand in for this substitution
+    def reference(t: str) -> str:
+        return re.sub(r"[\W_]+", " ", text.fold(t)).strip()
+
+    rnd = random.Random(7)
+    samples = [f"a{chr(c)}b {chr(c)}" for c in list(range(0x3000)) + [0xD800, 0xFEFF, 0xFF10, 0x1D400, 0x20000]]
+    samples += ["".join(chr(rnd.choice((rnd.randrange(0x80), rnd.randrange(0x80, 0x3000), rnd.randrange(0x110000))))
+                        for _ in range(rnd.randrange(30))) for _ in range(3000)]
+    samples += ["‘Quoted’ — text", "Ünïcödé  words_here", "ǅ ß ﬁ İ ı ſ K Σ ΣΑ ①½ ٣ ⅷ \u0301a a\u00adb \xa0x"]
+    for t in samples:
+        assert repeats.paragraph_key(t) == reference(t), repr(t)

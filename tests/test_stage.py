@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from conftest import SEED
-from pipeline import clean, dedup, drop, sources
+from pipeline import clean, dedup, drop, repeats, sources
 from pipeline.config import IngestConfig
 from pipeline.stage import (ChromeStage, CleanStage, FingerprintStage, PipelineStats, RepeatsStage, StageStats,
                             run_stages)
@@ -106,3 +106,32 @@ def test_the_flows_summary_is_the_sum_of_the_batches_stats(tmp_path, monkeypatch
     assert summary["process_cpu_s"] == {k: round(v, 2) for k, v in total.seconds().items()}
     assert total["read"].documents_in == summary["n_documents"] == len(SEED)
     assert sum(sum(s.spans_removed.values()) for s in total.values()) == summary["n_spans_removed"]
+
+
+def test_fingerprint_of_paragraphs_folded_one_by_one_is_that_of_the_text():
+    # FingerprintStage folds a paragraph at a time (and reuses the repeats stage's folds):
+    # fold must keep no context across the "\n\n" between paragraphs
+    import random
+
+    from pipeline.model import Doc, Unit
+    from pipeline.text import fold
+
+    rnd = random.Random(11)
+    alphabet = ("aZ ß.Σς\u0301\u0308ﬁ①ǅİıſK“”—\u00ad\u200b\ufeff\u1d2cꭰᏸ𝚺東ข\ud800\n" + "".join(map(chr, range(0x80, 0x100))))
+    docs = []
+    for k in range(400):
+        paras = ["".join(rnd.choice(alphabet) for _ in range(rnd.randrange(0, 12))) for _ in range(rnd.randrange(1, 5))]
+        docs.append(Doc(f"d{k}", "p", "s", "h", 0, units=[Unit(0, 0, p) for p in paras]))
+    stage = FingerprintStage(P)
+    for d in docs:
+        assert stage._folded_text(d) == fold(d.text), repr(d.text)
+    folded: dict[str, str] = {}
+    for d in docs:
+        for u in d.units:
+            repeats.paragraph_key(u.text, folded)
+    stage = FingerprintStage(P, folded)
+    assert all(stage._folded_text(d) == fold(d.text) for d in docs)
+    texts = [d.text for d in docs]
+    by_folds = dedup.fingerprint(texts, P, folded_texts=[stage._folded_text(d) for d in docs])
+    for a, b in zip(by_folds, dedup.fingerprint(texts, P)):
+        assert (a == b).all()
