@@ -12,8 +12,11 @@ publish a summary artifact.
 
 Where batches run: in worker processes on this machine (`workers`, default
 all cores; a one-batch drop runs in-process, as a process pool's start-up
-would cost more than it saves), or on a Dask cluster (`dask_address`). Workers
-only write staging files; planning and the commit happen once, here.
+would cost more than it saves), or on a Dask cluster (`dask_address`). Each
+batch is a Prefect task run either way; on this machine the task runs on a flow
+thread and its batch in a plain process pool (`WorkerPool`: workers that do not
+import Prefect). Workers only write staging files; planning and the commit
+happen once, here.
 """
 # No `from __future__ import annotations`: a deployment's flow runs (`newsfold serve` with a
 # Prefect server) load this file by path and validate parameters against the annotations,
