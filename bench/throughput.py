@@ -252,6 +252,7 @@ class TreeRSS:
         self.peak = 0
         self.peak_main = 0
         self.peak_child = 0  # the largest single descendant (a batch worker)
+        self.cpu_by_process: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU s at its last sample)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
         self._thread.start()
@@ -263,11 +264,13 @@ class TreeRSS:
             try:
                 main = self.proc.memory_info().rss
                 total = main
+                self._note_cpu(self.proc)
                 for child in self.proc.children(recursive=True):
                     try:
                         rss = child.memory_info().rss
                         total += rss
                         self.peak_child = max(self.peak_child, rss)
+                        self._note_cpu(child)
                     except psutil.Error:
                         pass
             except psutil.Error:
@@ -275,6 +278,22 @@ class TreeRSS:
             self.peak = max(self.peak, total)
             self.peak_main = max(self.peak_main, main)
             self._stop.wait(every_s)
+
+    def _note_cpu(self, proc) -> None:
+        """Where the ingest's CPU goes, by process (up to one sampling step short at each end)."""
+        cpu = proc.cpu_times()
+        if proc.pid not in self.cpu_by_process:
+            line = " ".join(proc.cmdline())
+            role = ("flow" if proc.pid == self.proc.pid else "Prefect server" if "prefect.server" in line
+                    else "worker" if "spawn_main" in line else "other")
+            self.cpu_by_process[proc.pid] = (role, 0.0)
+        self.cpu_by_process[proc.pid] = (self.cpu_by_process[proc.pid][0], cpu.user + cpu.system)
+
+    def cpu_by_role(self) -> dict[str, list[float]]:
+        roles: dict[str, list[float]] = {}
+        for role, cpu in self.cpu_by_process.values():
+            roles.setdefault(role, []).append(round(cpu, 1))
+        return roles
 
     def stop(self) -> None:
         self._stop.set()
@@ -612,7 +631,8 @@ def main(argv: list[str] | None = None) -> None:
                  "peak_rss_mib": rss.peak / 2 ** 20, "cpu_ms_per_doc": e2e_cpu_ms})
     results["end_to_end"] = {"summary": summary, "wall_s": wall, "peak_rss_tree_mib": rss.peak / 2 ** 20,
                              "peak_rss_main_mib": rss.peak_main / 2 ** 20,
-                             "peak_rss_largest_child_mib": rss.peak_child / 2 ** 20}
+                             "peak_rss_largest_child_mib": rss.peak_child / 2 ** 20,
+                             "cpu_s_by_process": rss.cpu_by_role()}
 
     print(f"\n| stage | docs | seconds | docs/s | × update_batch | peak RSS MiB | other CPUs | CPU ms/doc | "
           f"time per stage (s) |")
@@ -651,6 +671,8 @@ def main(argv: list[str] | None = None) -> None:
     if "cpu_s" in e2e:
         print(f"  CPU seconds: ingest main process {e2e['cpu_s']['main']}, its child processes "
               f"{e2e['cpu_s']['children']} (worker processes; Prefect's temporary server)")
+    print("  CPU seconds by process (sampled): " + "; ".join(
+        f"{role} {' + '.join(map(str, cpus))}" for role, cpus in rss.cpu_by_role().items()))
     print(f"after: {load_now()}")
     results["rows"] = rows
     if args.json:

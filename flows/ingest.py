@@ -12,8 +12,11 @@ publish a summary artifact.
 
 Where batches run: in worker processes on this machine (`workers`, default
 all cores; a one-batch drop runs in-process, as a process pool's start-up
-would cost more than it saves), or on a Dask cluster (`dask_address`). Workers
-only write staging files; planning and the commit happen once, here.
+would cost more than it saves), or on a Dask cluster (`dask_address`). Each
+batch is a Prefect task run either way; on this machine the task runs on a flow
+thread and its batch in a plain process pool (`WorkerPool`: workers that do not
+import Prefect). Workers only write staging files; planning and the commit
+happen once, here.
 """
 # No `from __future__ import annotations`: a deployment's flow runs (`newsfold serve` with a
 # Prefect server) load this file by path and validate parameters against the annotations,
@@ -23,23 +26,27 @@ import logging
 import multiprocessing
 import os
 import shutil
+import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Self
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import opaque
 
 from pipeline import readers, sources
 from pipeline.config import IngestConfig, check_index_parameters_of
-from pipeline.drop import stage_batch, stage_one_by_one
+from pipeline.drop import stage_batch, stage_batch_in_worker, stage_one_by_one, start_worker
 from pipeline.plan import DropInfo, plan_drop
 from pipeline.stage import PipelineStats
 from pipeline.warehouse import Warehouse, fault_point, writer_lock
@@ -57,14 +64,70 @@ def default_workers() -> int:
 
 
 def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> TaskRunner | None:
-    """The task runner for the batch tasks (see module docstring); None: the flow's own (threads)."""
+    """The task runner for the batch tasks (see module docstring); None: the flow's own (threads).
+    With worker processes, the batch tasks run on threads of their own, one per worker, each
+    handing its batch to a `WorkerPool` process (`worker_pool`)."""
     if dask_address:
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
     if workers > 1 and n_batches > 1:
-        return ProcessPoolTaskRunner(max_workers=min(workers, n_batches))
+        return ThreadPoolTaskRunner(max_workers=min(workers, n_batches))
     return None
+
+
+class WorkerPool:
+    """Worker processes that stage batches, each batch still a Prefect task run of the flow.
+
+    Why not Prefect's ProcessPoolTaskRunner: it runs each task's Prefect engine in the worker,
+    so every worker imports Prefect (~1.5 CPU s) and every batch pays for a new API client
+    (two TLS contexts), its settings context sent and rebuilt, and its state events and logs
+    forwarded back through a queue: ~0.16 CPU s a batch over the processes (40 empty tasks
+    on 2 workers, measured). Here the task runs on a flow thread (one per worker) and only
+    the batch goes to a plain spawn process pool whose workers import the pipeline alone.
+    A worker that dies breaks the pool: the batches it took down fail (the flow retries their
+    files one by one) and later batches get a new pool."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._closed = False
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_worker)
+
+    def stage(self, *args) -> dict:
+        """stage_batch_in_worker(*args) in a worker process; its receipt."""
+        with self._lock:
+            executor = self._executor
+        try:
+            return executor.submit(stage_batch_in_worker, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._executor is executor and not self._closed:  # the first batch to see it replaces the pool
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self._executor = self._start()
+            raise
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        with self._lock:
+            self._closed = True
+        if exc_type is not None:  # stopped or failed: the batches still running are not waited for
+            for process in list((self._executor._processes or {}).values()):
+                process.terminate()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def worker_pool(n_batches: int, workers: int, dask_address: str | None) -> WorkerPool | None:
+    """The worker processes for a drop's batches; None: the batches run where their tasks do."""
+    if dask_address or workers <= 1 or n_batches <= 1:
+        return None
+    return WorkerPool(min(workers, n_batches))
 
 
 @contextlib.contextmanager
@@ -179,20 +242,15 @@ def part_size(part: readers.Part) -> int:
 
 @task(name="process-batch", cache_policy=NO_CACHE)
 def process_task(paths: list[readers.Part], config: IngestConfig, out_path: str, known_chrome: str | None,
-                 known_records: str | None = None) -> dict:
-    fault_point("in_batch")
+                 known_records: str | None = None, pool: WorkerPool | None = None) -> dict:
+    if pool is not None:
+        return pool.stage(paths, config, out_path, known_chrome, known_records)
     if multiprocessing.parent_process() is None:
         # in the flow's process (threads): warnings reach the caller's logging (the CLI
         # routes them to its log file); catch_warnings is not thread-safe
+        fault_point("in_batch")
         return stage_batch(paths, config, out_path, known_chrome, known_records)
-    # In a worker process, libraries' warnings (dateutil's UnknownTimezoneWarning on "EST",
-    # ...) go back with the receipt and the flow logs them, so a worker never writes them
-    # on the terminal.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        receipt = stage_batch(paths, config, out_path, known_chrome, known_records)
-    receipt["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    return receipt
+    return stage_batch_in_worker(paths, config, out_path, known_chrome, known_records)  # on a Dask worker
 
 
 def _report_progress(artifact_id, **event) -> None:
@@ -222,10 +280,11 @@ def commit_task(staging: list[str], warehouse: str, config: IngestConfig, label:
 
 
 def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dict, *,
-                     runner: TaskRunner | None, **task_args) -> list[dict]:
-    """Run process_task on each batch (on `runner`, or the flow's threads); a batch that fails
-    as a whole (its worker died, ...) is retried one document at a time. Returns the receipts,
-    in batch order; `done` counts the batches and files processed, for the progress reports."""
+                     runner: TaskRunner | None, pool: WorkerPool | None, **task_args) -> list[dict]:
+    """Run process_task on each batch (on `runner`, or the flow's threads; staged in `pool`'s
+    processes if given); a batch that fails as a whole (its worker died, ...) is retried one
+    document at a time. Returns the receipts, in batch order; `done` counts the batches and
+    files processed, for the progress reports."""
     logger = get_run_logger()
     progress = create_progress_artifact(0.0, description="newsfold ingest: batches processed")
     _report_progress(None, stage="process", **done)
@@ -234,8 +293,15 @@ def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dic
         stack.callback(release_message_queue, runner)  # after the runner has shut down
         stack.enter_context(shared_prefect_api())
         stack.enter_context(runner or contextlib.nullcontext())
+        if pool is not None:  # stopped before the runner, whose threads wait for its workers
+            stack.enter_context(pool)
+            task_args = {**task_args, "pool": pool}
         submit = (lambda **kw: runner.submit(process_task, parameters=kw)) if runner else process_task.submit
-        futures = [submit(paths=b, out_path=str(run_dir / f"batch-{k:06d}.parquet"), **task_args)
+        # opaque: Prefect would walk the batch's parts (dataclasses) twice per task looking for
+        # futures to resolve and inputs to record (~14 ms a batch of 500 parts in this process).
+        # Not on Dask: the wrapper reaches the task there as a plain tuple.
+        wrap = opaque if pool is not None else (lambda parts: parts)
+        futures = [submit(paths=wrap(b), out_path=str(run_dir / f"batch-{k:06d}.parquet"), **task_args)
                    for k, b in enumerate(batches)]
         for k, fut in enumerate(futures, 1):
             try:
@@ -327,7 +393,8 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
             done = {"files_total": len(files), "files_done": 0, "batches_total": len(batches), "batches_done": 0}
             receipts = _process_batches(batches, run_dir, done, config=config,
                                         known_chrome=known_chrome, known_records=known_records,
-                                        runner=batch_runner(len(batches), workers, dask_address))
+                                        runner=batch_runner(len(batches), workers, dask_address),
+                                        pool=worker_pool(len(batches), workers, dask_address))
             stage_s["process"] = time.perf_counter() - t0
             batch_stats = sum((PipelineStats.from_dict(r["stats"]) for r in receipts), PipelineStats())
             fault_point("before_plan")

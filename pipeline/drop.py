@@ -12,8 +12,10 @@ schema and the plan of a drop's commit are pipeline/plan.py's.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -200,6 +202,51 @@ def stage_batch(paths: list[str | Path | readers.Part], config: IngestConfig, ou
         written.append(str(out_path))
     return {"path": written[0], "paths": written, "rows": rows, "skipped": skipped[0],
             "stats": stats.to_dict()}
+
+
+def stage_batch_in_worker(paths: list[str | Path | readers.Part], config: IngestConfig, out_path: str | Path,
+                          known_chrome: str | Path | None = None, known_records: str | Path | None = None) -> dict:
+    """stage_batch in a worker process (the flow's process pool, a Dask worker). Libraries'
+    warnings (dateutil's UnknownTimezoneWarning on "EST", ...) and log records of WARNING and
+    above (trafilatura's) go back with the receipt, under "warnings", and the flow logs them:
+    a worker never writes on the user's terminal."""
+    fault_point("in_batch")
+    caught_logs = _RecordCollector()
+    root = logging.getLogger()
+    root.addHandler(caught_logs)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            receipt = stage_batch(paths, config, out_path, known_chrome, known_records)
+    finally:
+        root.removeHandler(caught_logs)
+    receipt["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught} | caught_logs.lines)
+    return receipt
+
+
+class _RecordCollector(logging.Handler):
+    """Keeps the distinct messages of WARNING and above logged while a worker stages a batch."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.add(f"{record.name}: {record.getMessage()}")
+
+
+def start_worker() -> None:
+    """Initializer of the flow's worker processes: import the stages (with the garbage collector
+    paused: the imports build many long-lived objects it would keep walking) before the first
+    batch arrives, while the flow is still submitting."""
+    import gc
+
+    gc.disable()
+    try:
+        from . import chrome, clean, dedup, layout, repeats, signatures, text  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def stage_one_by_one(paths: list[str | Path], config: IngestConfig, out_stem: str | Path,

@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -99,6 +100,65 @@ def extension_directory() -> Path:
     return base
 
 
+class _Databases:
+    """The process's DuckDB database, lent to one Warehouse session at a time.
+
+    Why: a new DuckDB database loads the ducklake and sqlite extensions again, and each load
+    checks the extension file's signature (~0.13 CPU s each, so ~0.27 a session), while a small
+    ingest opens the warehouse three times (the CLI's parameter check, the flow's reads, the
+    commit). Attaching the lake to a database that has them loaded costs ~0.03. A session gets
+    a connection of its own (its registered tables, temporary views and transaction are that
+    connection's); when it ends, the lake is detached and the settings sessions change are
+    reset, or, if that fails, the database is dropped. A session opened while another one
+    holds the database (reindex reads one warehouse while writing another), and one that
+    locked its database down (`newsfold sql`), use a database of their own, closed after.
+    """
+
+    SESSION_SETTINGS = ("memory_limit", "temp_directory", "preserve_insertion_order")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: duckdb.DuckDBPyConnection | None = None
+        self._lent: dict[int, duckdb.DuckDBPyConnection] = {}  # id(session connection) -> its database
+        self._pid = os.getpid()
+
+    def borrow(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's database is not its own
+                self._free, self._lent, self._pid = None, {}, os.getpid()
+            database, self._free = self._free, None
+        if database is None:
+            database = duckdb.connect(config={"extension_directory": str(extension_directory())})
+        session = database.cursor()
+        with self._lock:
+            self._lent[id(session)] = database
+        return session
+
+    def give_back(self, session: duckdb.DuckDBPyConnection, attached: bool = True, reuse: bool = True) -> None:
+        with self._lock:
+            database = self._lent.pop(id(session), None)
+        try:
+            if reuse and attached:
+                session.execute("USE memory")
+                session.execute(f"DETACH {LAKE}")
+            if reuse:
+                for setting in self.SESSION_SETTINGS:
+                    session.execute(f"RESET {setting}")
+        except duckdb.Error:
+            reuse = False
+        session.close()
+        if database is None:
+            return
+        with self._lock:
+            if reuse and self._free is None and self._pid == os.getpid():
+                self._free, database = database, None
+        if database is not None:
+            database.close()
+
+
+_DATABASES = _Databases()
+
+
 def attach_sql(path: Path, read_only: bool = False, snapshot: int | None = None) -> str:
     options = [f"DATA_PATH '{(path / 'data').resolve()}/'", "OVERRIDE_DATA_PATH true",
                # never inline rows into the catalog: every row lives in Parquet
@@ -122,11 +182,11 @@ class Warehouse:
             raise WarehouseError(f"no warehouse at {self.path} (run `newsfold ingest` first)")
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "data").mkdir(exist_ok=True)
-        self.con = duckdb.connect(config={"extension_directory": str(extension_directory())})
+        self.con = _DATABASES.borrow()
         try:
             self.con.execute(attach_sql(self.path, read_only, snapshot))
         except duckdb.Error as exc:
-            self.con.close()
+            _DATABASES.give_back(self.con, attached=False)
             raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
         self.con.execute(f"USE {LAKE}")
         if not read_only:
@@ -148,7 +208,8 @@ class Warehouse:
                 self.con.execute(statement)
 
     def close(self) -> None:
-        self.con.close()
+        # a locked-down database keeps its sandbox and locked settings: never lent again
+        _DATABASES.give_back(self.con, reuse=not getattr(self, "locked", False))
 
     def __enter__(self) -> Warehouse:
         return self
