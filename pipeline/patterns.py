@@ -117,14 +117,14 @@ _WORD_GROUPS = (_FOOTER_WORDS, _PLEA_WORDS, _LOGIN_WORDS)  # bit 0, 1, 2 of a li
 
 # body_weight asks legal_footer, plea and login_box of every paragraph of up to 60 words, and
 # lower-casing and searching each paragraph cost ~5 us a page line. The clean stage has the
-# words of a whole page found at once (note_page): one RE2 scan per group over the page's
-# UTF-8 bytes, case-insensitive, which is what `word in line.lower()` tells wherever the page
-# holds neither "ſ" (RE2 reads it as s, lower() keeps it) nor "İ" (lower() makes it "i̇", RE2
-# reads it as no i); on such a page, and for lines of no noted page, each line is lower-cased.
-# One scan for the words of all groups finds the lines that hold any (a line holding a word holds
-# a match: no word spans a newline), more than half of the pages none; only those few lines are
-# lower-cased and tested group by group (a match of one group's word may hide an overlapping word
-# of another, "become account"). tests/test_fast_paths.py checks both ways agree.
+# words of a whole page found at once (note_page): one RE2 scan over the page's UTF-8 bytes for
+# the words of all groups, case-insensitive, which is what `word in line.lower()` tells wherever
+# the page holds neither "ſ" (RE2 reads it as s, lower() keeps it) nor "İ" (lower() makes it "i̇",
+# RE2 reads it as no i); on such a page, and for lines of no noted page, each line is lower-cased.
+# The scan finds the lines that hold any word (a line holding a word holds a match: no word spans
+# a newline; more than half of the pages hold none); only those few lines are lower-cased and
+# tested group by group (a match of one group's word may hide an overlapping word of another,
+# "become account"). tests/test_fast_paths.py checks both ways agree.
 _ANY_WORD_SCAN = re2.compile("(?i)" + "|".join(re.escape(word) for words in _WORD_GROUPS for word in words))
 _NOTED: dict[str, int] = {}  # line -> its mask, for the lines of the page noted last
 

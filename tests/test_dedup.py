@@ -235,7 +235,7 @@ def test_real_pages_of_one_site_stay_apart_when_cleaning_misses_their_headline_b
     # "whether or not cleaning caught them": the chrome stage off, the block stays in the text
     monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None, **thresholds: {})
     # and the main-body-block rule of the clean stage, which catches this block on one page
-    monkeypatch.setattr(layout, "main_block", lambda paragraphs, body=None: None)
+    monkeypatch.setattr(layout, "main_block", lambda paragraphs, body=None, words=None: None)
     files = sorted((REAL / "site_pages").glob("*.txt"))
     processed = process_batch(files, IngestConfig(dedup=P))
     assert len(dedup.assign(processed, replace(P, common_df=0), drop_id=1).new_articles) < len(files)
@@ -261,7 +261,7 @@ def test_the_warehouse_remembers_common_content_for_a_small_later_drop(tmp_path,
     from pipeline import chrome
 
     monkeypatch.setattr(chrome, "strip_batch", lambda docs, known=None, **thresholds: {})
-    monkeypatch.setattr(layout, "main_block", lambda paragraphs, body=None: None)  # as in the test above
+    monkeypatch.setattr(layout, "main_block", lambda paragraphs, body=None, words=None: None)  # as in the test above
     pages = sorted((REAL / "site_pages").glob("*.txt"))
     pair = [p for p in pages if p.stem in ("7433ca33b695682d", "ed9594d2018b9d49")]
     rest = [p for p in pages if p not in pair]
