@@ -157,7 +157,7 @@ class LineHeads:
                 if any(len(h) < HEAD for h in found):
                     raise _Unreadable  # a match of fewer characters, not ended by "$": any head follows it
                 heads |= found
-        except _Unreadable:
+        except (_Unreadable, RecursionError, TypeError, ValueError):  # also a parser another Python changed
             self.heads: frozenset[str] | None = None
         else:
             self.heads = frozenset(heads)
