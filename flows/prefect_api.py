@@ -307,7 +307,9 @@ class PrefectAPI:
                     f"Prefect's temporary API server did not answer within {limit:g} s (busy machine?); retry, "
                     "raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or keep a server running with "
                     "`newsfold prefect-server start`")
-            time.sleep(0.1)
+            # a refused connection costs ~0.05 ms and this process has nothing else to do: polling
+            # every 20 ms instead of 100 ms starts the flow 40 ms sooner on average
+            time.sleep(0.02)
 
     def _last_output(self) -> str:
         if not self._log:
@@ -348,7 +350,8 @@ class PrefectAPI:
             # is joined when the flow ends: 0.5 s of waiting per run on average, for nothing here.
             updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
         # the variable: inherited by worker processes
-        with _environment("PREFECT_API_URL", self.url), temporary_settings(updates=updates):
+        with _environment("PREFECT_API_URL", self.url), temporary_settings(updates=updates), \
+                _heartbeats_not_waited_for():
             yield self.url
 
     @property
@@ -373,6 +376,31 @@ class PrefectAPI:
         if self._log:
             self._log.close()
             self._log = None
+
+
+@contextlib.contextmanager
+def _heartbeats_not_waited_for() -> Iterator[None]:
+    """Flow runs keep their heartbeats, but the end of a run no longer waits for the heartbeat thread.
+
+    Prefect's sync flow engine joins its heartbeat thread when the run ends, and that thread
+    sleeps in 1 s steps between heartbeats (180 s apart by default): every run against a
+    server with heartbeats on (a reused one) waited 0-1 s, 0.5 s on average, after its last
+    task. Its async engine does not join (join_on_exit=False); the thread is a daemon that
+    stops at its next step without sending anything more. If a later Prefect drops that
+    function or argument, the runs simply wait again."""
+    import inspect
+
+    from prefect import flow_engine
+
+    send = getattr(flow_engine, "_send_heartbeats", None)
+    if send is None or "join_on_exit" not in inspect.signature(send).parameters:
+        yield
+        return
+    flow_engine._send_heartbeats = lambda engine, join_on_exit=False: send(engine, join_on_exit=False)
+    try:
+        yield
+    finally:
+        flow_engine._send_heartbeats = send
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ Prefect server runs, so neither the user's ~/.prefect nor this test session's
 Prefect harness leaks in.
 """
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -202,3 +203,38 @@ def test_an_ingest_reuses_a_running_server_and_its_run_shows_there(prefect_harne
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=20)
     assert any(r.parameters.get("label") == label and r.state_type.value == "COMPLETED" for r in runs)
+
+
+class _EngineWithHeartbeats:
+    """What Prefect's heartbeat thread uses of a flow run engine."""
+    heartbeat_seconds = 30
+    flow_run = None
+    logger = logging.getLogger("test-heartbeats")
+
+    def __init__(self):
+        self.heartbeats = []
+
+    def _build_heartbeat_event_template(self):
+        return None, None
+
+    def _emit_flow_run_heartbeat(self, resource, related):
+        self.heartbeats.append(resource)
+
+
+def test_a_flow_run_keeps_its_heartbeats_but_its_end_does_not_wait_for_them():
+    import time
+
+    from prefect import flow_engine
+
+    from flows.prefect_api import _heartbeats_not_waited_for
+
+    original = flow_engine._send_heartbeats
+    engine = _EngineWithHeartbeats()
+    with _heartbeats_not_waited_for():
+        t0 = time.perf_counter()
+        with flow_engine._send_heartbeats(engine):
+            time.sleep(0.1)  # the thread sent its first heartbeat and sleeps its first 1 s step
+        ended_after = time.perf_counter() - t0
+    assert engine.heartbeats == [None]
+    assert ended_after < 0.6  # joined, the run's end would wait for the step: ~1 s
+    assert flow_engine._send_heartbeats is original
