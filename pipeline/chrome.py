@@ -55,7 +55,7 @@ from .layout import headline_index, headline_like, is_body
 from .model import Doc, Unit
 from .patterns import BYLINE, RELATED_HEADING, comments_heading, date_line
 from .schema import NO_ARTICLE_TEXT
-from .signatures import exclusive_cumsum
+from .signatures import count_before, exclusive_cumsum
 from .text import SENTENCE_END, paragraphs, raw_token_spans
 
 GRAM_WORDS = 8          # words per gram
@@ -178,7 +178,8 @@ class _Source:
         self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
         self.unit_base = exclusive_cumsum([len(u.text) + 1 for d in docs for u in d.units])
         at = self.starts + self.text_base[self.page_of_word]                  # words' offsets in the joined text
-        self.unit_of_word = np.searchsorted(self.unit_base, at, side="right") - 1
+        # = np.searchsorted(self.unit_base, at, side="right") - 1, with a search per paragraph, not per word
+        self.unit_of_word = count_before(at + 1, self.unit_base[1:])
         # Sentences: cut at page and paragraph starts and at sentence ends. A sentence's key
         # is its words' hashes summed (a bag of words: word order never tells chrome apart).
         ends_at = [m.end() for m in SENTENCE_END.finditer("\n".join(texts))]  # next sentence's start

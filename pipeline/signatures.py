@@ -295,7 +295,7 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
         is_continuation = (u8 & 0xC0) == 0x80
         if np.count_nonzero(is_continuation) * 32 < len(buf):
             continuation = np.flatnonzero(is_continuation)
-            starts, ends = starts - _count_before(starts, continuation), ends - _count_before(ends, continuation)
+            starts, ends = starts - count_before(starts, continuation), ends - count_before(ends, continuation)
         else:
             before = np.zeros(len(buf) + 1, dtype=np.int64 if len(buf) >= 2**31 else np.int32)
             np.cumsum(is_continuation, out=before[1:])
@@ -306,7 +306,7 @@ def word_spans(texts: Sequence[str], fold: bool = False) -> tuple[np.ndarray, np
     return wh, starts - text_start[doc], ends - text_start[doc], offsets
 
 
-def _count_before(positions: np.ndarray, marks: np.ndarray) -> np.ndarray:
+def count_before(positions: np.ndarray, marks: np.ndarray) -> np.ndarray:
     """Per position (sorted): how many of the sorted `marks` lie before it. The same as
     np.searchsorted(marks, positions), but with one search per mark: cheaper when marks are few."""
     first_after = np.searchsorted(positions, marks, side="right")  # the first position past each mark
