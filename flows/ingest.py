@@ -63,6 +63,14 @@ def default_workers() -> int:
     return int(os.environ.get("NEWSFOLD_WORKERS") or os.cpu_count() or 1)
 
 
+def local_workers(n_batches: int, workers: int, dask_address: str | None) -> int:
+    """How many worker processes of this machine stage a drop's batches; 0: none (a Dask
+    cluster does, or one process is enough)."""
+    if dask_address or workers <= 1 or n_batches <= 1:
+        return 0
+    return min(workers, n_batches)
+
+
 def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> TaskRunner | None:
     """The task runner for the batch tasks (see module docstring); None: the flow's own (threads).
     With worker processes, the batch tasks run on threads of their own, one per worker, each
@@ -71,8 +79,8 @@ def batch_runner(n_batches: int, workers: int, dask_address: str | None) -> Task
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
-    if workers > 1 and n_batches > 1:
-        return ThreadPoolTaskRunner(max_workers=min(workers, n_batches))
+    if n := local_workers(n_batches, workers, dask_address):
+        return ThreadPoolTaskRunner(max_workers=n)
     return None
 
 
@@ -125,9 +133,8 @@ class WorkerPool:
 
 def worker_pool(n_batches: int, workers: int, dask_address: str | None) -> WorkerPool | None:
     """The worker processes for a drop's batches; None: the batches run where their tasks do."""
-    if dask_address or workers <= 1 or n_batches <= 1:
-        return None
-    return WorkerPool(min(workers, n_batches))
+    n = local_workers(n_batches, workers, dask_address)
+    return WorkerPool(n) if n else None
 
 
 @contextlib.contextmanager
@@ -290,7 +297,6 @@ def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dic
     _report_progress(None, stage="process", **done)
     receipts = []
     with contextlib.ExitStack() as stack:
-        stack.callback(release_message_queue, runner)  # after the runner has shut down
         stack.enter_context(shared_prefect_api())
         stack.enter_context(runner or contextlib.nullcontext())
         if pool is not None:  # stopped before the runner, whose threads wait for its workers
@@ -319,19 +325,6 @@ def _process_batches(batches: list[list[readers.Part]], run_dir: Path, done: dic
             _report_progress(progress, stage="process", **done)
             logger.info("processed batch %d/%d (%d parts)", k, len(futures), len(batches[k - 1]))
     return receipts
-
-
-def release_message_queue(runner: TaskRunner | None) -> None:
-    """Let the process exit even when a worker died holding the write lock of the process
-    pool's message queue (Prefect's ProcessPoolTaskRunner forwards its workers' logs through
-    one). A worker killed mid-write (SIGKILL, the kernel's OOM killer) leaves that lock taken
-    for good: the queue's feeder thread in this process blocks on it, Prefect gives up
-    stopping the queue after 5 s, and at exit the interpreter would wait for the feeder
-    forever -- an ingest that printed its summary and never ended. The queue is only left
-    open in that case; nothing is lost by not waiting for it."""
-    queue = getattr(runner, "_subprocess_message_queue", None)
-    if queue is not None:
-        queue.cancel_join_thread()
 
 
 def _publish_summary(summary: dict, stage_s: dict[str, float], batch_stats: PipelineStats) -> dict:

@@ -3,7 +3,6 @@ articles alongside every kind of bad path and content; the good ones land, each 
 gets its reason (issue 10)."""
 import base64
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -207,40 +206,3 @@ def test_an_older_warehouse_without_the_error_column_is_migrated(tmp_path, seeds
         w.sql("ALTER TABLE documents DROP COLUMN error")
     with Warehouse(wh) as w:
         assert "error" in [r[0] for r in w.sql("DESCRIBE documents").fetchall()]
-
-
-_DEAD_WRITER = """
-import multiprocessing, sys
-sys.path.insert(0, {repo!r})
-from flows.ingest import release_message_queue
-
-class Runner:  # stands for Prefect's ProcessPoolTaskRunner after a worker died mid-write
-    pass
-
-queue = multiprocessing.get_context("spawn").Queue()
-queue._wlock.acquire()  # the lock a SIGKILLed worker took and never gave back
-queue.put("shutdown")   # the feeder thread now waits for that lock for good
-runner = Runner()
-runner._subprocess_message_queue = queue
-if {release}:
-    release_message_queue(runner)
-print("done", flush=True)
-"""
-
-
-@pytest.mark.parametrize("release", [False, True])
-def test_a_worker_that_died_holding_the_message_queue_lock_does_not_hang_the_exit(release):
-    import subprocess
-
-    repo = str(Path(__file__).resolve().parents[1])
-    proc = subprocess.Popen([sys.executable, "-c", _DEAD_WRITER.format(repo=repo, release=release)],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        out, _ = proc.communicate(timeout=60 if release else 8)
-        exited = True
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        exited = False
-    assert "done" in out
-    assert exited == release  # without release_message_queue the interpreter waits at exit forever
