@@ -14,7 +14,7 @@ import ctypes
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,31 +79,35 @@ def _word_count_of_units(text: str, doc: Doc) -> int:
 
 def staging_row(doc: Doc) -> dict:
     """A processed document as a staging row (PROCESSED); texts and fingerprints of accepted ones only."""
-    text, text_sha256, words = accepted_values(doc)
-    return {
-        "doc_id": doc.doc_id, "source_path": doc.source_path, "source_name": doc.source_name,
-        "format": doc.fmt, "content_sha256": doc.content_sha256, "size_bytes": doc.size_bytes,
-        "encoding": doc.encoding,
-        "status": schema.ACCEPTED if doc.accepted else schema.REJECTED,
-        "reject_reason": doc.reject_reason,
-        "title": doc.title, "byline": doc.byline, "published_at": doc.published_at,
-        "raw_chars": len(doc.raw_text),
-        "clean_chars": len(text) if text is not None else None,
-        "clean_sha256": text_sha256,
-        "text": text,
-        "word_count": words,
-        "n_metadata": sum(x is not None for x in (doc.title, doc.byline, doc.published_at)),
-        "spans": [{"stage": r.stage, "reason": r.reason, "start": r.start, "end": r.end, "text": r.text,
-                   "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
-                  for r in doc.removed],
-        "n_spans": len(doc.removed),
-        "error": doc.error,
-        "source_uri": doc.source_uri or doc.source_path, "url": doc.url, "canonical_url": doc.canonical_url,
-        "fetched_at": doc.fetched_at,
-        "n_shingles": doc.n_shingles if text is not None else None,
-        "minhash": doc.minhash if text is not None else None,
-        "bands": doc.bands if text is not None else None,
-    }
+    values = accepted_values(doc)
+    return ({name: getattr(doc, attr) for name, attr in _AS_IS.items()}
+            | {name: value_of(doc, values) for name, value_of in _DERIVED.items()}
+            | {"spans": [{"stage": r.stage, "reason": r.reason, "start": r.start, "end": r.end, "text": r.text,
+                          "repeat_of_start": r.repeat_of_start, "repeat_of_end": r.repeat_of_end}
+                         for r in doc.removed]})
+
+
+# A staging row's fields, but for its spans: taken from the document as they are (PROCESSED
+# column -> Doc attribute), and worked out from it and its accepted_values (text, sha256, word
+# count; Nones for a rejected document). staging_row builds a row of them, staging_table_of a column.
+_AS_IS = {"doc_id": "doc_id", "source_path": "source_path", "source_name": "source_name", "format": "fmt",
+          "content_sha256": "content_sha256", "size_bytes": "size_bytes", "encoding": "encoding",
+          "reject_reason": "reject_reason", "title": "title", "byline": "byline", "published_at": "published_at",
+          "error": "error", "url": "url", "canonical_url": "canonical_url", "fetched_at": "fetched_at"}
+_DERIVED: dict[str, Callable[[Doc, tuple[str | None, str | None, int | None]], object]] = {
+    "status": lambda d, v: schema.ACCEPTED if v[0] is not None else schema.REJECTED,
+    "raw_chars": lambda d, v: len(d.raw_text),
+    "clean_chars": lambda d, v: len(v[0]) if v[0] is not None else None,
+    "clean_sha256": lambda d, v: v[1],
+    "text": lambda d, v: v[0],
+    "word_count": lambda d, v: v[2],
+    "n_metadata": lambda d, v: (d.title is not None) + (d.byline is not None) + (d.published_at is not None),
+    "n_spans": lambda d, v: len(d.removed),
+    "source_uri": lambda d, v: d.source_uri or d.source_path,
+    "n_shingles": lambda d, v: d.n_shingles if v[0] is not None else None,
+    "minhash": lambda d, v: d.minhash if v[0] is not None else None,
+    "bands": lambda d, v: d.bands if v[0] is not None else None,
+}
 
 
 # Staged chrome: the warehouse's chrome_keys without the drop id, which the commit adds.
@@ -145,13 +149,6 @@ def staging_table(rows: list[dict]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-# staging_row's fields of the document as they are (PROCESSED column -> Doc attribute)
-_AS_IS = {"doc_id": "doc_id", "source_path": "source_path", "source_name": "source_name", "format": "fmt",
-          "content_sha256": "content_sha256", "size_bytes": "size_bytes", "encoding": "encoding",
-          "reject_reason": "reject_reason", "title": "title", "byline": "byline", "published_at": "published_at",
-          "error": "error", "url": "url", "canonical_url": "canonical_url", "fetched_at": "fetched_at"}
-
-
 def staging_table_of(docs: list[Doc], values: list[tuple[str | None, str | None, int | None]]) -> pa.Table:
     """staging_table([staging_row(d) for d in docs]) built a column at a time, given each
     document's accepted_values: a dict per row and per removed span (~60 a real page) and
@@ -165,20 +162,8 @@ def staging_table_of(docs: list[Doc], values: list[tuple[str | None, str | None,
 
 
 def _staging_columns(docs: list[Doc], values: list[tuple[str | None, str | None, int | None]]) -> list[pa.Array]:
-    accepted = [text is not None for text, _, _ in values]
     col: dict[str, list] = {name: [getattr(d, attr) for d in docs] for name, attr in _AS_IS.items()}
-    col["status"] = [schema.ACCEPTED if a else schema.REJECTED for a in accepted]
-    col["raw_chars"] = [len(d.raw_text) for d in docs]
-    col["text"] = [text for text, _, _ in values]
-    col["clean_chars"] = [len(text) if text is not None else None for text in col["text"]]
-    col["clean_sha256"] = [sha for _, sha, _ in values]
-    col["word_count"] = [n for _, _, n in values]
-    col["n_metadata"] = [(d.title is not None) + (d.byline is not None) + (d.published_at is not None) for d in docs]
-    col["n_spans"] = [len(d.removed) for d in docs]
-    col["source_uri"] = [d.source_uri or d.source_path for d in docs]
-    col["n_shingles"] = [d.n_shingles if a else None for d, a in zip(docs, accepted)]
-    col["minhash"] = [d.minhash if a else None for d, a in zip(docs, accepted)]
-    col["bands"] = [d.bands if a else None for d, a in zip(docs, accepted)]
+    col |= {name: [value_of(d, v) for d, v in zip(docs, values)] for name, value_of in _DERIVED.items()}
     arrays = {name: pa.array(values_, PROCESSED.field(name).type) for name, values_ in col.items()}
     arrays["spans"] = _spans_column(docs)
     return [arrays[f.name] for f in PROCESSED]
