@@ -471,13 +471,14 @@ def cmd_ingest(args) -> int:
         # warehouse, waits for its lock and imports Prefect (its start is the longest part of a
         # small drop; the rest used to come before it).
         with prefect_api() as api:
+            from pipeline import collector_paused
             from pipeline.config import check_index_parameters
             from pipeline.warehouse import writer_lock
 
             # before Prefect's flow starts (the flow checks again, locked)
             check_index_parameters(args.warehouse, config)
             with writer_lock(args.warehouse, config.execution.wait_s):
-                with _collector_paused():  # importing Prefect builds many long-lived objects
+                with collector_paused():  # importing Prefect builds many long-lived objects
                     _configure_logging(args)
                     from flows.ingest import import_run_machinery, ingest_flow
 
@@ -506,21 +507,6 @@ def cmd_ingest(args) -> int:
           f"  elapsed             {s['elapsed_s']:.1f} s  (flow start to commit, as drops.elapsed_s)\n"
           f"  Prefect             {api.note}")
     return 0
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cyclic garbage collector while importing Prefect and the flow: it would
-    keep walking the objects the imports create (pydantic models, ...), ~0.2 CPU s of ~1.6.
-    They live as long as the command, so they are frozen (out of the collector's view) after."""
-    import gc
-
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def _quiet_prefect() -> None:

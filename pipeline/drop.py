@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import readers, sources
+from . import collector_paused, readers, sources
 from .config import IngestConfig
 from .model import Doc
 from .plan import (INTERNAL_ERROR, PROCESSED, accepted_values, chrome_path, chrome_table, staging_row, staging_table,
@@ -239,14 +239,8 @@ def start_worker() -> None:
     """Initializer of the flow's worker processes: import the stages (with the garbage collector
     paused: the imports build many long-lived objects it would keep walking) before the first
     batch arrives, while the flow is still submitting."""
-    import gc
-
-    gc.disable()
-    try:
+    with collector_paused():
         from . import chrome, clean, dedup, layout, repeats, signatures, text  # noqa: F401
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def stage_one_by_one(paths: list[str | Path], config: IngestConfig, out_stem: str | Path,
