@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+# Between the paragraphs of a clean text (Doc.text): no space in it, so the text's words are the
+# paragraphs' words (plan's word count, the fingerprint stage's per-paragraph folding rely on it).
+PARAGRAPH_BREAK = "\n\n"
+
 
 @dataclass(slots=True)
 class Unit:
@@ -82,4 +86,4 @@ class Doc:
     @property
     def text(self) -> str:
         """The clean article body: paragraphs separated by blank lines."""
-        return "\n\n".join(u.text for u in self.units)
+        return PARAGRAPH_BREAK.join(u.text for u in self.units)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from . import chrome, clean, dedup, repeats
 from .config import ChromeConfig
-from .model import Doc
+from .model import PARAGRAPH_BREAK, Doc
 from .plan import CHROME_KEYS, INTERNAL_ERROR, chrome_dict
 from .text import fold
 
@@ -252,7 +252,7 @@ class FingerprintStage(Stage):
         joining them is folding the text; and the repeats stage folded the non-ASCII ones
         already (`folded`): ~0.057 -> ~0.007 ms a real page."""
         folded = self.folded
-        return "\n\n".join([t.lower() if t.isascii() else folded.get(t) or fold(t) for t in (u.text for u in doc.units)])
+        return PARAGRAPH_BREAK.join([t.lower() if t.isascii() else folded.get(t) or fold(t) for t in (u.text for u in doc.units)])
 
     def _fingerprint(self, docs: list[Doc]) -> None:
         sizes, sigs, bands = dedup.fingerprint([d.text for d in docs], self.params,
