@@ -364,9 +364,11 @@ class PrefectAPI:
         return f"reused the server at {self.url} ({how}); the run shows in its UI"
 
     def stop(self) -> None:
-        """Stop the temporary server (if this command started one)."""
+        """Stop the temporary server (if this command started one), once Prefect has sent it
+        the events and logs it still holds."""
         server, self.server = self.server, None
         if server is not None and server.poll() is None:
+            _send_what_prefect_holds(DRAIN_LIMIT_S)
             server.terminate()
             try:
                 server.wait(timeout=10)
@@ -376,6 +378,29 @@ class PrefectAPI:
         if self._log:
             self._log.close()
             self._log = None
+
+
+# How long a stopping command waits for Prefect to send its pending events and logs to the
+# temporary server (milliseconds as a rule; seconds on a loaded machine).
+DRAIN_LIMIT_S = 30.0
+
+
+def _send_what_prefect_holds(limit_s: float) -> None:
+    """Let Prefect's background services send the events and logs they still queue.
+
+    Prefect drains them when the interpreter exits, but by then newsfold has stopped the
+    temporary server: each pending event then fails only after ten reconnection attempts
+    (~7 s), so an ingest stopped on a loaded machine (its crash events still queued) took
+    minutes to exit; a service still connecting lost them all. Drained here, while the server
+    still answers, they are sent and kept in its database like every other run's."""
+    if "prefect.events.worker" not in sys.modules:  # Prefect not imported: nothing queued
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    deadline = time.monotonic() + limit_s
+    for service in (APILogWorker, EventsWorker):
+        service.drain_all(timeout=max(0.0, deadline - time.monotonic()), at_exit=False)
 
 
 @contextlib.contextmanager

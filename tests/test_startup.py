@@ -238,3 +238,42 @@ def test_a_flow_run_keeps_its_heartbeats_but_its_end_does_not_wait_for_them():
     assert engine.heartbeats == [None]
     assert ended_after < 0.6  # joined, the run's end would wait for the step: ~1 s
     assert flow_engine._send_heartbeats is original
+
+
+_LAGGING_EVENTS = """
+import asyncio, json
+from flows.prefect_api import prefect_api
+from prefect.events import emit_event
+from prefect.events.worker import EventsWorker
+
+sent, failed = [], []
+handle = EventsWorker._handle
+
+async def lagging(self, event):  # a loaded machine: the worker is behind when the command ends
+    await asyncio.sleep(0.2)
+    try:
+        await handle(self, event)
+        sent.append(event.event)
+    except Exception as exc:
+        failed.append(repr(exc))
+        raise
+
+EventsWorker._handle = lagging
+with prefect_api() as api, api.active():
+    for i in range(5):
+        emit_event(event="newsfold.test.lagging", resource={"prefect.resource.id": f"newsfold.test.{i}"})
+EventsWorker.drain_all(timeout=60)  # what interpreter exit would do (after the server is stopped)
+print(json.dumps({"sent": len(sent), "failed": failed}))
+"""
+
+
+def test_stopping_a_temporary_server_first_sends_the_events_prefect_still_holds(prefect_harness, isolated_env):
+    """Stopped with events queued (an interrupted run's crash events on a busy machine), a
+    command lost them, or waited ~7 s per event at exit as each failed against the stopped server."""
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    env = {**isolated_env, "PREFECT_API_DATABASE_CONNECTION_URL": PREFECT_API_DATABASE_CONNECTION_URL.value()}
+    proc = subprocess.run([sys.executable, "-c", _LAGGING_EVENTS], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"sent": 5, "failed": []}
