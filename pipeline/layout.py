@@ -132,16 +132,17 @@ def _embedded_posts(paragraphs: list[Unit]) -> set[int]:
     tweet's text is often no sentence: "#poweroutage #Stansted pic.twitter.com/…")."""
     posts: set[int] = set()
     for i, u in enumerate(paragraphs):
-        if not u.sentence and "(@" in u.text and len(u.text) <= 120 and EMBEDDED_POST_CREDIT.match(u.text):
+        # the length first: a substring search of every long paragraph cost more than the regex saves
+        if not u.sentence and len(u.text) <= 120 and "(@" in u.text and EMBEDDED_POST_CREDIT.match(u.text):
             posts.update((i - 1, i) if i else (i,))
     return posts
 
 
-def is_body(text: str) -> bool:
+def is_body(text: str, words: int = -1) -> bool:
     """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
     capitalised items that ends no sentence (a menu, a list of headlines run together), nor
-    a short one in title case (a headline, see TITLE_CASE)."""
-    words = word_count(text)
+    a short one in title case (a headline, see TITLE_CASE). words: word_count(text), if known."""
+    words = word_count(text) if words < 0 else words
     if words < BODY_MIN_WORDS or PROMO.match(text):  # the cheap test first: most lines of a page are short
         return False
     if words >= 20:
@@ -583,7 +584,7 @@ def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
     # each paragraph's words and is_body, once for the page: the block, the line rules and the
     # position rules ask for them again (is_body is asked only of the lines long enough for it)
     words = [word_count(u.text) for u in paragraphs]
-    body = [n >= BODY_MIN_WORDS and is_body(u.text) for n, u in zip(words, paragraphs)]
+    body = [n >= BODY_MIN_WORDS and is_body(u.text, n) for n, u in zip(words, paragraphs)]
     body_idx = [i for i, b in enumerate(body) if b]
     # Without a DOM (text input), the article is the main body block; what lies outside it
     # is page chrome however body-like (teasers, blurbs, notices). trafilatura did this for HTML.
