@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
+from operator import attrgetter
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
@@ -277,11 +278,17 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
+_IS_SENTENCE = attrgetter("sentence")
+
+
 def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     """Cut the share bars glued into the sentences of a page flattened onto one line ("...
     Shamil Zhumatov/REUTERS 5,263 facebook linkedin twitter google+ print email The UK may be
     ..."): the bar is removed (reason "share_buttons") and the text on either side becomes a
-    paragraph of its own, as the bar stood between two blocks of the page."""
+    paragraph of its own, as the bar stood between two blocks of the page. A page without
+    sentence units (most pages) gets its units back."""
+    if not any(map(_IS_SENTENCE, units)):
+        return units
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else []

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
-                       comments_heading, comments_heading_inside, date_line, legal_footer, login_box, noted_words, plea, related_heading_inside,
+from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+                       comments_heading, comments_heading_inside, date_line, legal_footer, login_box, noted_words, photo_credit, plea, related_heading_inside,
                        TRUNCATED, ticker, EMBEDDED_POST_CREDIT)
 from .text import capitalised_share, ends_sentence, word_count
 
@@ -286,7 +286,7 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
     for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
         if meta(paragraphs[i].text):
             j = i - 1  # skip a photo credit, a prompt or a second metadata line between headline and byline
-            while j >= 0 and (CREDIT.match(paragraphs[j].text) or _prompt(paragraphs[j].text)
+            while j >= 0 and (photo_credit(paragraphs[j].text) or _prompt(paragraphs[j].text)
                               or meta(paragraphs[j].text)):
                 j -= 1
             return j if j >= 0 and headline_like(paragraphs[j].text, above_byline=True) else None
@@ -302,7 +302,7 @@ def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | 
     for i in range(first_body - 1, top - 1, -1):
         text = paragraphs[i].text
         if not headline_like(text) or BYLINE.match(text) or (
-                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+                i + 1 < len(paragraphs) and photo_credit(paragraphs[i + 1].text)):
             continue
         while i > top and headline_like(up := paragraphs[i - 1].text) and \
                 4 <= word_count(up) < word_count(paragraphs[i].text):
@@ -500,17 +500,17 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
     # the second showing may open the body's first paragraph, glued to the lead
     tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
     keys = [(i, t.casefold()) for i, t in tokens]
+    folded = [k for _, k in keys]  # a 3-gram's key is its casefolded words: a slice of these, not a tuple built per word
     opening = next((q for q, (i, _) in enumerate(keys) if i >= first_body), None)  # the body's first word
     seen: dict[tuple, list[int]] = {}
     best, best_at = (MIN_LEAD_OVERLAP - 1, 0), None
     for q in range(len(keys) - 2):
-        gram = tuple(keys[q:q + 3])
-        if gram[0][0] != gram[2][0]:
+        if keys[q][0] != keys[q + 2][0]:
             continue  # a headline stays inside one paragraph
-        showings = seen.setdefault(tuple(k for _, k in gram), [])
+        showings = seen.setdefault(tuple(folded[q:q + 3]), [])
         if len(showings) > MAX_GRAM_SHOWINGS:
             continue
-        inside = gram[0][0] >= first_body and q != opening  # in the body's first paragraph, past its opening
+        inside = keys[q][0] >= first_body and q != opening  # in the body's first paragraph, past its opening
         for p in showings:
             if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
                 continue  # not the start of the repeat
@@ -546,8 +546,8 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
         shared = _lead_overlap(text, lead)  # the cheap test first
         if shared < MIN_LEAD_OVERLAP or (best is not None and shared <= best[1]):
             continue
-        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or _TWO_SENTENCES.search(text) or (
-                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+        if not headline_like(text) or BYLINE.match(text) or photo_credit(text) or _TWO_SENTENCES.search(text) or (
+                i + 1 < len(paragraphs) and photo_credit(paragraphs[i + 1].text)):
             continue
         best = (i, shared, lead)
     if best is not None:
