@@ -337,8 +337,13 @@ def split_units(raw: str) -> list[Unit]:
     return units
 
 
+# The last characters of the _TERMINAL ends: a line ending in none of them (most short lines of
+# a page) is answered without trying each of the ~30 ends in turn.
+_TERMINAL_LAST = frozenset(end[-1] for end in _TERMINAL)
+
+
 def ends_sentence(text: str) -> bool:
-    return text.endswith(_TERMINAL)
+    return text[-1:] in _TERMINAL_LAST and text.endswith(_TERMINAL)
 
 
 def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
