@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
+from operator import attrgetter
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
@@ -277,11 +278,17 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
+_IS_SENTENCE = attrgetter("sentence")
+
+
 def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     """Cut the share bars glued into the sentences of a page flattened onto one line ("...
     Shamil Zhumatov/REUTERS 5,263 facebook linkedin twitter google+ print email The UK may be
     ..."): the bar is removed (reason "share_buttons") and the text on either side becomes a
-    paragraph of its own, as the bar stood between two blocks of the page."""
+    paragraph of its own, as the bar stood between two blocks of the page. A page without
+    sentence units (most pages) gets its units back."""
+    if not any(map(_IS_SENTENCE, units)):
+        return units
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else []
@@ -341,12 +348,23 @@ def clean_document(doc: Doc, min_words: int = MIN_ARTICLE_WORDS) -> Doc:
     units = cut_embedded_frames(doc, cut_share_bars(doc, doc.units or paragraphs(doc.raw_text)))
     doc.units = strip_boilerplate(doc, units)
     _record_control_chars(doc)
-    if sum(word_count(u.text) for u in doc.units) < min_words:
+    if _fewer_words(doc.units, min_words):
         doc.reject_reason = NO_ARTICLE_TEXT
     elif problem := degenerate(doc.text):
         doc.reject_reason = DEGENERATE_TEXT
         doc.error = problem
     return doc
+
+
+def _fewer_words(units: list[Unit], words: int) -> bool:
+    """Do the units hold fewer than `words` words (word_count) in all? Counted only until
+    they reach it: an article does in its first paragraphs."""
+    total = 0
+    for u in units:
+        total += word_count(u.text)
+        if total >= words:
+            return False
+    return True
 
 
 def _record_control_chars(doc: Doc) -> None:
@@ -378,6 +396,22 @@ NO_SENTENCE_MIN_WORDS = 50
 MIN_BLOB_MEAN = 8  # mean characters per token above which a text is searched for blobs
 
 
+# The first DISTINCT_PREFIX characters of a text are asked how many distinct tokens they hold;
+# prose clears a text's limit (MIN_DISTINCT, or 1 % of its tokens) within the first
+# DISTINCT_PROBE characters already, which cost a fifth as much to split.
+DISTINCT_PREFIX = 1000
+DISTINCT_PROBE = 200
+
+
+def _few_distinct_at_start(text: str, limit: float) -> bool:
+    """Does the text's first DISTINCT_PREFIX characters hold at most `limit` distinct tokens?"""
+    # The tokens of the shorter probe are tokens of the prefix but its last, which the probe
+    # may cut short: more than limit + 1 distinct ones there are more than limit in the prefix.
+    if len(text) > DISTINCT_PROBE and len(set(text[:DISTINCT_PROBE].split())) > limit + 1:
+        return False
+    return len(set(text[:DISTINCT_PREFIX].split())) <= limit
+
+
 def degenerate(text: str) -> str | None:
     """Why a clean text is no article, or None: one token (or a handful) repeated, no sentence
     at all, or mostly base64/hex blobs. Tokens are the space-separated words and, in scripts
@@ -391,7 +425,7 @@ def degenerate(text: str) -> str | None:
         text = split_unspaced(text)
     n_max = text.count(" ") + text.count("\n") + 1  # at least the number of tokens
     limit = max(MIN_DISTINCT, MAX_DISTINCT_SHARE * n_max)
-    if len(set(text[:1000].split())) <= limit:  # a prefix with that few distinct tokens: count them all
+    if _few_distinct_at_start(text, limit):  # a prefix with that few distinct tokens: count them all
         tokens = text.split()
         distinct = len(set(tokens))
         if len(tokens) >= MIN_ARTICLE_WORDS and distinct <= max(MIN_DISTINCT, MAX_DISTINCT_SHARE * len(tokens)):

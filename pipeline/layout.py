@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 
 from .model import Doc, Unit
-from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, CREDIT, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
-                       comments_heading, comments_heading_inside, date_line, legal_footer, login_box, noted_words, plea, related_heading_inside,
+from .patterns import (BIO_ROLE, BYLINE, BYLINE_WORD, CALL_TO_ACTION, DATE_TOKEN, EMAIL_SUBJECT, NEWSLETTER_SOURCE, PROMO,
+                       comments_heading, comments_heading_inside, date_line, legal_footer, login_box, noted_words, photo_credit, plea, related_heading_inside,
                        TRUNCATED, ticker, EMBEDDED_POST_CREDIT)
 from .text import capitalised_share, ends_sentence, word_count
 
@@ -132,16 +132,17 @@ def _embedded_posts(paragraphs: list[Unit]) -> set[int]:
     tweet's text is often no sentence: "#poweroutage #Stansted pic.twitter.com/…")."""
     posts: set[int] = set()
     for i, u in enumerate(paragraphs):
-        if not u.sentence and "(@" in u.text and len(u.text) <= 120 and EMBEDDED_POST_CREDIT.match(u.text):
+        # the length first: a substring search of every long paragraph cost more than the regex saves
+        if not u.sentence and len(u.text) <= 120 and "(@" in u.text and EMBEDDED_POST_CREDIT.match(u.text):
             posts.update((i - 1, i) if i else (i,))
     return posts
 
 
-def is_body(text: str) -> bool:
+def is_body(text: str, words: int = -1) -> bool:
     """A paragraph of article text: 20 words, or 10 ending a sentence; never a long line of
     capitalised items that ends no sentence (a menu, a list of headlines run together), nor
-    a short one in title case (a headline, see TITLE_CASE)."""
-    words = word_count(text)
+    a short one in title case (a headline, see TITLE_CASE). words: word_count(text), if known."""
+    words = word_count(text) if words < 0 else words
     if words < BODY_MIN_WORDS or PROMO.match(text):  # the cheap test first: most lines of a page are short
         return False
     if words >= 20:
@@ -285,7 +286,7 @@ def headline_index(paragraphs: list[Unit], first_body: int | None = None) -> int
     for i in range(len(paragraphs) if first_body is None else min(first_body, len(paragraphs))):
         if meta(paragraphs[i].text):
             j = i - 1  # skip a photo credit, a prompt or a second metadata line between headline and byline
-            while j >= 0 and (CREDIT.match(paragraphs[j].text) or _prompt(paragraphs[j].text)
+            while j >= 0 and (photo_credit(paragraphs[j].text) or _prompt(paragraphs[j].text)
                               or meta(paragraphs[j].text)):
                 j -= 1
             return j if j >= 0 and headline_like(paragraphs[j].text, above_byline=True) else None
@@ -301,7 +302,7 @@ def _headline_above(paragraphs: list[Unit], top: int, first_body: int) -> int | 
     for i in range(first_body - 1, top - 1, -1):
         text = paragraphs[i].text
         if not headline_like(text) or BYLINE.match(text) or (
-                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+                i + 1 < len(paragraphs) and photo_credit(paragraphs[i + 1].text)):
             continue
         while i > top and headline_like(up := paragraphs[i - 1].text) and \
                 4 <= word_count(up) < word_count(paragraphs[i].text):
@@ -499,17 +500,17 @@ def _repeated_headline(paragraphs: list[Unit], top: int, first_body: int,
     # the second showing may open the body's first paragraph, glued to the lead
     tokens = [(i, t) for i in range(top, min(first_body + 1, len(paragraphs))) for t in paragraphs[i].text.split(" ")]
     keys = [(i, t.casefold()) for i, t in tokens]
+    folded = [k for _, k in keys]  # a 3-gram's key is its casefolded words: a slice of these, not a tuple built per word
     opening = next((q for q, (i, _) in enumerate(keys) if i >= first_body), None)  # the body's first word
     seen: dict[tuple, list[int]] = {}
     best, best_at = (MIN_LEAD_OVERLAP - 1, 0), None
     for q in range(len(keys) - 2):
-        gram = tuple(keys[q:q + 3])
-        if gram[0][0] != gram[2][0]:
+        if keys[q][0] != keys[q + 2][0]:
             continue  # a headline stays inside one paragraph
-        showings = seen.setdefault(tuple(k for _, k in gram), [])
+        showings = seen.setdefault(tuple(folded[q:q + 3]), [])
         if len(showings) > MAX_GRAM_SHOWINGS:
             continue
-        inside = gram[0][0] >= first_body and q != opening  # in the body's first paragraph, past its opening
+        inside = keys[q][0] >= first_body and q != opening  # in the body's first paragraph, past its opening
         for p in showings:
             if p and keys[p - 1][1] == keys[q - 1][1] and keys[p - 1][0] == keys[p][0]:
                 continue  # not the start of the repeat
@@ -545,8 +546,8 @@ def _headline_by_lead(paragraphs: list[Unit], top: int, first_body: int,
         shared = _lead_overlap(text, lead)  # the cheap test first
         if shared < MIN_LEAD_OVERLAP or (best is not None and shared <= best[1]):
             continue
-        if not headline_like(text) or BYLINE.match(text) or CREDIT.match(text) or _TWO_SENTENCES.search(text) or (
-                i + 1 < len(paragraphs) and CREDIT.match(paragraphs[i + 1].text)):
+        if not headline_like(text) or BYLINE.match(text) or photo_credit(text) or _TWO_SENTENCES.search(text) or (
+                i + 1 < len(paragraphs) and photo_credit(paragraphs[i + 1].text)):
             continue
         best = (i, shared, lead)
     if best is not None:
@@ -583,7 +584,7 @@ def page_layout(doc: Doc, paragraphs: list[Unit]) -> PageLayout:
     # each paragraph's words and is_body, once for the page: the block, the line rules and the
     # position rules ask for them again (is_body is asked only of the lines long enough for it)
     words = [word_count(u.text) for u in paragraphs]
-    body = [n >= BODY_MIN_WORDS and is_body(u.text) for n, u in zip(words, paragraphs)]
+    body = [n >= BODY_MIN_WORDS and is_body(u.text, n) for n, u in zip(words, paragraphs)]
     body_idx = [i for i, b in enumerate(body) if b]
     # Without a DOM (text input), the article is the main body block; what lies outside it
     # is page chrome however body-like (teasers, blurbs, notices). trafilatura did this for HTML.
