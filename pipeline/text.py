@@ -31,6 +31,7 @@ import re._constants as _c
 import unicodedata
 from datetime import date
 from functools import cache, lru_cache
+from operator import attrgetter
 from re import _parser
 from typing import Any
 
@@ -352,11 +353,12 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
     hard-wrapped gets its own (non-blank) units back, not copies.
     """
     lines = [u for u in units if u.text]
-    lengths = sorted(len(u.text) for u in lines)
+    lengths = sorted([len(u.text) for u in lines])
     wrapped = False
     if len(lengths) >= 5:
         width = lengths[int(0.9 * (len(lengths) - 1))]
-        near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
+        # the lengths n with 0.55 * width <= n <= width, counted by two searches of the sorted lengths
+        near_width = bisect.bisect_right(lengths, width) - bisect.bisect_left(lengths, 0.55 * width)
         wrapped = MIN_WRAP_WIDTH <= width <= 120 and near_width >= 0.6 * len(lengths)
     if not wrapped:  # most pages: a paragraph per line (the units themselves: paragraphs() made them)
         return lines
@@ -418,11 +420,14 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     sentence ("Home News Sport ... Jobs Fall As Rates Rise The council said on Monday
     that ...") off it: at the place that best separates a capitalised prefix from the
     prose after it (a change point of the capitals, see RUN_SPLIT_GAIN). Only sentences
-    cut from a long line (a page flattened onto one line) are looked at."""
+    cut from a long line (a page flattened onto one line) are looked at: a page without
+    any (most pages) gets its units back, not a copy."""
+    if not any(map(_IS_SENTENCE, units)):
+        return units
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else ()
-        if len(tokens) < 2 * MIN_RUN_WORDS:
+        if len(tokens) < 2 * MIN_RUN_WORDS or not _may_gain(u.text, len(tokens), RUN_SPLIT_GAIN):
             out.append(u)
             continue
         gain, best, at = 0.0, 0.0, 0
@@ -440,6 +445,19 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
         out.append(Unit(u.start, spans[at - 1][1], " ".join(tokens[:at]), sentence=True))
         out.append(Unit(spans[at][0], u.end, " ".join(tokens[at:]), sentence=True))
     return _split_trailing_runs(raw, out)
+
+
+_IS_SENTENCE = attrgetter("sentence")
+_LOWER_ASCII_INITIAL = re.compile(r"(?:^| )[a-z]")
+
+
+def _may_gain(text: str, n_tokens: int, needed: float) -> bool:
+    """Can a run of capitalised words in this sentence unit (space-separated tokens) reach the
+    gain `needed`? Each capital or digit adds 1 - RUN_CAPITALS at most, and a token that starts
+    with an ASCII lower-case letter is none: a prose sentence has too few capitals, and its
+    tokens need not be walked one by one (split_headline_runs, _trailing_run_at)."""
+    at_most_capitalised = n_tokens - len(_LOWER_ASCII_INITIAL.findall(text))
+    return at_most_capitalised * (1 - RUN_CAPITALS) >= needed
 
 
 def _lead_article_start(tokens: list[str], at: int) -> int:
@@ -479,7 +497,8 @@ def _split_trailing_runs(raw: str, units: list[Unit]) -> list[Unit]:
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else ()
-        at = _trailing_run_at(tokens) if len(tokens) >= 2 * MIN_RUN_WORDS else 0
+        long_enough = len(tokens) >= 2 * MIN_RUN_WORDS and _may_gain(u.text, len(tokens), TRAILING_SPLIT_GAIN)
+        at = _trailing_run_at(tokens) if long_enough else 0
         spans = raw_token_spans(raw, u, len(tokens)) if at else None
         if spans is None:
             out.append(u)
