@@ -43,10 +43,12 @@ A story's body is never chrome unless `min_docs` copies of it on one site each c
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 
@@ -65,6 +67,7 @@ MIN_RUN = 16            # chrome words in a row that are cut from inside a parag
 
 _SENTENCE_MUL = np.uint64(0x9E3779B97F4A7C15)
 _TOKEN = re.compile(r"\S+")
+_START, _END = itemgetter(0), itemgetter(1)  # of a (start, end) span
 
 
 def _protected(u: Unit) -> bool:
@@ -311,22 +314,29 @@ def _raw_range(norm: list[tuple[int, int]], raw: list[tuple[int, int]], a: int, 
     with confidence)."""
     if len(norm) != len(raw) or not norm:
         return None
-    first = next(i for i, (s, e) in enumerate(norm) if e > a)
-    last = max(i for i, (s, e) in enumerate(norm) if s < b)
+    # tokens are in order and do not overlap: the first that ends after a and the last that
+    # starts before b are found by bisection (a flattened page's paragraph has hundreds)
+    first = bisect.bisect_right(norm, a, key=_END)
+    last = bisect.bisect_left(norm, b, key=_START) - 1
     return raw[first][0], raw[last][1]
 
 
 def _split(doc: Doc, unit: Unit, ranges: list[tuple[int, int]]) -> list[Unit]:
     """The pieces of a paragraph left after cutting `ranges` (normalised chars) out of it."""
     pieces, raw_pos, text_pos = [], unit.start, 0
-    tokens = _token_spans(doc, unit)  # once per paragraph, not once per range cut from it
+    # a paragraph that normalising left as it was (most are) has the raw text's offsets, and
+    # its tokens need not be listed to map a range onto the raw text
+    verbatim = doc.raw_text[unit.start:unit.end] == unit.text
+    tokens = None if verbatim else _token_spans(doc, unit)  # once per paragraph, not once per range
     for a, b in ranges:
-        raw = _raw_range(*tokens, a, b)
-        if raw is None:
-            continue
+        raw = None if tokens is None else _raw_range(*tokens, a, b)
+        if tokens is not None and raw is None:
+            continue  # normalising changed the token count: no sure place to cut
         a = unit.text.rfind(" ", 0, a) + 1  # whole tokens, as in the raw range
         b_space = unit.text.find(" ", b)
         b = len(unit.text) if b_space < 0 else b_space
+        if raw is None:  # verbatim: the raw range is the normalised one, moved
+            raw = (unit.start + a, unit.start + b)
         doc.remove(Unit(raw[0], raw[1], unit.text[a:b]), "chrome", "site_chrome")
         if unit.text[text_pos:a].strip():
             pieces.append(Unit(raw_pos, raw[0], unit.text[text_pos:a].strip(), sentence=unit.sentence))
