@@ -48,6 +48,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import pairwise
 from operator import itemgetter
 
 import numpy as np
@@ -173,13 +174,15 @@ class _Source:
     def __init__(self, docs: list[Doc], gram_words: int = GRAM_WORDS):
         self.docs = docs
         self.gram_words = gram_words
-        texts = ["\n".join(u.text for u in d.units) for d in docs]
+        # one pass over the paragraphs: their texts in a flat list, each page's text joined from a slice of it
+        unit_texts = [u.text for d in docs for u in d.units]
+        self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
+        texts = ["\n".join(unit_texts[a:b]) for a, b in pairwise(self.unit_first.tolist())]
         self.words, self.starts, self.ends, self.offsets = signatures.word_spans(texts, fold=True)
         self.grams = signatures.window_hashes(self.words, self.offsets, gram_words)
         self.page_of_word = np.repeat(np.arange(len(docs)), np.diff(self.offsets))
         self.text_base = exclusive_cumsum([len(t) + 1 for t in texts])       # page -> offset in the joined text
-        self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
-        self.unit_base = exclusive_cumsum([len(u.text) + 1 for d in docs for u in d.units])
+        self.unit_base = exclusive_cumsum(np.fromiter(map(len, unit_texts), dtype=np.int64, count=len(unit_texts)) + 1)
         at = self.starts + self.text_base[self.page_of_word]                  # words' offsets in the joined text
         # = np.searchsorted(self.unit_base, at, side="right") - 1, with a search per paragraph, not per word
         self.unit_of_word = count_before(at + 1, self.unit_base[1:])
@@ -289,14 +292,17 @@ class _Source:
         # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
         headline = _headline_at(units) if any(_chrome_headline_like(units[i].text) for i in chrome) else None
         headings = _structure_headings(units, chrome)
+        cut = sorted(i for i in chrome if i != headline and i not in headings and not _protected(units[i]))
         keep: list[Unit] = []
-        for i, u in enumerate(units):
-            if i not in chrome or i == headline or _protected(u) or i in headings:
-                keep.append(u)
-            elif i in whole:
-                doc.remove(u, "chrome", "site_chrome")
+        kept_to = 0  # the paragraphs between two cut ones are kept as a slice, not one by one
+        for i in cut:
+            keep += units[kept_to:i]
+            if i in whole:
+                doc.remove(units[i], "chrome", "site_chrome")
             else:
-                keep.extend(_split(doc, u, cuts[i]))
+                keep += _split(doc, units[i], cuts[i])
+            kept_to = i + 1
+        keep += units[kept_to:]
         doc.units = keep
         if not keep:
             doc.reject_reason = NO_ARTICLE_TEXT
