@@ -427,7 +427,7 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else ()
-        if len(tokens) < 2 * MIN_RUN_WORDS or not _may_gain(u.text, len(tokens), RUN_SPLIT_GAIN):
+        if len(tokens) < 2 * MIN_RUN_WORDS:
             out.append(u)
             continue
         gain, best, at = 0.0, 0.0, 0
@@ -448,16 +448,6 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
 
 
 _IS_SENTENCE = attrgetter("sentence")
-_LOWER_ASCII_INITIAL = re.compile(r"(?:^| )[a-z]")
-
-
-def _may_gain(text: str, n_tokens: int, needed: float) -> bool:
-    """Can a run of capitalised words in this sentence unit (space-separated tokens) reach the
-    gain `needed`? Each capital or digit adds 1 - RUN_CAPITALS at most, and a token that starts
-    with an ASCII lower-case letter is none: a prose sentence has too few capitals, and its
-    tokens need not be walked one by one (split_headline_runs, _trailing_run_at)."""
-    at_most_capitalised = n_tokens - len(_LOWER_ASCII_INITIAL.findall(text))
-    return at_most_capitalised * (1 - RUN_CAPITALS) >= needed
 
 
 def _lead_article_start(tokens: list[str], at: int) -> int:
@@ -497,8 +487,7 @@ def _split_trailing_runs(raw: str, units: list[Unit]) -> list[Unit]:
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else ()
-        long_enough = len(tokens) >= 2 * MIN_RUN_WORDS and _may_gain(u.text, len(tokens), TRAILING_SPLIT_GAIN)
-        at = _trailing_run_at(tokens) if long_enough else 0
+        at = _trailing_run_at(tokens) if len(tokens) >= 2 * MIN_RUN_WORDS else 0
         spans = raw_token_spans(raw, u, len(tokens)) if at else None
         if spans is None:
             out.append(u)
