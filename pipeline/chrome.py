@@ -148,7 +148,9 @@ def _maybe_repeated(keys: np.ndarray) -> np.ndarray:
     # at most 2**22 (32 MB): past that, more keys share a bucket and are sorted needlessly
     buckets = 1 << min(22, max(10, (2 * len(keys)).bit_length()))
     bucket = (keys & np.uint64(buckets - 1)).astype(np.intp)
-    return np.bincount(bucket, minlength=buckets)[bucket] > 1
+    # each key reads its bucket's verdict from a table of 1 byte a bucket, not its count (8 bytes):
+    # the reads are random, and the smaller table stays in cache
+    return (np.bincount(bucket, minlength=buckets) > 1)[bucket]
 
 
 def _by_key_then_page(keys: np.ndarray, page: np.ndarray, at: np.ndarray) -> np.ndarray:
