@@ -43,10 +43,13 @@ A story's body is never chrome unless `min_docs` copies of it on one site each c
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import pairwise
+from operator import itemgetter
 
 import numpy as np
 
@@ -65,6 +68,7 @@ MIN_RUN = 16            # chrome words in a row that are cut from inside a parag
 
 _SENTENCE_MUL = np.uint64(0x9E3779B97F4A7C15)
 _TOKEN = re.compile(r"\S+")
+_START, _END = itemgetter(0), itemgetter(1)  # of a (start, end) span
 
 
 def _protected(u: Unit) -> bool:
@@ -144,7 +148,9 @@ def _maybe_repeated(keys: np.ndarray) -> np.ndarray:
     # at most 2**22 (32 MB): past that, more keys share a bucket and are sorted needlessly
     buckets = 1 << min(22, max(10, (2 * len(keys)).bit_length()))
     bucket = (keys & np.uint64(buckets - 1)).astype(np.intp)
-    return np.bincount(bucket, minlength=buckets)[bucket] > 1
+    # each key reads its bucket's verdict from a table of 1 byte a bucket, not its count (8 bytes):
+    # the reads are random, and the smaller table stays in cache
+    return (np.bincount(bucket, minlength=buckets) > 1)[bucket]
 
 
 def _by_key_then_page(keys: np.ndarray, page: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -170,13 +176,15 @@ class _Source:
     def __init__(self, docs: list[Doc], gram_words: int = GRAM_WORDS):
         self.docs = docs
         self.gram_words = gram_words
-        texts = ["\n".join(u.text for u in d.units) for d in docs]
+        # one pass over the paragraphs: their texts in a flat list, each page's text joined from a slice of it
+        unit_texts = [u.text for d in docs for u in d.units]
+        self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
+        texts = ["\n".join(unit_texts[a:b]) for a, b in pairwise(self.unit_first.tolist())]
         self.words, self.starts, self.ends, self.offsets = signatures.word_spans(texts, fold=True)
         self.grams = signatures.window_hashes(self.words, self.offsets, gram_words)
         self.page_of_word = np.repeat(np.arange(len(docs)), np.diff(self.offsets))
         self.text_base = exclusive_cumsum([len(t) + 1 for t in texts])       # page -> offset in the joined text
-        self.unit_first = exclusive_cumsum([len(d.units) for d in docs])     # page -> its first paragraph
-        self.unit_base = exclusive_cumsum([len(u.text) + 1 for d in docs for u in d.units])
+        self.unit_base = exclusive_cumsum(np.fromiter(map(len, unit_texts), dtype=np.int64, count=len(unit_texts)) + 1)
         at = self.starts + self.text_base[self.page_of_word]                  # words' offsets in the joined text
         # = np.searchsorted(self.unit_base, at, side="right") - 1, with a search per paragraph, not per word
         self.unit_of_word = count_before(at + 1, self.unit_base[1:])
@@ -286,14 +294,17 @@ class _Source:
         # the headline is looked for only if a chrome paragraph could be it (most are not headline-like)
         headline = _headline_at(units) if any(_chrome_headline_like(units[i].text) for i in chrome) else None
         headings = _structure_headings(units, chrome)
+        cut = sorted(i for i in chrome if i != headline and i not in headings and not _protected(units[i]))
         keep: list[Unit] = []
-        for i, u in enumerate(units):
-            if i not in chrome or i == headline or _protected(u) or i in headings:
-                keep.append(u)
-            elif i in whole:
-                doc.remove(u, "chrome", "site_chrome")
+        kept_to = 0  # the paragraphs between two cut ones are kept as a slice, not one by one
+        for i in cut:
+            keep += units[kept_to:i]
+            if i in whole:
+                doc.remove(units[i], "chrome", "site_chrome")
             else:
-                keep.extend(_split(doc, u, cuts[i]))
+                keep += _split(doc, units[i], cuts[i])
+            kept_to = i + 1
+        keep += units[kept_to:]
         doc.units = keep
         if not keep:
             doc.reject_reason = NO_ARTICLE_TEXT
@@ -311,22 +322,29 @@ def _raw_range(norm: list[tuple[int, int]], raw: list[tuple[int, int]], a: int, 
     with confidence)."""
     if len(norm) != len(raw) or not norm:
         return None
-    first = next(i for i, (s, e) in enumerate(norm) if e > a)
-    last = max(i for i, (s, e) in enumerate(norm) if s < b)
+    # tokens are in order and do not overlap: the first that ends after a and the last that
+    # starts before b are found by bisection (a flattened page's paragraph has hundreds)
+    first = bisect.bisect_right(norm, a, key=_END)
+    last = bisect.bisect_left(norm, b, key=_START) - 1
     return raw[first][0], raw[last][1]
 
 
 def _split(doc: Doc, unit: Unit, ranges: list[tuple[int, int]]) -> list[Unit]:
     """The pieces of a paragraph left after cutting `ranges` (normalised chars) out of it."""
     pieces, raw_pos, text_pos = [], unit.start, 0
-    tokens = _token_spans(doc, unit)  # once per paragraph, not once per range cut from it
+    # a paragraph that normalising left as it was (most are) has the raw text's offsets, and
+    # its tokens need not be listed to map a range onto the raw text
+    verbatim = doc.raw_text[unit.start:unit.end] == unit.text
+    tokens = None if verbatim else _token_spans(doc, unit)  # once per paragraph, not once per range
     for a, b in ranges:
-        raw = _raw_range(*tokens, a, b)
-        if raw is None:
-            continue
+        raw = None if tokens is None else _raw_range(*tokens, a, b)
+        if tokens is not None and raw is None:
+            continue  # normalising changed the token count: no sure place to cut
         a = unit.text.rfind(" ", 0, a) + 1  # whole tokens, as in the raw range
         b_space = unit.text.find(" ", b)
         b = len(unit.text) if b_space < 0 else b_space
+        if raw is None:  # verbatim: the raw range is the normalised one, moved
+            raw = (unit.start + a, unit.start + b)
         doc.remove(Unit(raw[0], raw[1], unit.text[a:b]), "chrome", "site_chrome")
         if unit.text[text_pos:a].strip():
             pieces.append(Unit(raw_pos, raw[0], unit.text[text_pos:a].strip(), sentence=unit.sentence))

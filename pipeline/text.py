@@ -31,6 +31,7 @@ import re._constants as _c
 import unicodedata
 from datetime import date
 from functools import cache, lru_cache
+from operator import attrgetter
 from re import _parser
 from typing import Any
 
@@ -357,11 +358,12 @@ def rejoin_wrapped(units: list[Unit]) -> list[Unit]:
     hard-wrapped gets its own (non-blank) units back, not copies.
     """
     lines = [u for u in units if u.text]
-    lengths = sorted(len(u.text) for u in lines)
+    lengths = sorted([len(u.text) for u in lines])
     wrapped = False
     if len(lengths) >= 5:
         width = lengths[int(0.9 * (len(lengths) - 1))]
-        near_width = sum(1 for n in lengths if 0.55 * width <= n <= width)
+        # the lengths n with 0.55 * width <= n <= width, counted by two searches of the sorted lengths
+        near_width = bisect.bisect_right(lengths, width) - bisect.bisect_left(lengths, 0.55 * width)
         wrapped = MIN_WRAP_WIDTH <= width <= 120 and near_width >= 0.6 * len(lengths)
     if not wrapped:  # most pages: a paragraph per line (the units themselves: paragraphs() made them)
         return lines
@@ -426,7 +428,10 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     sentence ("Home News Sport ... Jobs Fall As Rates Rise The council said on Monday
     that ...") off it: at the place that best separates a capitalised prefix from the
     prose after it (a change point of the capitals, see RUN_SPLIT_GAIN). Only sentences
-    cut from a long line (a page flattened onto one line) are looked at."""
+    cut from a long line (a page flattened onto one line) are looked at: a page without
+    any (most pages) gets its units back, not a copy."""
+    if not any(map(_IS_SENTENCE, units)):
+        return units
     out: list[Unit] = []
     for u in units:
         tokens = u.text.split(" ") if u.sentence else ()
@@ -448,6 +453,9 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
         out.append(Unit(u.start, spans[at - 1][1], " ".join(tokens[:at]), sentence=True))
         out.append(Unit(spans[at][0], u.end, " ".join(tokens[at:]), sentence=True))
     return _split_trailing_runs(raw, out)
+
+
+_IS_SENTENCE = attrgetter("sentence")
 
 
 def _lead_article_start(tokens: list[str], at: int) -> int:
