@@ -966,14 +966,29 @@ def _stop_on_terminate() -> dict:
     previous = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
         previous[sig] = signal.signal(sig, stop)
+    _dump_threads_on(signal.SIGUSR1)
     return previous
 
 
+def _dump_threads_on(sig) -> None:
+    """`kill -USR1 <pid>` prints every thread's stack to stderr and newsfold goes on: to see
+    where a run that seems stuck is waiting (faulthandler writes from the signal itself, so
+    it answers even when the main thread is blocked)."""
+    import faulthandler
+    import io
+
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):  # no stderr file (captured)
+        faulthandler.register(sig, file=sys.stderr, all_threads=True)
+
+
 def _restore_signals(previous: dict) -> None:
+    import faulthandler
     import signal
 
     for sig, handler in previous.items():
         signal.signal(sig, handler)
+    if previous:
+        faulthandler.unregister(signal.SIGUSR1)
 
 
 if __name__ == "__main__":
