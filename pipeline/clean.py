@@ -30,7 +30,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
-from operator import attrgetter
 
 from .layout import TITLE_CASE, PageLayout, byline_name, headline_like, is_body, page_layout
 from .model import Doc, RemovedSpan, Unit
@@ -40,8 +39,9 @@ from .patterns import (BIO_ROLE, BYLINE_HEADS, EMAIL_SUBJECT, EMAIL_SUBJECT_HEAD
                        WIDGET_HEADS, follow_prompt,
                        date_line, legal_footer, login_box, note_page, noted_words, photo_credit, plea, share_runs)
 from .schema import DEGENERATE_TEXT, NO_ARTICLE_TEXT
-from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, capitalised_share, ends_sentence,
-                   line_head, normalise, paragraphs, parse_date, raw_token_spans, split_unspaced, word_count)
+from .text import (CONTROL_RUN, HAS_CONTROL, SEA_CHARS, UNSPACED_CHAR, Scan, any_sentence, capitalised_share,
+                   ends_sentence, line_head, normalise, paragraphs, parse_date, raw_token_spans, split_unspaced,
+                   word_count)
 
 MIN_ARTICLE_WORDS = 20  # in word_count() words
 
@@ -278,16 +278,13 @@ def strip_boilerplate(doc: Doc, paragraphs: list[Unit]) -> list[Unit]:
     return keep
 
 
-_IS_SENTENCE = attrgetter("sentence")
-
-
 def cut_share_bars(doc: Doc, units: list[Unit]) -> list[Unit]:
     """Cut the share bars glued into the sentences of a page flattened onto one line ("...
     Shamil Zhumatov/REUTERS 5,263 facebook linkedin twitter google+ print email The UK may be
     ..."): the bar is removed (reason "share_buttons") and the text on either side becomes a
     paragraph of its own, as the bar stood between two blocks of the page. A page without
     sentence units (most pages) gets its units back."""
-    if not any(map(_IS_SENTENCE, units)):
+    if not any_sentence(units):
         return units
     out: list[Unit] = []
     for u in units:

@@ -430,7 +430,7 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
     prose after it (a change point of the capitals, see RUN_SPLIT_GAIN). Only sentences
     cut from a long line (a page flattened onto one line) are looked at: a page without
     any (most pages) gets its units back, not a copy."""
-    if not any(map(_IS_SENTENCE, units)):
+    if not any_sentence(units):
         return units
     out: list[Unit] = []
     for u in units:
@@ -456,6 +456,12 @@ def split_headline_runs(raw: str, units: list[Unit]) -> list[Unit]:
 
 
 _IS_SENTENCE = attrgetter("sentence")
+
+
+def any_sentence(units: list[Unit]) -> bool:
+    """Does any unit hold a sentence cut from a long line (a page flattened onto one line)?
+    Most pages hold none, and the passes that look only at such sentences can skip them."""
+    return any(map(_IS_SENTENCE, units))
 
 
 def _lead_article_start(tokens: list[str], at: int) -> int:
