@@ -11,7 +11,7 @@ one transaction, texts inserted straight from staging -> remove staging ->
 publish a summary artifact.
 
 Where batches run: in worker processes on this machine (`workers`, default
-all cores; a one-batch drop runs in-process, as a process pool's start-up
+the CPUs this process may use; a one-batch drop runs in-process, as a process pool's start-up
 would cost more than it saves), or on a Dask cluster (`dask_address`). Each
 batch is a Prefect task run either way; on this machine the task runs on a flow
 thread and its batch in a plain process pool (`WorkerPool`: workers that do not
@@ -23,6 +23,7 @@ happen once, here.
 # which as strings ("IngestConfig") would not resolve there.
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import shutil
@@ -60,7 +61,34 @@ STAGING = ".staging"  # under the warehouse: one folder per run, removed when th
 
 
 def default_workers() -> int:
-    return int(os.environ.get("NEWSFOLD_WORKERS") or os.cpu_count() or 1)
+    return int(os.environ.get("NEWSFOLD_WORKERS") or usable_cpus())
+
+
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this process may use: its affinity mask, capped by its container's CPU quota.
+
+    os.cpu_count() counts the host's CPUs. In a container started with `--cpus 2` (or a
+    Kubernetes CPU limit) on a 64-core host it says 64, and 64 workers of ~300 MiB each would
+    share 2 CPUs' worth of time. The quota is read where a container sees its own cgroup at
+    the root (cgroup v2 `cpu.max`, v1 `cpu/cpu.cfs_quota_us`); a fractional quota rounds up."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_cpu_quota(cgroup)
+    return max(1, min(cpus, math.ceil(quota))) if quota else max(1, cpus)
+
+
+def _cgroup_cpu_quota(cgroup: Path) -> float | None:
+    """CPUs' worth of time the cgroup may use per period; None: no quota, or none readable."""
+    try:  # cgroup v2: "max 100000" (no quota) or "200000 100000" (2 CPUs)
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1: a quota of -1 means none
+        quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError):
+        return None
 
 
 def local_workers(n_batches: int, workers: int, dask_address: str | None) -> int:
@@ -344,7 +372,7 @@ def _summary_markdown(summary: dict) -> str:
     return f"# newsfold drop {summary['drop_id']}\n\n| metric | value |\n|---|---|\n{rows}\n"
 
 
-@flow(name="newsfold-ingest", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 2),
+@flow(name="newsfold-ingest", task_runner=ThreadPoolTaskRunner(max_workers=max(2, usable_cpus())),
       log_prints=False)
 def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | None = None,
                 config: IngestConfig = IngestConfig(), only_new: bool = False) -> dict:
@@ -353,7 +381,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
     Files the warehouse already holds (same path, same bytes) are skipped and
     counted as seen before. With `only_new` (the inbox schedule), a run that
     finds nothing new records no drop. `config.execution.workers` (default
-    $NEWSFOLD_WORKERS or all cores) local processes run the batches, or the
+    $NEWSFOLD_WORKERS or `usable_cpus()`) local processes run the batches, or the
     Dask cluster at `config.execution.dask_address` (default
     $NEWSFOLD_DASK_ADDRESS) does. An ingest whose index parameters differ from
     the warehouse's is refused (see pipeline.config.check_index_parameters).

@@ -203,7 +203,8 @@ class DedupParams:
 @dataclass(frozen=True)
 class ExecutionConfig:
     batch_size: int = setting(500, "documents per processing batch (and per staging file)", metavar="N", min=1)
-    workers: int | None = setting(None, "local worker processes for the batches; unset: all cores",
+    workers: int | None = setting(None, "local worker processes for the batches; unset: the CPUs this process "
+                                        "may use (a container's CPU limit included)",
                                   metavar="N", min=1)
     dask_address: str | None = setting(None, "run the batches on the Dask cluster whose scheduler is at ADDRESS, "
                                        "e.g. tcp://10.0.0.5:8786; the warehouse folder must be reachable at the "

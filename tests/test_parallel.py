@@ -64,3 +64,22 @@ def test_stale_staging_from_a_killed_run_is_removed(tmp_path, drop):
     s = ingest_flow(paths=[str(drop)], warehouse=str(wh), config=IngestConfig().with_values(batch_size=4, workers=1))
     assert s["n_files"] == 8
     assert not (wh / STAGING).exists()
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"cpu.max": "200000 100000\n"}, 2),  # cgroup v2, `docker run --cpus 2`
+    ({"cpu.max": "150000 100000\n"}, 2),  # 1.5 CPUs: a second worker still gets half a CPU
+    ({"cpu.max": "50000 100000\n"}, 1),
+    ({"cpu.max": "max 100000\n"}, None),  # no quota: the affinity mask decides
+    ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),  # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({}, None),  # no cgroup files (not Linux, or not mounted)
+])
+def test_default_workers_follow_a_containers_cpu_quota_not_the_hosts_cores(tmp_path, monkeypatch, files, expected):
+    from flows import ingest
+
+    monkeypatch.setattr(ingest.os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert ingest.usable_cpus(tmp_path) == (expected or 64)
