@@ -185,6 +185,12 @@ def _parse_timestamp(value: str | None) -> datetime | None:
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
 
 
+# Older news-please releases wrote an article's body as `text`; newer ones write it as
+# `maintext` and leave `text` null. With the default text field, a record whose `text` is
+# missing or null is read from `maintext`, so both kinds of export read as they are.
+NEWS_PLEASE_BODY = "maintext"
+
+
 def fill_from_record(doc: Doc, record: dict, fields: FieldMap, where: str) -> None:
     """Body and metadata of a record (a JSON object or a CSV row) into `doc`.
 
@@ -192,6 +198,8 @@ def fill_from_record(doc: Doc, record: dict, fields: FieldMap, where: str) -> No
     they are set before cleaning, which only guesses the ones still missing.
     """
     text, html = record.get(fields.text), record.get(fields.html)
+    if text is None and fields.text == FieldMap.text:
+        text = record.get(NEWS_PLEASE_BODY)
     if text is not None and not isinstance(text, str):
         reject(doc, WRONG_TYPE, f"{where}: {fields.text!r} is {type(text).__name__}, not a string")
         return
@@ -251,7 +259,8 @@ def _keyed_record_doc(path: str, locator: str, raw: bytes, fmt: str, record: dic
         return doc
     if doc.doc_id in seen:
         doc = new_record_doc(path, locator, raw, fmt)
-        reject(doc, DUPLICATE_ID, f"line {locator.lstrip('L')}: {fields.id} {id_value!r} repeats an earlier record")
+        where = f"{'record' if locator.startswith('R') else 'line'} {locator[1:]}"
+        reject(doc, DUPLICATE_ID, f"{where}: {fields.id} {id_value!r} repeats an earlier record")
     seen.add(doc.doc_id)
     return doc
 
@@ -329,6 +338,90 @@ def split_jsonl(path: str, part_bytes: int) -> list[Part]:
                 left -= len(block)
             start = end
     return parts
+
+
+# --- JSON files ----------------------------------------------------------------------------
+# One article per file is what news-please's crawler writes (`<page>.html.json` beside each
+# page) and what most scraping scripts `json.dump`; a JSON array is Scrapy's `-o items.json`
+# and most dataset exports; JSON Lines saved as .json is common too (newsfold's own `export
+# --format jsonl` to a .json path). ijson streams the array's elements, so a 2 GB export costs
+# the memory of its largest record, as with the other readers.
+
+def read_json(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
+              ) -> Iterator[Doc | None]:
+    """One document per object: the file's one object, each element of its top-level array,
+    or each object of a file of concatenated objects (JSON Lines). Records are numbered from
+    1 (`source_uri` = path#R<n>). A file that stops parsing ends with one rejected document
+    saying where; the records before it stand."""
+    import ijson
+
+    with _open_binary(part.path) as fh:
+        first = _first_json_byte(fh)
+        if first is None:
+            return
+        if first not in b"[{":
+            doc = new_record_doc(part.path, "R1", first, "json")
+            reject(doc, INVALID_JSON, "not a JSON object or array")
+            yield doc
+            return
+        records = ijson.items(fh, "item", use_float=True) if first == b"[" else \
+            ijson.items(fh, "", multiple_values=True, use_float=True)
+        seen: set[str] = set()
+        number = 0
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except ijson.JSONError as exc:  # the parser cannot resynchronise: the rest of the file is lost
+                doc = new_record_doc(part.path, f"R{number + 1}", str(exc).encode(), "json")
+                reject(doc, INVALID_JSON, f"record {number + 1}: {str(exc).splitlines()[0][:120]}")
+                yield doc
+                return
+            number += 1
+            yield _json_doc(part.path, number, record, fields, max_bytes, skip_ids, seen)
+
+
+def _first_json_byte(fh: IO[bytes]) -> bytes | None:
+    """The first byte of the file's JSON, past white space and a UTF-8 byte-order mark, with
+    `fh` moved back to it; None for a file of white space only."""
+    position = 0
+    while block := fh.read(1 << 16):
+        start = 3 if position == 0 and block.startswith(b"\xef\xbb\xbf") else 0
+        content = block[start:].lstrip(b" \t\r\n")
+        if content:
+            fh.seek(position + len(block) - len(content))
+            return content[:1]
+        position += len(block)
+    return None
+
+
+def _json_doc(path: str, number: int, record: object, fields: FieldMap, max_bytes: int,
+              skip_ids: Container[str], seen: set[str]) -> Doc | None:
+    where = f"record {number}"
+    # the record's bytes, for its doc_id: written back (ijson gives values, not their text);
+    # a lone surrogate from a "\ud800" escape is kept as it is, as json.loads keeps it in JSONL
+    try:
+        raw = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    except RecursionError:
+        doc = new_record_doc(path, f"R{number}", where.encode(), "json")
+        reject(doc, INVALID_JSON, f"{where}: nested too deeply")
+        return doc
+    if not isinstance(record, dict):
+        doc = new_record_doc(path, f"R{number}", raw[:max_bytes], "json")
+        reject(doc, NOT_AN_OBJECT, where)
+        return doc
+    doc = _keyed_record_doc(path, f"R{number}", raw, "json", record, fields, seen)
+    if doc.doc_id in skip_ids:
+        return None
+    doc.encoding = "utf-8"
+    if doc.reject_reason:
+        return doc
+    if len(raw) > max_bytes:
+        reject(doc, sources.TOO_LARGE, where)
+        return doc
+    fill_from_record(doc, record, fields, where)
+    return doc
 
 
 # --- CSV / TSV -----------------------------------------------------------------------------
@@ -728,6 +821,7 @@ Reader = Callable[[Part, FieldMap, int, Container[str]], Iterator[Doc | None]]
 READERS: dict[str, Reader] = {
     ".jsonl": read_jsonl,
     ".ndjson": read_jsonl,
+    ".json": read_json,
     ".csv": read_csv,
     ".tsv": read_tsv,
     ".warc": read_warc,

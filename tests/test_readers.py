@@ -72,6 +72,69 @@ def test_jsonl_reads_news_please_records_as_they_are(tmp_path):
     assert doc.source_name == "example.com" and doc.raw_text.startswith("Paragraph 1.")
 
 
+def test_newer_news_please_records_keep_the_body_in_maintext(tmp_path):
+    rec = news_please(1, text=None, maintext="The body as news-please writes it now. " + words(60))
+    doc, = read_all(write_jsonl(tmp_path / "np.jsonl", [rec]))
+    assert doc.reject_reason is None and doc.raw_text.startswith("The body as news-please writes it now.")
+    # a text field the user names is read alone: maintext is news-please's, not a general fallback
+    doc, = read_all(write_jsonl(tmp_path / "other.jsonl", [rec]), FieldMap(text="body"))
+    assert doc.reject_reason == "no_text_field"
+
+
+# --- JSON files ----------------------------------------------------------------------------------
+
+def test_a_json_file_of_one_article_as_news_please_writes_it(tmp_path):
+    path = tmp_path / "page.html.json"
+    path.write_text(json.dumps(news_please(1, text=None, maintext="Body. " + words(60))), encoding="utf-8")
+    doc, = read_all(path)
+    assert (doc.fmt, doc.source_uri, doc.reject_reason) == ("json", f"{path}#R1", None)
+    assert doc.title == "Headline number 1" and doc.byline == "Jane Roe, John Doe"
+    assert doc.canonical_url == "example.com/story-1" and doc.raw_text.startswith("Body. ")
+
+
+@pytest.mark.parametrize("layout", ["array", "json lines", "array, gzipped"])
+def test_a_json_array_or_json_lines_in_a_json_file_are_one_document_per_record(tmp_path, layout):
+    recs = [news_please(1), news_please(2), [1, 2], news_please(4, text=7)]
+    if layout == "json lines":
+        path = tmp_path / "export.json"
+        path.write_text("\n".join(json.dumps(r) for r in recs), encoding="utf-8")
+    else:
+        path = tmp_path / ("items.json.gz" if "gzipped" in layout else "items.json")
+        data = ("\ufeff  [\n" + ",\n".join(json.dumps(r) for r in recs) + "\n]\n").encode()  # with a BOM
+        path.write_bytes(gzip.compress(data) if "gzipped" in layout else data)
+    docs = read_all(path)
+    assert [d.source_uri.rsplit("#", 1)[1] for d in docs] == ["R1", "R2", "R3", "R4"]
+    assert [d.reject_reason for d in docs] == [None, None, "not_a_json_object", "wrong_field_type"]
+    assert docs[3].error == "record 4: 'text' is int, not a string"
+    assert [d.raw_text for d in docs[:2]] == [r["text"] for r in recs[:2]]
+    assert len({d.doc_id for d in docs}) == 4
+    assert [d.doc_id for d in read_all(path)] == [d.doc_id for d in docs]  # read again: the same ids
+
+
+def test_a_json_file_that_stops_parsing_keeps_the_records_before_it(tmp_path):
+    path = tmp_path / "cut.json"
+    path.write_text("[" + json.dumps(news_please(1)) + "," + json.dumps(news_please(2))[:40], encoding="utf-8")
+    docs = read_all(path)
+    assert [d.reject_reason for d in docs] == [None, "invalid_json"]
+    assert docs[1].source_uri.endswith("#R2") and docs[1].error.startswith("record 2: ")
+    (tmp_path / "scalar.json").write_text("42")
+    (tmp_path / "blank.json").write_text(" \n")
+    (tmp_path / "bad-utf8.json").write_bytes(b'{"text": "caf\xe9"}')
+    assert [(d.reject_reason, d.error) for d in read_all(tmp_path / "scalar.json")] == [
+        ("invalid_json", "not a JSON object or array")]
+    assert read_all(tmp_path / "blank.json") == []
+    bad, = read_all(tmp_path / "bad-utf8.json")
+    assert bad.reject_reason == "invalid_json" and bad.error.startswith("record 1: ")
+
+
+def test_a_json_record_the_warehouse_holds_is_skipped_before_it_is_read(tmp_path):
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([news_please(1), news_please(2)]), encoding="utf-8")
+    first, second = read_all(path)
+    again = list(readers.read_part(Part(str(path)), skip_ids={first.doc_id}))
+    assert again[0] is None and again[1].doc_id == second.doc_id
+
+
 def test_field_options_map_other_exports(tmp_path):
     rec = {"body": "Some body. " + words(60), "headline": "Other headline", "link": "https://x.org/a/b",
            "when": "2020-02-03", "uid": 42}
