@@ -208,8 +208,8 @@ def version() -> str:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
-    return [str(p) for p in sources.discover(paths, follow_symlinks)]
+def discover_task(paths: list[str], follow_symlinks: bool = False, warehouse: str | None = None) -> list[str]:
+    return [str(p) for p in sources.discover(paths, follow_symlinks, skip=[warehouse] if warehouse else [])]
 
 
 @task(name="read-warehouse", cache_policy=NO_CACHE)
@@ -255,7 +255,7 @@ def make_batches(files: list[str], batch_size: int, part_bytes: int = readers.DE
     current_bytes = 0
     for f in files:
         for part in readers.split_parts(f, part_bytes):
-            size = part_size(part)
+            size = readers.part_size(part)
             if current and (len(current) >= batch_size or current_bytes + size > part_bytes):
                 batches.append(current)
                 current, current_bytes = [], 0
@@ -264,15 +264,6 @@ def make_batches(files: list[str], batch_size: int, part_bytes: int = readers.DE
     if current:
         batches.append(current)
     return batches or [[]]
-
-
-def part_size(part: readers.Part) -> int:
-    if part.end is not None:
-        return part.end - part.start
-    try:
-        return os.path.getsize(part.path) - part.start
-    except OSError:
-        return 0
 
 
 @task(name="process-batch", cache_policy=NO_CACHE)
@@ -400,7 +391,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
         run_dir = (staging_root / uuid.uuid4().hex).resolve()
         try:
             t0 = time.perf_counter()
-            all_files = discover_task(inputs, config.reading.follow_symlinks)
+            all_files = discover_task(inputs, config.reading.follow_symlinks, warehouse)
             view = read_warehouse_task(all_files, warehouse, config, str(run_dir))
             files, known_chrome, known_records = view["files"], view["known_chrome"], view["known_records"]
             stage_s["discover"] = time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""Container readers: JSON Lines, CSV/TSV and WARC files (plain or gzipped) as streams of `Doc`s.
+"""Container readers: JSON, JSON Lines, CSV/TSV, Parquet and WARC files (plain or gzipped) as streams of `Doc`s.
 
 A crawler export or a web archive holds many articles; each record becomes one
 document with its own provenance (`source_uri` = the file plus `#L<line>` or
@@ -9,9 +9,9 @@ of a drop folder gives one document per text or HTML member.
 
 One reader per format, registered by suffix in `READERS` (a new format is one
 function and one registry line). Readers stream: they hold one record at a
-time, so a 2 GB export costs the memory of its largest record. Big plain JSONL
-and WARC files are cut into `Part`s (byte ranges starting at a record
-boundary, found by `split_parts`) that batch workers read independently.
+time, so a 2 GB export costs the memory of its largest record. Big plain JSONL,
+WARC and Parquet files are cut into `Part`s (byte ranges starting at a record
+boundary or row group, found by `split_parts`) that batch workers read independently.
 
 Record ids are stable across appends: a record's doc_id depends on its file,
 its position (line number or WARC-Record-ID, or the `id_field` value) and its
@@ -72,7 +72,8 @@ class FieldMap:
 @dataclass(frozen=True)
 class Part:
     """A piece of one input file, the unit batches are made of: the whole file (start 0,
-    end None) or the records that start in [start, end) of a big plain JSONL or WARC file."""
+    end None) or the records that start in [start, end) of a big plain JSONL or WARC file
+    (for Parquet: the row groups that start there)."""
 
     path: str
     start: int = 0
@@ -424,6 +425,123 @@ def _json_doc(path: str, number: int, record: object, fields: FieldMap, max_byte
     return doc
 
 
+# --- Parquet -------------------------------------------------------------------------------
+# How datasets are shared (Common Crawl's CC-News on the Hugging Face Hub, dataset dumps):
+# columns named like record fields. Only the record-field columns are read, a few hundred rows
+# at a time; a big file is cut into parts at row-group starts, like JSONL at line starts.
+
+PARQUET_ROWS = 256  # rows decoded at a time: a few MB of article text
+
+
+def read_parquet(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str] = ()
+                 ) -> Iterator[Doc | None]:
+    """One document per row of the row groups that start in the part (`source_uri` =
+    path#R<n>, rows numbered from 1 over the whole file). A file without a text or HTML
+    column is one rejected document naming the columns it has."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if is_gzipped(part.path):
+        yield _parquet_failure(part, sources.UNSUPPORTED, "a gzipped Parquet file: Parquet compresses "
+                               "inside, gunzip it")
+        return
+    with open_regular(part.path) as fh:
+        try:
+            parquet = pq.ParquetFile(fh)
+        except (pa.ArrowException, OSError) as exc:
+            yield _parquet_failure(part, sources.UNREADABLE, f"not a readable Parquet file: {exc}"[:2000])
+            return
+        columns = [name for name in dict.fromkeys(_record_columns(fields)) if name in parquet.schema_arrow.names]
+        if not {fields.text, fields.html, NEWS_PLEASE_BODY}.intersection(columns):
+            if part.start == 0:  # said once per file, not once per part
+                yield _parquet_failure(part, NO_TEXT_FIELD, f"no {fields.text!r} or {fields.html!r} column; it has: "
+                                       + ", ".join(parquet.schema_arrow.names)[:1000])
+            return
+        groups = [k for k in range(parquet.num_row_groups)
+                  if part.start <= _row_group_start(parquet.metadata, k) < (part.end or float("inf"))]
+        number = sum(parquet.metadata.row_group(k).num_rows for k in range(groups[0])) if groups else 0
+        seen: set[str] = set()
+        batches = parquet.iter_batches(PARQUET_ROWS, row_groups=groups, columns=columns) if groups else iter(())
+        while True:
+            try:
+                records = next(batches).to_pylist()
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as exc:  # a damaged page: the rows before it stand
+                yield _parquet_failure(part, sources.UNREADABLE, f"after row {number}: {exc}"[:2000])
+                return
+            for record in records:
+                number += 1
+                yield _parquet_doc(part.path, number, record, fields, max_bytes, skip_ids, seen)
+
+
+def _record_columns(fields: FieldMap) -> list[str]:
+    body = [fields.text, NEWS_PLEASE_BODY] if fields.text == FieldMap.text else [fields.text]
+    return [*body, fields.html, fields.title, fields.url, fields.date, fields.byline, fields.source,
+            fields.fetched, *([fields.id] if fields.id else [])]
+
+
+def _parquet_failure(part: Part, reason: str, detail: str) -> Doc:
+    doc = part_failure(part, reason)
+    doc.error = detail
+    return doc
+
+
+def _parquet_doc(path: str, number: int, record: dict, fields: FieldMap, max_bytes: int,
+                 skip_ids: Container[str], seen: set[str]) -> Doc | None:
+    where = f"row {number}"
+    # dates and timestamps as text, the form record fields have in JSON and CSV
+    record = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in record.items()}
+    raw = json.dumps(record, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+    doc = _keyed_record_doc(path, f"R{number}", raw, "parquet", record, fields, seen)
+    if doc.doc_id in skip_ids:
+        return None
+    doc.encoding = "utf-8"
+    if doc.reject_reason:
+        return doc
+    if len(raw) > max_bytes:
+        reject(doc, sources.TOO_LARGE, where)
+        return doc
+    fill_from_record(doc, record, fields, where)
+    return doc
+
+
+def _row_group_start(metadata, k: int) -> int:
+    """The byte offset where row group k's first page starts."""
+    group = metadata.row_group(k)
+    return min(column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+               for column in (group.column(c) for c in range(group.num_columns)))
+
+
+def split_parquet(path: str, part_bytes: int) -> list[Part]:
+    """Cut a Parquet file at row-group starts about every `part_bytes` of uncompressed data
+    (from its footer): Parquet compresses article text 2-3x, and the work is in the text."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_metadata(path)
+        groups = [(_row_group_start(metadata, k), metadata.row_group(k).total_byte_size)
+                  for k in range(metadata.num_row_groups)]
+    except Exception:  # noqa: BLE001 - a corrupt file is read (and its error recorded) as one part
+        return [Part(path)]
+    cuts, since_cut = [0], 0  # the first part holds the first row group, which starts after the magic bytes
+    for start, size in groups:
+        if since_cut >= part_bytes:
+            cuts.append(start)
+            since_cut = 0
+        since_cut += size
+    return [Part(path, a, b) for a, b in zip(cuts, cuts[1:] + [None])]
+
+
+def _parquet_part_size(part: Part) -> int:
+    """The uncompressed bytes of the row groups that start in the part."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(part.path)
+    return sum(metadata.row_group(k).total_byte_size for k in range(metadata.num_row_groups)
+               if part.start <= _row_group_start(metadata, k) < (part.end or float("inf")))
+
+
 # --- CSV / TSV -----------------------------------------------------------------------------
 
 def _raise_field_limit(max_bytes: int) -> None:
@@ -659,7 +777,7 @@ def _record_starts_at(path: str, offset: int) -> bool:
 # Formats whose big files are cut into parts read by different workers (plain files only
 # for JSONL: a gzip stream cannot be entered in the middle).
 SPLITTERS: dict[str, Callable[[str, int], list[Part]]] = {".jsonl": split_jsonl, ".ndjson": split_jsonl,
-                                                           ".warc": split_warc}
+                                                           ".warc": split_warc, ".parquet": split_parquet}
 DEFAULT_PART_BYTES = 64 * 1024 * 1024
 
 
@@ -674,12 +792,25 @@ def split_parts(path: str, part_bytes: int = DEFAULT_PART_BYTES) -> list[Part]:
     except OSError:
         return [Part(path)]
     size = info.st_size
-    if not st.S_ISREG(info.st_mode) or splitter is None or size <= part_bytes or (suffix != ".warc" and is_gzipped(path)):
+    if not st.S_ISREG(info.st_mode) or splitter is None or (suffix != ".warc" and is_gzipped(path)):
+        return [Part(path)]
+    if size <= part_bytes and suffix != ".parquet":  # Parquet's bytes are compressed: its splitter decides
         return [Part(path)]
     try:
         return splitter(path, part_bytes)
     except OSError:
         return [Part(path)]
+
+
+def part_size(part: Part) -> int:
+    """The bytes of input a part stands for, to balance batches: its byte range (the rest of
+    the file when open-ended), or for Parquet its row groups' uncompressed size."""
+    try:
+        if container_suffix(part.path) == ".parquet" and not is_gzipped(part.path):
+            return _parquet_part_size(part)
+        return (part.end if part.end is not None else os.path.getsize(part.path)) - part.start
+    except Exception:  # noqa: BLE001 - an unreadable file is read (and its error recorded) as it is
+        return 0
 
 
 def read_part(part: Part, fields: FieldMap = FieldMap(), max_bytes: int = sources.DEFAULT_MAX_BYTES,
@@ -822,6 +953,7 @@ READERS: dict[str, Reader] = {
     ".jsonl": read_jsonl,
     ".ndjson": read_jsonl,
     ".json": read_json,
+    ".parquet": read_parquet,
     ".csv": read_csv,
     ".tsv": read_tsv,
     ".warc": read_warc,

@@ -33,7 +33,7 @@ TABLES: dict[str, pa.Schema] = {
         ("drop_id", pa.int64()),          # the drop that first saw this document
         ("source_path", pa.string()),
         ("source_name", pa.string()),     # site / folder the document came from
-        ("format", pa.string()),          # text | html | jsonl | json | csv | warc
+        ("format", pa.string()),          # text | html | jsonl | json | csv | parquet | warc
         ("content_sha256", pa.string()),  # of the raw bytes
         ("size_bytes", pa.int64()),
         ("encoding", pa.string()),

@@ -71,11 +71,15 @@ def _inside(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) -> list[Path]:
+def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False,
+             skip: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Expand files and folders (recursively) into a sorted list of paths to read.
 
-    Hidden files and folders (".git", ".DS_Store") are skipped; a path that
-    does not exist raises FileNotFoundError so the CLI can say so plainly.
+    Hidden files and folders (".git", ".DS_Store") are skipped, and so is whatever
+    lies in a `skip` folder: the warehouse the drop goes into, whose Parquet data
+    files and catalog are not input, even when it sits in a folder being ingested
+    (`newsfold ingest .`). A path that does not exist raises FileNotFoundError so
+    the CLI can say so plainly.
     A path the user names is taken as named (a link to it is followed). Inside
     folders, a symlink is replaced by its target when that lies inside the given
     paths (or anywhere, with `follow_symlinks`); otherwise the link itself is
@@ -89,6 +93,8 @@ def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) 
         if not p.exists():
             raise FileNotFoundError(f"no such file or folder: {display_path(p)}")
         roots.append(os.path.realpath(p))
+    skipped = [os.path.realpath(p) for p in skip]
+    roots = [r for r in roots if not _inside(r, skipped)]
     pending = [r for r in roots if os.path.isdir(r)]
     found.update(Path(r) for r in roots if not os.path.isdir(r))
     walked: set[str] = set()
@@ -101,7 +107,7 @@ def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) 
         # folders, so only an entry that is itself a symlink needs realpath() (a
         # million resolve() calls took 50 s).
         for root, dirs, files in os.walk(top, onerror=lambda exc: found.add(Path(exc.filename))):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and os.path.join(root, d) not in skipped]
             for d in dirs:
                 path = os.path.join(root, d)
                 if os.path.islink(path):  # os.walk does not enter it

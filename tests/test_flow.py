@@ -47,6 +47,15 @@ def seeds_wh(tmp_path, seeds_copy):
     return wh, seeds_copy, summary
 
 
+def test_ingesting_the_folder_that_holds_the_warehouse_never_reads_the_warehouse(tmp_path, seeds_copy):
+    wh = seeds_copy / "warehouse"
+    ingest_flow(paths=[str(seeds_copy)], warehouse=str(wh))
+    summary = ingest_flow(paths=[str(seeds_copy)], warehouse=str(wh))  # the warehouse's Parquet files now lie there
+    assert summary["n_files"] == 5 and summary["n_new_articles"] == 0
+    docs = q(wh, "SELECT source_path FROM documents")
+    assert len(docs) == 5 and not any("/warehouse/" in d["source_path"] for d in docs)
+
+
 def test_seeds_make_five_articles(seeds_wh):
     wh, _, summary = seeds_wh
     assert summary["n_files"] == 5 and summary["n_accepted"] == 5 and summary["n_new_articles"] == 5

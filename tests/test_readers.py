@@ -135,6 +135,46 @@ def test_a_json_record_the_warehouse_holds_is_skipped_before_it_is_read(tmp_path
     assert again[0] is None and again[1].doc_id == second.doc_id
 
 
+# --- Parquet -------------------------------------------------------------------------------------
+
+def write_parquet(path: Path, records: list[dict], row_group_size: int = 2) -> Path:
+    import datetime
+
+    import pyarrow as pa
+
+    rows = [{**r, "date_publish": datetime.datetime(2021, 7, 14, 22, 0)} for r in records]
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=row_group_size)
+    return path
+
+
+def test_parquet_rows_are_documents_and_big_files_are_cut_at_row_groups(tmp_path):
+    recs = [news_please(i, text=words(300, i)) for i in range(1, 8)]
+    path = write_parquet(tmp_path / "cc-news.parquet", recs)
+    docs = read_all(path)
+    assert [d.source_uri.rsplit("#", 1)[1] for d in docs] == [f"R{i}" for i in range(1, 8)]
+    assert {(d.fmt, d.reject_reason) for d in docs} == {("parquet", None)}
+    assert [d.raw_text for d in docs] == [r["text"] for r in recs]
+    assert str(docs[0].published_at) == "2021-07-14" and docs[0].byline == "Jane Roe, John Doe"  # a timestamp column
+    parts = readers.split_parts(str(path), part_bytes=1)
+    assert len(parts) == 4  # row groups of 2, 2, 2 and 1 rows
+    pieces = [d for part in parts for d in readers.read_part(part)]
+    assert [(d.doc_id, d.source_uri) for d in pieces] == [(d.doc_id, d.source_uri) for d in docs]
+    known = list(readers.read_part(Part(str(path)), skip_ids={docs[1].doc_id}))
+    assert known[1] is None and known[2].doc_id == docs[2].doc_id
+
+
+def test_parquet_without_a_text_column_or_not_parquet_is_one_rejected_document(tmp_path):
+    import pyarrow as pa
+
+    pq.write_table(pa.table({"headline": ["a", "b"], "body": ["x", "y"]}), tmp_path / "other.parquet")
+    doc, = read_all(tmp_path / "other.parquet")
+    assert doc.reject_reason == "no_text_field" and doc.error == "no 'text' or 'html' column; it has: headline, body"
+    assert [d.raw_text for d in read_all(tmp_path / "other.parquet", FieldMap(text="body"))] == ["x", "y"]
+    (tmp_path / "fake.parquet").write_bytes(b"not parquet at all")
+    doc, = read_all(tmp_path / "fake.parquet")
+    assert doc.reject_reason == "unreadable" and doc.error.startswith("not a readable Parquet file")
+
+
 def test_field_options_map_other_exports(tmp_path):
     rec = {"body": "Some body. " + words(60), "headline": "Other headline", "link": "https://x.org/a/b",
            "when": "2020-02-03", "uid": 42}

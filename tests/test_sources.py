@@ -14,6 +14,18 @@ def test_discover_recurses_sorted_and_skips_hidden(tmp_path):
     assert [p.name for p in found] == ["x.txt", "y.txt"]
 
 
+def test_discover_never_lists_what_lies_in_a_skipped_folder(tmp_path):
+    (tmp_path / "warehouse" / "data").mkdir(parents=True)
+    (tmp_path / "warehouse" / "data" / "articles-1.parquet").write_bytes(b"PAR1")
+    (tmp_path / "warehouse" / "quarantine.json").write_text("[]")
+    (tmp_path / "story.txt").write_text("s")
+    skip = [tmp_path / "warehouse"]
+    assert [p.name for p in sources.discover([tmp_path], skip=skip)] == ["story.txt"]
+    # named one by one (as `newsfold serve` names its inbox files), they are dropped too
+    named = [tmp_path / "story.txt", tmp_path / "warehouse" / "quarantine.json", tmp_path / "warehouse"]
+    assert [p.name for p in sources.discover(named, skip=skip)] == ["story.txt"]
+
+
 def test_discover_missing_path_is_a_clear_error(tmp_path):
     import pytest
 
