@@ -74,7 +74,7 @@ class ReadingConfig:
                              "too_large", metavar="BYTES", min=1)
     follow_symlinks: bool = setting(False, "read files that symlinks inside the folders point to outside the "
                                     "given paths (otherwise such links are rejected, reason symlink_outside_inputs)")
-    # which record fields (JSONL, CSV/TSV) hold what; the defaults read news-please exports
+    # which record fields (JSON, JSONL, CSV/TSV, Parquet) hold what; the defaults read news-please exports
     text_field: str = setting("text", "record field holding the article text", metavar="NAME")
     html_field: str = setting("html", "record field holding the page's HTML, extracted like an HTML file when a "
                               "record has no text", metavar="NAME")
@@ -463,7 +463,7 @@ def load_config(cli: Mapping[str, Any] | None = None, env: Mapping[str, str] | N
 
 # --- the command line and `newsfold config` -------------------------------------------------
 
-SECTION_TITLES = {"reading": "reading (record fields: JSONL and CSV/TSV files)", "cleaning": "cleaning",
+SECTION_TITLES = {"reading": "reading (record fields: JSON, JSONL, CSV/TSV and Parquet files)", "cleaning": "cleaning",
                   "chrome": "site chrome", "repeats": "repeated paragraphs", "dedup": "dedup parameters",
                   "execution": "where batches run"}
 
