@@ -353,14 +353,20 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 class _TerminalFilter(logging.Filter):
     """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) are for the log file
-    and -vv, not the terminal."""
+    and -vv, not the terminal. Prefect's own records (a failed run's traceback, twice) are
+    for the log file and -v: without -v an error is newsfold's one line, also with -q or
+    --log-file, which let Prefect's records through to the file."""
 
-    def __init__(self, show_warnings: bool):
+    def __init__(self, verbose: int):
         super().__init__()
-        self.show_warnings = show_warnings
+        self.verbose = verbose
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.show_warnings or record.name not in ("py.warnings", "newsfold.warnings")
+        if record.name in ("py.warnings", "newsfold.warnings"):
+            return self.verbose > 1
+        if record.name == "prefect" or record.name.startswith("prefect."):
+            return self.verbose > 0 or record.levelno >= logging.CRITICAL
+        return True
 
 
 def _configure_logging(args) -> None:
@@ -373,14 +379,16 @@ def _configure_logging(args) -> None:
         os.environ["PREFECT_LOGGING_LEVEL"] = logging.getLevelName(level)
     _quiet_prefect()
     logging.captureWarnings(True)
-    import prefect  # noqa: F401  (sets up Prefect's logging: a console handler on the root logger)
+    # Prefect sets up its logging (a console handler on the root logger) when prefect.main is
+    # first imported: done after this function, it replaced the root's handlers filtered here
+    import prefect.main  # noqa: F401
 
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
     for h in root.handlers:
         h.setLevel(terminal)
-        h.addFilter(_TerminalFilter(show_warnings=verbose > 1))
+        h.addFilter(_TerminalFilter(verbose))
     root.setLevel(level)
     logging.getLogger("newsfold").setLevel(level)
     logging.getLogger("httpx").setLevel(level if verbose > 1 else logging.WARNING)  # a line per API call

@@ -10,7 +10,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, SEED
+from conftest import REPO, SEED, run_cli
 from flows.cli import main, parse_duration, run_line
 from pipeline import schema
 from pipeline.warehouse import Warehouse
@@ -276,3 +276,21 @@ def test_quiet_ingest_prints_nothing(prefect_harness, tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "d"), "-w", str(tmp_path / "wh"), "-q"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_run_that_fails_in_the_flow_is_one_line_also_with_quiet_or_a_log_file(cli_env, seeds_copy, tmp_path):
+    # -q and --log-file let Prefect's records through (to the file); its console handler, set up
+    # after newsfold's filter, printed the failed run's traceback twice above the one-line error
+    first, second, wh, log = tmp_path / "first", tmp_path / "second", tmp_path / "wh", tmp_path / "ingest.log"
+    first.mkdir()
+    second.mkdir()
+    for p in sorted(seeds_copy.iterdir()):
+        p.rename((first if p.name < "003" else second) / p.name)
+    assert run_cli("ingest", first, "-w", wh, "-q", env=cli_env).returncode == 0
+    for f in (wh / "data" / "main" / "articles").glob("*.parquet"):  # a disk error: the planning reads them
+        f.write_bytes(f.read_bytes()[:100])
+    for flags in (["-q"], ["--log-file", log]):
+        proc = run_cli("ingest", second, "-w", wh, *flags, env=cli_env)
+        assert proc.returncode == 1 and proc.stderr.startswith("newsfold: error: "), proc.stderr
+        assert proc.stderr.count("\n") == 1 and "run `newsfold check`" in proc.stderr, proc.stderr
+    assert "Traceback" in log.read_text()  # the details are in the log file
