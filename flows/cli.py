@@ -524,8 +524,8 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # and the client's first-run telemetry notice (set DO_NOT_TRACK=0 to keep telemetry on)
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    # Prefect gives that temporary server 20 s to start; a busy machine needs longer
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    # (how long the temporary server may take to start is flows/prefect_api.startup_limit_s's:
+    # setting PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS here cut its 120 s to 90)
 
 
 def cmd_eval(args) -> int:

@@ -294,3 +294,15 @@ def test_a_run_that_fails_in_the_flow_is_one_line_also_with_quiet_or_a_log_file(
         assert proc.returncode == 1 and proc.stderr.startswith("newsfold: error: "), proc.stderr
         assert proc.stderr.count("\n") == 1 and "run `newsfold check`" in proc.stderr, proc.stderr
     assert "Traceback" in log.read_text()  # the details are in the log file
+
+
+def test_the_temporary_server_gets_the_120_s_the_readme_promises(monkeypatch):
+    from flows.cli import _quiet_prefect
+    from flows.prefect_api import DEFAULT_STARTUP_LIMIT_S, startup_limit_s
+
+    variable = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k != variable})
+    _quiet_prefect()  # ingest, eval and reindex call it before they wait for the server
+    assert startup_limit_s() == DEFAULT_STARTUP_LIMIT_S == 120
+    os.environ[variable] = "7"
+    assert startup_limit_s() == 7
