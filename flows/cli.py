@@ -122,8 +122,9 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
                    help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
                         "being written is not ingested half-written (default: %(default)s)")
     p.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
-                   help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
-                        "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
+                   help="prefect: serve a Prefect deployment (needs a Prefect server: PREFECT_API_URL, or one "
+                        "running on this machine); local: newsfold keeps the schedule itself; auto: prefect when "
+                        "there is such a server and no --max-runs (default: %(default)s)")
     _add_warehouse(p)
     _add_output_options(p)
 
@@ -185,8 +186,9 @@ COMMANDS = {  # name -> (help, description, options)
                 _compact_options),
     "serve": ("ingest new files from an inbox folder on a schedule",
               "Watch an inbox folder: on every scheduled run, ingest the files the warehouse does not hold yet "
-              "(each file exactly once) as a new drop. With PREFECT_API_URL set this registers and serves a "
-              "Prefect deployment (runs show in the Prefect UI); without it newsfold keeps the schedule itself. "
+              "(each file exactly once) as a new drop. With a Prefect server (PREFECT_API_URL, or one running on "
+              "this machine: `newsfold prefect-server start`) this registers and serves a Prefect deployment "
+              "(runs show in the Prefect UI); without one newsfold keeps the schedule itself. "
               "Scheduled runs wait at least 600 s for another writer. Stop with Ctrl-C.", _serve_options),
     "eval": ("measure dedup quality on a labelled corpus",
              "Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, or the folder holding "

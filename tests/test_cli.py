@@ -306,3 +306,14 @@ def test_the_temporary_server_gets_the_120_s_the_readme_promises(monkeypatch):
     assert startup_limit_s() == DEFAULT_STARTUP_LIMIT_S == 120
     os.environ[variable] = "7"
     assert startup_limit_s() == 7
+
+
+def test_serve_help_says_a_running_server_is_used_too():
+    # it said "With PREFECT_API_URL set ..." and "--scheduler prefect (needs PREFECT_API_URL)", but
+    # a server kept by `newsfold prefect-server start` is used as well (cmd_serve: prefect_api().active())
+    from flows.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["serve"]
+    scheduler = next(a for a in sub._actions if a.dest == "scheduler")
+    assert "needs PREFECT_API_URL" not in scheduler.help and "running on this machine" in scheduler.help
+    assert "prefect-server start" in sub.description
