@@ -356,18 +356,18 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 class _TerminalFilter(logging.Filter):
     """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) are for the log file
     and -vv, not the terminal. Prefect's own records (a failed run's traceback, twice) are
-    for the log file and -v: without -v an error is newsfold's one line, also with -q or
-    --log-file, which let Prefect's records through to the file."""
+    for the log file, -v and --debug: otherwise an error is newsfold's one line, also with
+    -q or --log-file, which let Prefect's records through to the file."""
 
-    def __init__(self, verbose: int):
+    def __init__(self, verbose: int, debug: bool = False):
         super().__init__()
-        self.verbose = verbose
+        self.verbose, self.debug = verbose, debug
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name in ("py.warnings", "newsfold.warnings"):
             return self.verbose > 1
         if record.name == "prefect" or record.name.startswith("prefect."):
-            return self.verbose > 0 or record.levelno >= logging.CRITICAL
+            return self.verbose > 0 or self.debug or record.levelno >= logging.CRITICAL
         return True
 
 
@@ -390,7 +390,7 @@ def _configure_logging(args) -> None:
         root.addHandler(logging.StreamHandler(sys.stderr))
     for h in root.handlers:
         h.setLevel(terminal)
-        h.addFilter(_TerminalFilter(verbose))
+        h.addFilter(_TerminalFilter(verbose, getattr(args, "debug", False)))
     root.setLevel(level)
     logging.getLogger("newsfold").setLevel(level)
     logging.getLogger("httpx").setLevel(level if verbose > 1 else logging.WARNING)  # a line per API call

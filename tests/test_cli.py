@@ -294,6 +294,8 @@ def test_a_run_that_fails_in_the_flow_is_one_line_also_with_quiet_or_a_log_file(
         assert proc.returncode == 1 and proc.stderr.startswith("newsfold: error: "), proc.stderr
         assert proc.stderr.count("\n") == 1 and "run `newsfold check`" in proc.stderr, proc.stderr
     assert "Traceback" in log.read_text()  # the details are in the log file
+    proc = run_cli("ingest", second, "-w", wh, "-q", "--debug", env=cli_env)  # and --debug shows Prefect's logs
+    assert proc.returncode == 1 and "Task run failed" in proc.stderr and "Traceback" in proc.stderr, proc.stderr
 
 
 def test_the_temporary_server_gets_the_120_s_the_readme_promises(monkeypatch):
