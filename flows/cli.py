@@ -122,8 +122,9 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
                    help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
                         "being written is not ingested half-written (default: %(default)s)")
     p.add_argument("--scheduler", choices=["auto", "prefect", "local"], default="auto",
-                   help="prefect: serve a Prefect deployment (needs PREFECT_API_URL); local: newsfold keeps the "
-                        "schedule itself; auto: prefect when PREFECT_API_URL is set (default: %(default)s)")
+                   help="prefect: serve a Prefect deployment (needs a Prefect server: PREFECT_API_URL, or one "
+                        "running on this machine); local: newsfold keeps the schedule itself; auto: prefect when "
+                        "there is such a server and no --max-runs (default: %(default)s)")
     _add_warehouse(p)
     _add_output_options(p)
 
@@ -185,8 +186,9 @@ COMMANDS = {  # name -> (help, description, options)
                 _compact_options),
     "serve": ("ingest new files from an inbox folder on a schedule",
               "Watch an inbox folder: on every scheduled run, ingest the files the warehouse does not hold yet "
-              "(each file exactly once) as a new drop. With PREFECT_API_URL set this registers and serves a "
-              "Prefect deployment (runs show in the Prefect UI); without it newsfold keeps the schedule itself. "
+              "(each file exactly once) as a new drop. With a Prefect server (PREFECT_API_URL, or one running on "
+              "this machine: `newsfold prefect-server start`) this registers and serves a Prefect deployment "
+              "(runs show in the Prefect UI); without one newsfold keeps the schedule itself. "
               "Scheduled runs wait at least 600 s for another writer. Stop with Ctrl-C.", _serve_options),
     "eval": ("measure dedup quality on a labelled corpus",
              "Ingest a labelled corpus (a labels.csv with path,cluster_id,kind,source_path, or the folder holding "
@@ -353,14 +355,20 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 class _TerminalFilter(logging.Filter):
     """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) are for the log file
-    and -vv, not the terminal."""
+    and -vv, not the terminal. Prefect's own records (a failed run's traceback, twice) are
+    for the log file, -v and --debug: otherwise an error is newsfold's one line, also with
+    -q or --log-file, which let Prefect's records through to the file."""
 
-    def __init__(self, show_warnings: bool):
+    def __init__(self, verbose: int, debug: bool = False):
         super().__init__()
-        self.show_warnings = show_warnings
+        self.verbose, self.debug = verbose, debug
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.show_warnings or record.name not in ("py.warnings", "newsfold.warnings")
+        if record.name in ("py.warnings", "newsfold.warnings"):
+            return self.verbose > 1
+        if record.name == "prefect" or record.name.startswith("prefect."):
+            return self.verbose > 0 or self.debug or record.levelno >= logging.CRITICAL
+        return True
 
 
 def _configure_logging(args) -> None:
@@ -373,14 +381,16 @@ def _configure_logging(args) -> None:
         os.environ["PREFECT_LOGGING_LEVEL"] = logging.getLevelName(level)
     _quiet_prefect()
     logging.captureWarnings(True)
-    import prefect  # noqa: F401  (sets up Prefect's logging: a console handler on the root logger)
+    # Prefect sets up its logging (a console handler on the root logger) when prefect.main is
+    # first imported: done after this function, it replaced the root's handlers filtered here
+    import prefect.main  # noqa: F401
 
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
     for h in root.handlers:
         h.setLevel(terminal)
-        h.addFilter(_TerminalFilter(show_warnings=verbose > 1))
+        h.addFilter(_TerminalFilter(verbose, getattr(args, "debug", False)))
     root.setLevel(level)
     logging.getLogger("newsfold").setLevel(level)
     logging.getLogger("httpx").setLevel(level if verbose > 1 else logging.WARNING)  # a line per API call
@@ -516,8 +526,8 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # and the client's first-run telemetry notice (set DO_NOT_TRACK=0 to keep telemetry on)
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    # Prefect gives that temporary server 20 s to start; a busy machine needs longer
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    # (how long the temporary server may take to start is flows/prefect_api.startup_limit_s's:
+    # setting PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS here cut its 120 s to 90)
 
 
 def cmd_eval(args) -> int:

@@ -104,7 +104,7 @@ class ReadingConfig:
 
 @dataclass(frozen=True)
 class CleaningConfig:
-    min_words: int = setting(20, "a document with fewer words left after cleaning is rejected, reason too_short",
+    min_words: int = setting(20, "a document with fewer words left after cleaning is rejected, reason no_article_text",
                              metavar="N", min=1)
 
     def __post_init__(self):

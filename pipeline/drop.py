@@ -49,7 +49,8 @@ def failed_doc(path: Path, stage: str, exc: BaseException, max_bytes: int) -> Do
 def _read_one(path: Path, max_bytes: int) -> Doc:
     fault_point(f"read:{path.name}")  # test hook: a document that kills its worker
     try:
-        return sources.read_document(path, max_bytes)
+        # a plain file skips readers.read_part, and so its URL step (an HTML page's canonical URL)
+        return readers.settle_urls(sources.read_document(path, max_bytes))
     except Exception as exc:  # read_document rejects what is wrong on disk; this is a bug in it
         return failed_doc(path, "read", exc, max_bytes)
 

@@ -819,13 +819,15 @@ def read_part(part: Part, fields: FieldMap = FieldMap(), max_bytes: int = source
     A record whose doc_id is in `skip_ids` (the warehouse holds it) yields None instead,
     before any decoding or extraction."""
     for doc in _read_part(part, fields, max_bytes, skip_ids):
-        if doc is None:
-            yield None
-            continue
-        # the page's own canonical URL (an HTML page or record) wins over the URL it was fetched at
-        doc.url = doc.url or doc.canonical_url
-        doc.canonical_url = canonical_url(doc.canonical_url or doc.url)
-        yield doc
+        yield None if doc is None else settle_urls(doc)
+
+
+def settle_urls(doc: Doc) -> Doc:
+    """The document's URL and its duplicate key: the page's own canonical URL (an HTML page
+    or record) wins over the URL it was fetched at, and the key is normalised."""
+    doc.url = doc.url or doc.canonical_url
+    doc.canonical_url = canonical_url(doc.canonical_url or doc.url)
+    return doc
 
 
 def _read_part(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[str]) -> Iterator[Doc | None]:

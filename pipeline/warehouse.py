@@ -585,7 +585,7 @@ def check_read_only_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
         else:
             kind = st.type
         if kind != duckdb.StatementType.SELECT or sql is None:
-            name = str(kind).rsplit(".", 1)[-1]
+            name = _keyword(sql) or str(kind).rsplit(".", 1)[-1]
             raise WarehouseError(f"`newsfold sql` only reads: {name} statements are not allowed "
                                  "(the warehouse changes only through `newsfold ingest`)")
         tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
@@ -594,6 +594,13 @@ def check_read_only_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
         for name in _table_functions(tree):
             if name.lower().removeprefix("ducklake_") in WRITING_TABLE_FUNCTIONS:
                 raise WarehouseError(f"`newsfold sql` only reads: {name}() is not allowed")
+
+
+def _keyword(sql: str | None) -> str | None:
+    """The statement's first keyword as the user wrote it: DuckDB files INSTALL under LOAD,
+    BEGIN under TRANSACTION, USE under SET. None for WITH …, where the type says what it does."""
+    m = re.match(r"\s*([A-Za-z]+)", sql or "")
+    return m.group(1).upper() if m and m.group(1).upper() != "WITH" else None
 
 
 def _table_functions(node) -> Iterator[str]:

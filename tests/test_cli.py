@@ -10,7 +10,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, SEED
+from conftest import REPO, SEED, run_cli
 from flows.cli import main, parse_duration, run_line
 from pipeline import schema
 from pipeline.warehouse import Warehouse
@@ -276,3 +276,46 @@ def test_quiet_ingest_prints_nothing(prefect_harness, tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "d"), "-w", str(tmp_path / "wh"), "-q"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_run_that_fails_in_the_flow_is_one_line_also_with_quiet_or_a_log_file(cli_env, seeds_copy, tmp_path):
+    # -q and --log-file let Prefect's records through (to the file); its console handler, set up
+    # after newsfold's filter, printed the failed run's traceback twice above the one-line error
+    first, second, wh, log = tmp_path / "first", tmp_path / "second", tmp_path / "wh", tmp_path / "ingest.log"
+    first.mkdir()
+    second.mkdir()
+    for p in sorted(seeds_copy.iterdir()):
+        p.rename((first if p.name < "003" else second) / p.name)
+    assert run_cli("ingest", first, "-w", wh, "-q", env=cli_env).returncode == 0
+    for f in (wh / "data" / "main" / "articles").glob("*.parquet"):  # a disk error: the planning reads them
+        f.write_bytes(f.read_bytes()[:100])
+    for flags in (["-q"], ["--log-file", log]):
+        proc = run_cli("ingest", second, "-w", wh, *flags, env=cli_env)
+        assert proc.returncode == 1 and proc.stderr.startswith("newsfold: error: "), proc.stderr
+        assert proc.stderr.count("\n") == 1 and "run `newsfold check`" in proc.stderr, proc.stderr
+    assert "Traceback" in log.read_text()  # the details are in the log file
+    proc = run_cli("ingest", second, "-w", wh, "-q", "--debug", env=cli_env)  # and --debug shows Prefect's logs
+    assert proc.returncode == 1 and "Task run failed" in proc.stderr and "Traceback" in proc.stderr, proc.stderr
+
+
+def test_the_temporary_server_gets_the_120_s_the_readme_promises(monkeypatch):
+    from flows.cli import _quiet_prefect
+    from flows.prefect_api import DEFAULT_STARTUP_LIMIT_S, startup_limit_s
+
+    variable = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k != variable})
+    _quiet_prefect()  # ingest, eval and reindex call it before they wait for the server
+    assert startup_limit_s() == DEFAULT_STARTUP_LIMIT_S == 120
+    os.environ[variable] = "7"
+    assert startup_limit_s() == 7
+
+
+def test_serve_help_says_a_running_server_is_used_too():
+    # it said "With PREFECT_API_URL set ..." and "--scheduler prefect (needs PREFECT_API_URL)", but
+    # a server kept by `newsfold prefect-server start` is used as well (cmd_serve: prefect_api().active())
+    from flows.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices["serve"]
+    scheduler = next(a for a in sub._actions if a.dest == "scheduler")
+    assert "needs PREFECT_API_URL" not in scheduler.help and "running on this machine" in scheduler.help
+    assert "prefect-server start" in sub.description

@@ -190,3 +190,17 @@ def test_other_index_parameters_are_refused_and_reindex_makes_a_new_warehouse(wa
     assert main(["ingest", str(more), "-w", str(new), "-q", *NEW_INDEX]) == 0
     assert main(["ingest", str(more), "-w", str(new), "-q"]) == 1
     assert "was indexed with shingle_size=3" in capsys.readouterr().err
+
+
+def test_a_reject_reason_named_in_a_settings_help_is_one_newsfold_records():
+    # --min-words said "reason too_short"; the clean stage records no_article_text
+    import re
+
+    from pipeline import schema
+
+    recorded = {v for m in (sources, readers, schema) for k, v in vars(m).items()
+                if k.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z]+(_[a-z]+)+", v)}
+    assert {"no_article_text", "too_large", "symlink_outside_inputs"} <= recorded
+    sections = [getattr(IngestConfig(), f.name) for f in fields(IngestConfig)]
+    named = {m for s in sections for f in fields(s) for m in re.findall(r"reason (\w+)", f.metadata["help"])}
+    assert named and named <= recorded, named - recorded

@@ -196,3 +196,15 @@ def test_mojibake_function():
 def test_cli(tmp_path):
     assert corpus.main([str(tmp_path / "cli"), "--docs", "15", "--seed", "1"]) == 0
     assert len(list((tmp_path / "cli" / "docs").iterdir())) == 15
+
+
+def test_clean_text_size_ingests_the_documents_not_the_labels(tmp_path):
+    # bench/clean_text_size.py ingested the corpus folder: labels.csv became 2,000 rejected records
+    from pipeline import sources
+
+    spec = importlib.util.spec_from_file_location("newsfold_bench_clean_text_size", _PATH.with_name("clean_text_size.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    corpus.generate_corpus(tmp_path / "corpus", 12, 0)
+    found = sources.discover([bench.corpus_documents(tmp_path / "corpus")])
+    assert len(found) == 12 and all(p.suffix == ".txt" for p in found)

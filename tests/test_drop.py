@@ -83,3 +83,24 @@ def test_a_document_whose_row_raises_is_rejected_alone(tmp_path, monkeypatch):
     reasons = table.column("reject_reason").to_pylist()
     assert reasons[k] == plan.INTERNAL_ERROR and table.column("error").to_pylist()[k].startswith("rows: ")
     assert table.column("status").to_pylist().count(schema.ACCEPTED) == sum(d.accepted for d in docs)
+
+
+def test_an_html_file_gets_the_same_url_key_as_a_gzipped_or_zipped_one(tmp_path):
+    # a plain .html file was read past readers.read_part: its canonical_url stayed the raw
+    # <link rel=canonical> ("http://www.…/?utm_source=…") and its url empty, unlike a .html.gz
+    import gzip
+    import zipfile
+
+    body = "".join(f"<p>Paragraph {i} of the story says the river rose by {i} metres overnight and the town "
+                   f"council met at dawn to plan the evacuation of the lower streets.</p>" for i in range(8))
+    page = (f'<html><head><title>River rises</title><link rel="canonical" '
+            f'href="http://www.example.com/news/river-rises/?utm_source=feed"></head>'
+            f'<body><article><h1>River rises</h1>{body}</article></body></html>').encode()
+    (tmp_path / "page.html").write_bytes(page)
+    (tmp_path / "page2.html.gz").write_bytes(gzip.compress(page))
+    with zipfile.ZipFile(tmp_path / "drop.zip", "w") as z:
+        z.writestr("page3.html", page)
+    docs = list(drop.read_batch([tmp_path / "page.html", tmp_path / "page2.html.gz", tmp_path / "drop.zip"]))
+    assert [d.reject_reason for d in docs] == [None, None, None]
+    assert [d.canonical_url for d in docs] == ["example.com/news/river-rises"] * 3
+    assert all(d.url and d.url.startswith("http://www.example.com/news/river-rises") for d in docs)

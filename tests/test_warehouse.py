@@ -291,3 +291,18 @@ def test_a_warehouse_from_before_a_new_column_gets_it_on_the_next_write(tmp_path
     with Warehouse(tmp_path, read_only=True) as wh:
         assert wh.sql("SELECT doc_id, clean_text FROM documents ORDER BY doc_id").fetchall() == [
             ("doc1", None), ("doc2", "kept")]
+
+
+@pytest.mark.parametrize("query, named", [("INSTALL httpfs", "INSTALL"), ("BEGIN TRANSACTION", "BEGIN"),
+                                          ("USE memory", "USE"), ("EXPLAIN DELETE FROM drops", "DELETE"),
+                                          ("WITH x AS (SELECT 1) DELETE FROM drops", "DELETE")])
+def test_a_refused_statement_is_named_as_written(query, named):
+    # DuckDB's statement types called INSTALL "LOAD", BEGIN "TRANSACTION" and USE "SET"
+    import duckdb
+
+    from pipeline.warehouse import check_read_only_query
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE drops (drop_id INTEGER)")
+    with pytest.raises(WarehouseError, match=f"only reads: {named} statements are not allowed"):
+        check_read_only_query(con, query)
