@@ -936,15 +936,22 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+DUCKDB_INTERRUPTED = "Query interrupted"  # what DuckDB raises when a signal stops a statement
+
+
 def cut_short_by_signal(exc: BaseException) -> bool:
-    """Whether a SIGTERM during a flow run ended in this error. While a flow runs, Prefect's
+    """Whether a Ctrl-C or SIGTERM ended in this error, not in a KeyboardInterrupt. While a flow runs, Prefect's
     engine (3.9+) replaces newsfold's SIGTERM handler with its own, which raises its
     TerminationSignal wherever the main thread is; raised inside pydantic's serialiser it comes
-    out as a PydanticSerializationError that names it only in its message."""
+    out as a PydanticSerializationError that names it only in its message. A Ctrl-C while
+    DuckDB runs a statement (the commit, the warehouse's creation) comes out of DuckDB as a
+    plain RuntimeError("Query interrupted")."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if type(exc).__name__ == "TerminationSignal" or "TerminationSignal" in str(exc):
+            return True
+        if isinstance(exc, RuntimeError) and str(exc) == DUCKDB_INTERRUPTED:
             return True
         exc = exc.__cause__ or exc.__context__
     return False

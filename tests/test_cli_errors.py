@@ -84,3 +84,15 @@ def test_a_sigterm_that_prefect_turned_into_another_error_is_an_interruption():
     except RuntimeError as exc:
         assert cut_short_by_signal(exc)
     assert not cut_short_by_signal(OSError("disk full"))
+
+
+def test_ctrl_c_while_duckdb_runs_a_statement_is_an_interruption(wh, capsys, monkeypatch):
+    # DuckDB turns the KeyboardInterrupt of a Ctrl-C during a statement into a plain
+    # RuntimeError("Query interrupted"), which was reported as an internal error (a Ctrl-C 25 s
+    # into a first ingest of /work/shared/real, during its commit; session 23)
+    def interrupted_statement(args):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(cli, "cmd_status", interrupted_statement)
+    assert main(["status", "-w", str(wh)]) == 130
+    assert capsys.readouterr().err == "newsfold: interrupted\n"
