@@ -31,6 +31,32 @@ def test_all_tables_exist_and_are_parquet_backed(tmp_path):
     assert count(tmp_path, "documents") == 1
 
 
+def test_a_creation_cut_short_leaves_no_catalog_and_the_next_writer_starts_afresh(tmp_path, monkeypatch):
+    # A Ctrl-C during a first ingest's commit (the warehouse being created) left a catalog.sqlite
+    # without the lake or with some tables, which every later command failed to open ("Existing
+    # DuckLake ... does not exist", "Table with name drops does not exist"; session 23)
+    made = []
+
+    def cut_after_two_tables(name, qualifier=""):
+        if len(made) == 2:
+            raise KeyboardInterrupt
+        made.append(name)
+        return create_table_sql(name, qualifier)
+
+    create_table_sql = schema.create_table_sql
+    monkeypatch.setattr(schema, "create_table_sql", cut_after_two_tables)
+    with pytest.raises(KeyboardInterrupt):
+        Warehouse(tmp_path / "wh")
+    monkeypatch.undo()
+    assert not (tmp_path / "wh" / "catalog.sqlite").exists()
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        Warehouse(tmp_path / "wh", read_only=True)
+    with Warehouse(tmp_path / "wh") as wh:
+        wh.commit_drop(1, drop_rows(1))
+    assert count(tmp_path / "wh", "documents") == 1
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == ["catalog.sqlite", "data"]
+
+
 def test_failed_commit_leaves_previous_drop(tmp_path):
     with Warehouse(tmp_path) as wh:
         wh.commit_drop(1, drop_rows(1))
