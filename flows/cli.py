@@ -352,15 +352,18 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 class _TerminalFilter(logging.Filter):
-    """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) are for the log file
-    and -vv, not the terminal."""
+    """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) and log records
+    (trafilatura's "empty HTML tree" ERROR for every page it cannot parse, which a drop staged
+    in this process printed on the terminal) are for the log file and -vv, not the terminal:
+    it shows newsfold's and Prefect's own records."""
 
     def __init__(self, show_warnings: bool):
         super().__init__()
         self.show_warnings = show_warnings
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.show_warnings or record.name not in ("py.warnings", "newsfold.warnings")
+        own = record.name.split(".", 1)[0] in ("newsfold", "prefect", "root")
+        return self.show_warnings or (own and record.name != "newsfold.warnings")
 
 
 def _configure_logging(args) -> None:

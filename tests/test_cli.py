@@ -10,7 +10,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, SEED
+from conftest import REPO, SEED, run_cli
 from flows.cli import main, parse_duration, run_line
 from pipeline import schema
 from pipeline.warehouse import Warehouse
@@ -276,3 +276,19 @@ def test_quiet_ingest_prints_nothing(prefect_harness, tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "d"), "-w", str(tmp_path / "wh"), "-q"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_library_logging_errors_in_a_one_batch_drop_stays_off_the_terminal(cli_env, tmp_path):
+    # A drop of one batch is staged in the CLI's own process: trafilatura's "empty HTML tree"
+    # ERROR records, two per extraction of a page it cannot parse, went to the terminal
+    # (`newsfold ingest` of /work/shared/real/readability_testpages: 176 lines; session 23)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "not-really.html").write_text("just text, no tags", encoding="utf-8")
+    (drop / "a.txt").write_bytes(SEED["003"].read_bytes())
+    log = tmp_path / "ingest.log"
+    r = run_cli("ingest", drop, "-w", tmp_path / "wh", "--log-file", log, env=cli_env)
+    assert r.returncode == 0, r.stderr
+    assert "empty HTML tree" not in r.stderr, r.stderr
+    assert "empty HTML tree" in log.read_text()
+    assert "accepted            1" in r.stdout and "rejected            1" in r.stdout
