@@ -21,7 +21,9 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-DEFAULT_WAREHOUSE = os.environ.get("NEWSFOLD_WAREHOUSE", "warehouse")
+# an empty NEWSFOLD_WAREHOUSE (`NEWSFOLD_WAREHOUSE=$UNSET newsfold ingest ...`) is unset: as a
+# path it was the working folder, where ingest wrote catalog.sqlite and data/
+DEFAULT_WAREHOUSE = os.environ.get("NEWSFOLD_WAREHOUSE") or "warehouse"
 DUCKDB_VERSION = "1.5.5"  # pipeline.warehouse.DUCKDB_VERSION, without importing duckdb to build the parser
 
 DESCRIPTION = """\
@@ -41,8 +43,14 @@ Tables: documents, articles, provenance, removed_spans, drops.
 """
 
 
+def _folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path: name a folder")
+    return text
+
+
 def _add_warehouse(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--warehouse", "-w", default=DEFAULT_WAREHOUSE, metavar="DIR",
+    p.add_argument("--warehouse", "-w", type=_folder, default=DEFAULT_WAREHOUSE, metavar="DIR",
                    help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
 
 

@@ -96,3 +96,16 @@ def test_ctrl_c_while_duckdb_runs_a_statement_is_an_interruption(wh, capsys, mon
     monkeypatch.setattr(cli, "cmd_status", interrupted_statement)
     assert main(["status", "-w", str(wh)]) == 130
     assert capsys.readouterr().err == "newsfold: interrupted\n"
+
+
+def test_an_empty_warehouse_variable_or_flag_is_not_the_working_folder(tmp_path):
+    # `NEWSFOLD_WAREHOUSE=$UNSET newsfold ingest seeds/` wrote catalog.sqlite and data/ into the
+    # working folder (session 23): an empty variable is unset, an empty -w an error
+    import os
+
+    from conftest import run_cli
+
+    r = run_cli("status", env={**os.environ, "NEWSFOLD_WAREHOUSE": ""})
+    assert r.returncode == 1 and "no warehouse at warehouse " in r.stderr, r.stderr
+    r = run_cli("status", "-w", "")
+    assert r.returncode == 2 and "argument --warehouse/-w: empty path" in r.stderr, r.stderr
