@@ -475,6 +475,7 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
+    _refuse_undecodable_names(args)
     from flows.prefect_api import prefect_api
 
     try:
@@ -518,6 +519,22 @@ def cmd_ingest(args) -> int:
           f"  elapsed             {s['elapsed_s']:.1f} s  (flow start to commit, as drops.elapsed_s)\n"
           f"  Prefect             {api.note}")
     return 0
+
+
+def _refuse_undecodable_names(args) -> None:
+    """Prefect records a flow run's parameters as UTF-8 JSON, and a name that is not valid UTF-8
+    (os gives its bytes as surrogate escapes) failed the run's creation with "'utf-8' codec
+    can't encode character '\\udce9' ...". Inside a folder any name is read (as sources.py says);
+    a path named on the command line must be valid UTF-8, and the label is stored escaped."""
+    from pipeline.sources import display_path
+
+    for what, path in [("path", p) for p in args.paths] + [("warehouse folder", args.warehouse)]:
+        if display_path(path) != path:
+            way = "ingest the folder that holds it, or rename it" if what == "path" else "use another folder"
+            raise ValueError(f"the {what} {display_path(path)} is not valid UTF-8, which a Prefect flow run cannot "
+                             f"record as a parameter: {way}")
+    if args.label is not None:
+        args.label = display_path(args.label)
 
 
 def _quiet_prefect() -> None:

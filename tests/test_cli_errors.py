@@ -109,3 +109,23 @@ def test_an_empty_warehouse_variable_or_flag_is_not_the_working_folder(tmp_path)
     assert r.returncode == 1 and "no warehouse at warehouse " in r.stderr, r.stderr
     r = run_cli("status", "-w", "")
     assert r.returncode == 2 and "argument --warehouse/-w: empty path" in r.stderr, r.stderr
+
+
+def test_names_that_are_not_utf8_on_the_command_line(prefect_harness, tmp_path, capsys):
+    # `newsfold ingest $'caf\xe9.txt'` failed with "'utf-8' codec can't encode character
+    # '\udce9' in position 255: surrogates not allowed" (Prefect records the flow run's
+    # parameters as UTF-8 JSON; session 23). Inside a folder such a name is read as before.
+    import os
+
+    from conftest import SEED
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / os.fsdecode(b"caf\xe9.txt")).write_bytes(SEED["003"].read_bytes())
+    assert main(["ingest", str(drop / os.fsdecode(b"caf\xe9.txt")), "-w", str(tmp_path / "wh")]) == 1
+    assert "drop/caf\\xe9.txt is not valid UTF-8" in one_line_error(capsys)
+    assert main(["ingest", str(tmp_path), "-w", str(tmp_path / os.fsdecode(b"wh\xe9"))]) == 1
+    assert "warehouse folder" in one_line_error(capsys)
+    assert main(["ingest", str(drop), "-w", str(tmp_path / "wh"), "--label", os.fsdecode(b"l\xe9"), "-q"]) == 0
+    with Warehouse(tmp_path / "wh", read_only=True) as w:
+        assert w.sql("SELECT label, n_accepted FROM drops").fetchall() == [("l\\xe9", 1)]
