@@ -335,18 +335,19 @@ def print_rows(columns: list[str], rows, fmt: str, out=None) -> None:
         width = max(map(len, columns), default=0)
         for k, r in enumerate(rows):
             out.write(("\n" if k else "") + "".join(f"{c.rjust(width)} = {_text(v)}\n" for c, v in zip(columns, r)))
-    else:
-        rows = list(rows)
-        cells = [[_text(v).replace("\n", " ") for v in r] for r in rows]
-        cut = any(len(c) > TABLE_CELL for r in cells for c in r)
-        cells = [[c if len(c) <= TABLE_CELL else c[:TABLE_CELL - 3] + "..." for c in r] for r in cells]
+    else:  # widths need every row first: hold the rows' cut cells, not their values (whole texts)
+        cells, cut = [], False
+        for r in rows:
+            row = [_text(v).replace("\n", " ") for v in r]
+            cut = cut or any(len(c) > TABLE_CELL for c in row)
+            cells.append([c if len(c) <= TABLE_CELL else c[:TABLE_CELL - 3] + "..." for c in row])
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
         line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
         out.write(line(columns) + "\n" + line(["-" * w for w in widths]) + "\n")
         for r in cells:
             out.write(line(r) + "\n")
         note = f"; values cut at {TABLE_CELL} characters, --format line shows them whole" if cut else ""
-        out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{note})\n")
+        out.write(f"({len(cells)} row{'s' if len(cells) != 1 else ''}{note})\n")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
