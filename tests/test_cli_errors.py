@@ -129,3 +129,11 @@ def test_names_that_are_not_utf8_on_the_command_line(prefect_harness, tmp_path, 
     assert main(["ingest", str(drop), "-w", str(tmp_path / "wh"), "--label", os.fsdecode(b"l\xe9"), "-q"]) == 0
     with Warehouse(tmp_path / "wh", read_only=True) as w:
         assert w.sql("SELECT label, n_accepted FROM drops").fetchall() == [("l\\xe9", 1)]
+
+
+def test_repair_of_a_mistyped_warehouse_makes_no_folder(tmp_path, capsys):
+    # `newsfold repair -w wharehouse` said "no warehouse at" but left a folder holding
+    # writer.lock behind (session 23)
+    assert main(["repair", "-w", str(tmp_path / "wharehouse"), "--yes"]) == 1
+    assert "no warehouse at" in one_line_error(capsys)
+    assert not (tmp_path / "wharehouse").exists()
