@@ -734,6 +734,9 @@ def cmd_export(args) -> int:
     target = os.path.abspath(args.to)
     if not os.path.isdir(os.path.dirname(target)):
         raise FileNotFoundError(f"no such folder: {os.path.dirname(target)}")
+    if os.path.isdir(target):  # os.replace would fail naming the temporary file
+        raise ValueError(f"--to {args.to} is a folder: name the file to write in it, e.g. "
+                         f"{os.path.join(args.to, (args.table or 'rows') + '.' + fmt)}")
     snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
     with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
         if args.table is not None:

@@ -150,6 +150,12 @@ def test_export_a_query_as_of_a_drop(lake, capsys, tmp_path):
     assert len(target.read_text().splitlines()) == 6
     assert main(["export", "nosuch", "--to", str(tmp_path / "x.csv"), "-w", str(lake)]) == 1
     assert "no table 'nosuch'" in capsys.readouterr().err
+    # a folder as --to said "Is a directory: <folder>.tmp<pid>", the temporary file's name (session 23)
+    (tmp_path / "out").mkdir()
+    assert main(["export", "drops", "--to", str(tmp_path / "out"), "--format", "csv", "-w", str(lake)]) == 1
+    assert f"--to {tmp_path / 'out'} is a folder: name the file to write in it, e.g. {tmp_path / 'out' / 'drops.csv'}" \
+        in capsys.readouterr().err
+    assert list((tmp_path / "out").iterdir()) == [] and not list(tmp_path.glob("*.tmp*"))
 
 
 def test_compact_merges_small_files_and_keeps_answers_and_time_travel(lake, capsys):
