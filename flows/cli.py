@@ -846,10 +846,10 @@ def cmd_check(args) -> int:
 
 
 def cmd_repair(args) -> int:
-    from pipeline.warehouse import WarehouseError, plan_repair, repair_warehouse, writer_lock
+    from pipeline.warehouse import plan_repair, repair_warehouse, writer_lock
 
     if not os.path.exists(args.warehouse):  # before the lock makes the folder
-        raise WarehouseError(f"no warehouse at {args.warehouse} (run `newsfold ingest` first)")
+        raise FileNotFoundError(f"no warehouse at {args.warehouse} (run `newsfold ingest` first)")
     with writer_lock(args.warehouse, args.wait):
         plan = plan_repair(args.warehouse)
         if not plan.changes_anything:
