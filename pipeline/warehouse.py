@@ -800,12 +800,25 @@ def check_warehouse(path: str | os.PathLike, deep: bool = False, footer: bool = 
 
 
 def writer_busy(path: str | os.PathLike) -> bool:
-    """True when another process holds the warehouse's writer lock."""
+    """True when another process holds the warehouse's writer lock. It only looks: taking the
+    lock opened writer.lock to write, so `status` and `check` of a warehouse the user may only
+    read failed with "Permission denied: .../writer.lock"."""
+    path = Path(path).resolve()
+    if _held_locks.get(path):
+        return False
     try:
-        with writer_lock(path, wait_s=0):
-            return False
-    except WarehouseError:
-        return True
+        fh = open(path / "writer.lock", "rb")
+    except OSError:  # no lock file: no writer has ever held it; unreadable: cannot tell
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return True
+            raise
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 @dataclass
