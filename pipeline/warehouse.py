@@ -807,17 +807,17 @@ def writer_busy(path: str | os.PathLike) -> bool:
     if _held_locks.get(path):
         return False
     try:
-        fh = open(path / "writer.lock", "rb")
+        fd = os.open(path / "writer.lock", os.O_RDONLY)
     except OSError:  # no lock file: no writer has ever held it; unreadable: cannot tell
         return False
-    with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno in (errno.EAGAIN, errno.EACCES):
-                return True
-            raise
-        fcntl.flock(fh, fcntl.LOCK_UN)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)  # and with it the shared lock
     return False
 
 
