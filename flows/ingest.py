@@ -180,8 +180,8 @@ def version() -> str:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(paths: list[str], follow_symlinks: bool = False) -> list[str]:
-    return [str(p) for p in sources.discover(paths, follow_symlinks)]
+def discover_task(paths: list[str], follow_symlinks: bool = False, warehouse: str | None = None) -> list[str]:
+    return [str(p) for p in sources.discover(paths, follow_symlinks, skip=[warehouse] if warehouse else [])]
 
 
 @task(name="read-warehouse", cache_policy=NO_CACHE)
@@ -372,7 +372,7 @@ def ingest_flow(paths: list[str], warehouse: str = "warehouse", label: str | Non
         run_dir = (staging_root / uuid.uuid4().hex).resolve()
         try:
             t0 = time.perf_counter()
-            all_files = discover_task(inputs, config.reading.follow_symlinks)
+            all_files = discover_task(inputs, config.reading.follow_symlinks, warehouse)
             view = read_warehouse_task(all_files, warehouse, config, str(run_dir))
             files, known_chrome, known_records = view["files"], view["known_chrome"], view["known_records"]
             stage_s["discover"] = time.perf_counter() - t0

@@ -71,10 +71,13 @@ def _inside(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) -> list[Path]:
+def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False,
+             skip: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """Expand files and folders (recursively) into a sorted list of paths to read.
 
-    Hidden files and folders (".git", ".DS_Store") are skipped; a path that
+    Hidden files and folders (".git", ".DS_Store") are skipped, and so are the folders in
+    `skip` (the warehouse: `newsfold ingest .` beside ./warehouse read its catalog, Parquet
+    files and lock file as documents, more of them every drop); a path that
     does not exist raises FileNotFoundError so the CLI can say so plainly.
     A path the user names is taken as named (a link to it is followed). Inside
     folders, a symlink is replaced by its target when that lies inside the given
@@ -89,7 +92,8 @@ def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) 
         if not p.exists():
             raise FileNotFoundError(f"no such file or folder: {display_path(p)}")
         roots.append(os.path.realpath(p))
-    pending = [r for r in roots if os.path.isdir(r)]
+    skipped = {os.path.realpath(p) for p in skip}
+    pending = [r for r in roots if os.path.isdir(r) and r not in skipped]
     found.update(Path(r) for r in roots if not os.path.isdir(r))
     walked: set[str] = set()
     while pending:
@@ -101,7 +105,7 @@ def discover(paths: Iterable[str | os.PathLike], follow_symlinks: bool = False) 
         # folders, so only an entry that is itself a symlink needs realpath() (a
         # million resolve() calls took 50 s).
         for root, dirs, files in os.walk(top, onerror=lambda exc: found.add(Path(exc.filename))):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and os.path.join(root, d) not in skipped]
             for d in dirs:
                 path = os.path.join(root, d)
                 if os.path.islink(path):  # os.walk does not enter it

@@ -127,6 +127,19 @@ def test_bad_inputs_are_recorded_and_the_rest_lands(tmp_path):
     assert q(wh, "SELECT count(*) AS n FROM articles")[0]["n"] == 2
 
 
+def test_a_drop_folder_holding_the_warehouse_does_not_read_it(tmp_path, monkeypatch):
+    # `newsfold ingest .` beside the default ./warehouse: the second drop read the warehouse's
+    # catalog, Parquet files and writer.lock as 10 rejected documents, the next ones more (session 23)
+    for p in SEED.values():
+        shutil.copy(p, tmp_path / p.name)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        ingest_flow(paths=["."], warehouse="warehouse")
+    rows = q(tmp_path / "warehouse", "SELECT drop_id, count(*) AS n FROM documents GROUP BY ALL ORDER BY 1")
+    assert rows == [{"drop_id": 1, "n": 5}]
+    assert q(tmp_path / "warehouse", "SELECT n_files FROM drops WHERE drop_id = 2") == [{"n_files": 5}]
+
+
 def test_cli_sql_json_and_status(seeds_wh, capsys):
     wh, _, _ = seeds_wh
     assert main(["sql", "SELECT title FROM articles WHERE title IS NOT NULL ORDER BY title", "-w", str(wh),
