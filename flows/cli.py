@@ -507,6 +507,8 @@ def cmd_ingest(args) -> int:
         return 0
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
+    if not s["n_files"]:  # an empty folder, or one of dot-files only: say why nothing was read
+        seen = "  (no files found; hidden files and folders, named with a leading dot, are skipped)"
     label = f" ({s['label']})" if s.get("label") else ""
     print(f"drop {s['drop_id']}{label} -> {args.warehouse}\n"
           f"  documents read      {s['n_files']}{seen}\n"

@@ -327,3 +327,12 @@ def test_a_library_logging_errors_in_a_one_batch_drop_stays_off_the_terminal(cli
     assert "empty HTML tree" not in r.stderr, r.stderr
     assert "empty HTML tree" in log.read_text()
     assert "accepted            1" in r.stdout and "rejected            1" in r.stdout
+
+
+def test_a_drop_with_no_files_says_so(prefect_harness, tmp_path, capsys):
+    # a folder of dot-files only printed "documents read 0" and nothing else (session 23)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / ".story.txt").write_bytes(SEED["003"].read_bytes())
+    assert main(["ingest", str(tmp_path / "d"), "-w", str(tmp_path / "wh")]) == 0
+    assert ("documents read      0  (no files found; hidden files and folders, named with a leading dot, "
+            "are skipped)") in capsys.readouterr().out
