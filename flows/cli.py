@@ -21,7 +21,9 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-DEFAULT_WAREHOUSE = os.environ.get("NEWSFOLD_WAREHOUSE", "warehouse")
+# an empty NEWSFOLD_WAREHOUSE (`NEWSFOLD_WAREHOUSE=$UNSET newsfold ingest ...`) is unset: as a
+# path it was the working folder, where ingest wrote catalog.sqlite and data/
+DEFAULT_WAREHOUSE = os.environ.get("NEWSFOLD_WAREHOUSE") or "warehouse"
 DUCKDB_VERSION = "1.5.5"  # pipeline.warehouse.DUCKDB_VERSION, without importing duckdb to build the parser
 
 DESCRIPTION = """\
@@ -41,8 +43,14 @@ Tables: documents, articles, provenance, removed_spans, drops.
 """
 
 
+def _folder(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path: name a folder")
+    return text
+
+
 def _add_warehouse(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--warehouse", "-w", default=DEFAULT_WAREHOUSE, metavar="DIR",
+    p.add_argument("--warehouse", "-w", type=_folder, default=DEFAULT_WAREHOUSE, metavar="DIR",
                    help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
 
 
@@ -329,18 +337,19 @@ def print_rows(columns: list[str], rows, fmt: str, out=None) -> None:
         width = max(map(len, columns), default=0)
         for k, r in enumerate(rows):
             out.write(("\n" if k else "") + "".join(f"{c.rjust(width)} = {_text(v)}\n" for c, v in zip(columns, r)))
-    else:
-        rows = list(rows)
-        cells = [[_text(v).replace("\n", " ") for v in r] for r in rows]
-        cut = any(len(c) > TABLE_CELL for r in cells for c in r)
-        cells = [[c if len(c) <= TABLE_CELL else c[:TABLE_CELL - 3] + "..." for c in r] for r in cells]
+    else:  # widths need every row first: hold the rows' cut cells, not their values (whole texts)
+        cells, cut = [], False
+        for r in rows:
+            row = [_text(v).replace("\n", " ") for v in r]
+            cut = cut or any(len(c) > TABLE_CELL for c in row)
+            cells.append([c if len(c) <= TABLE_CELL else c[:TABLE_CELL - 3] + "..." for c in row])
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
         line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
         out.write(line(columns) + "\n" + line(["-" * w for w in widths]) + "\n")
         for r in cells:
             out.write(line(r) + "\n")
         note = f"; values cut at {TABLE_CELL} characters, --format line shows them whole" if cut else ""
-        out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{note})\n")
+        out.write(f"({len(cells)} row{'s' if len(cells) != 1 else ''}{note})\n")
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
@@ -354,10 +363,12 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 class _TerminalFilter(logging.Filter):
-    """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) are for the log file
-    and -vv, not the terminal. Prefect's own records (a failed run's traceback, twice) are
-    for the log file, -v and --debug: otherwise an error is newsfold's one line, also with
-    -q or --log-file, which let Prefect's records through to the file."""
+    """Libraries' warnings (dateutil's UnknownTimezoneWarning, ...) and log records
+    (trafilatura's "empty HTML tree" ERROR for every page it cannot parse, which a drop staged
+    in this process printed on the terminal) are for the log file and -vv, not the terminal.
+    Prefect's own records (a failed run's traceback, twice) are for the log file, -v and
+    --debug: otherwise an error is newsfold's one line, also with -q or --log-file, which let
+    Prefect's records through to the file."""
 
     def __init__(self, verbose: int, debug: bool = False):
         super().__init__()
@@ -366,9 +377,10 @@ class _TerminalFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name in ("py.warnings", "newsfold.warnings"):
             return self.verbose > 1
-        if record.name == "prefect" or record.name.startswith("prefect."):
+        top = record.name.split(".", 1)[0]
+        if top == "prefect":
             return self.verbose > 0 or self.debug or record.levelno >= logging.CRITICAL
-        return True
+        return top in ("newsfold", "root") or self.verbose > 1
 
 
 def _configure_logging(args) -> None:
@@ -474,6 +486,7 @@ def cmd_ingest(args) -> int:
     for p in args.paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"no such file or folder: {p}")
+    _refuse_undecodable_names(args)
     from flows.prefect_api import prefect_api
 
     try:
@@ -504,6 +517,8 @@ def cmd_ingest(args) -> int:
         return 0
     dups = s["n_exact_duplicates"] + s["n_near_duplicates"] + s["n_contained"]
     seen = f"  ({s['n_seen_before']} seen before, skipped)" if s["n_seen_before"] else ""
+    if not s["n_files"]:  # an empty folder, or one of dot-files only: say why nothing was read
+        seen = "  (no files found; hidden files and folders, named with a leading dot, are skipped)"
     label = f" ({s['label']})" if s.get("label") else ""
     print(f"drop {s['drop_id']}{label} -> {args.warehouse}\n"
           f"  documents read      {s['n_files']}{seen}\n"
@@ -517,6 +532,22 @@ def cmd_ingest(args) -> int:
           f"  elapsed             {s['elapsed_s']:.1f} s  (flow start to commit, as drops.elapsed_s)\n"
           f"  Prefect             {api.note}")
     return 0
+
+
+def _refuse_undecodable_names(args) -> None:
+    """Prefect records a flow run's parameters as UTF-8 JSON, and a name that is not valid UTF-8
+    (os gives its bytes as surrogate escapes) failed the run's creation with "'utf-8' codec
+    can't encode character '\\udce9' ...". Inside a folder any name is read (as sources.py says);
+    a path named on the command line must be valid UTF-8, and the label is stored escaped."""
+    from pipeline.sources import display_path
+
+    for what, path in [("path", p) for p in args.paths] + [("warehouse folder", args.warehouse)]:
+        if display_path(path) != path:
+            way = "ingest the folder that holds it, or rename it" if what == "path" else "use another folder"
+            raise ValueError(f"the {what} {display_path(path)} is not valid UTF-8, which a Prefect flow run cannot "
+                             f"record as a parameter: {way}")
+    if args.label is not None:
+        args.label = display_path(args.label)
 
 
 def _quiet_prefect() -> None:
@@ -715,6 +746,9 @@ def cmd_export(args) -> int:
     target = os.path.abspath(args.to)
     if not os.path.isdir(os.path.dirname(target)):
         raise FileNotFoundError(f"no such folder: {os.path.dirname(target)}")
+    if os.path.isdir(target):  # os.replace would fail naming the temporary file
+        raise ValueError(f"--to {args.to} is a folder: name the file to write in it, e.g. "
+                         f"{os.path.join(args.to, (args.table or 'rows') + '.' + fmt)}")
     snapshot = _snapshot_for_drop(args.warehouse, args.as_of_drop) if args.as_of_drop is not None else None
     with Warehouse(args.warehouse, read_only=True, snapshot=snapshot) as wh:
         if args.table is not None:
@@ -826,6 +860,8 @@ def cmd_check(args) -> int:
 def cmd_repair(args) -> int:
     from pipeline.warehouse import plan_repair, repair_warehouse, writer_lock
 
+    if not os.path.exists(args.warehouse):  # before the lock makes the folder
+        raise FileNotFoundError(f"no warehouse at {args.warehouse} (run `newsfold ingest` first)")
     with writer_lock(args.warehouse, args.wait):
         plan = plan_repair(args.warehouse)
         if not plan.changes_anything:
@@ -946,15 +982,22 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+DUCKDB_INTERRUPTED = "Query interrupted"  # what DuckDB raises when a signal stops a statement
+
+
 def cut_short_by_signal(exc: BaseException) -> bool:
-    """Whether a SIGTERM during a flow run ended in this error. While a flow runs, Prefect's
+    """Whether a Ctrl-C or SIGTERM ended in this error, not in a KeyboardInterrupt. While a flow runs, Prefect's
     engine (3.9+) replaces newsfold's SIGTERM handler with its own, which raises its
     TerminationSignal wherever the main thread is; raised inside pydantic's serialiser it comes
-    out as a PydanticSerializationError that names it only in its message."""
+    out as a PydanticSerializationError that names it only in its message. A Ctrl-C while
+    DuckDB runs a statement (the commit, the warehouse's creation) comes out of DuckDB as a
+    plain RuntimeError("Query interrupted")."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if type(exc).__name__ == "TerminationSignal" or "TerminationSignal" in str(exc):
+            return True
+        if isinstance(exc, RuntimeError) and str(exc) == DUCKDB_INTERRUPTED:
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -91,6 +91,9 @@ def serve_inbox(inbox: str, warehouse: str, config: IngestConfig = IngestConfig(
     validate_schedule(interval, cron)
     if settle_s < 0:
         raise ValueError("--settle must be 0 or more seconds")
+    if os.path.exists(inbox) and not os.path.isdir(inbox):
+        raise ValueError(f"--inbox {inbox} is a file, not a folder: serve watches a folder (`newsfold ingest` "
+                         "takes a file)")
     if not os.path.isdir(inbox):
         raise FileNotFoundError(f"no such inbox folder: {inbox}")
     check_index_parameters(warehouse, config)  # refused at once, not at every run

@@ -369,6 +369,9 @@ def _check_type(f, value: Any) -> Any:
     raise ValueError(f"expected {names[kind]}, got {value!r}")
 
 
+_FIELD_SECTIONS = {f.name: section for section, cls in SECTIONS.items() for f in fields(cls)}
+
+
 def read_config_file(path: Path) -> dict[str, tuple[Any, str]]:
     """key -> (value, source) from a newsfold.toml: [section] tables of settings."""
     try:
@@ -376,11 +379,18 @@ def read_config_file(path: Path) -> dict[str, tuple[Any, str]]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # an editor's UTF-16 or Latin-1: the error named no file
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     out = {}
     for section, table in data.items():
-        if section not in SECTIONS or not isinstance(table, dict):
+        if section in _FIELD_SECTIONS and not isinstance(table, dict):  # `batch_size = 200` above any [section]
+            raise ConfigError(f"{path}: {section} is outside a section: put it under [{_FIELD_SECTIONS[section]}]")
+        if section in SECTIONS and not isinstance(table, dict):
+            raise ConfigError(f"{path}: {section} is a section: write [{section}] on a line of its own, its "
+                              "settings below it")
+        if section not in SECTIONS:
             raise ConfigError(f"{path}: unknown section [{section}]{_suggest(section, SECTIONS)}; sections: "
                               f"{', '.join(SECTIONS)}")
         names = {f.name: f for f in fields(SECTIONS[section])}

@@ -627,7 +627,6 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
     records are rejected with the reason; a corrupt archive ends the file with one
     rejected document saying where, never an exception."""
     from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
 
     with open_regular(part.path) as fh:
         fh.seek(part.start)
@@ -637,10 +636,10 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
                 record = next(records)
             except StopIteration:
                 return
-            except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - warcio fails on bad headers with any error (below)
                 offset = records.offset
                 doc = new_record_doc(part.path, f"offset={offset}", str(exc).encode(), "warc")
-                reject(doc, sources.UNREADABLE, f"WARC at byte {offset}: {str(exc)[:120]}")
+                reject(doc, sources.UNREADABLE, f"WARC at byte {offset}: {_archive_error(exc)}")
                 yield doc
                 return
             # records.offset: where the current record starts in the file (get_record_offset()
@@ -655,6 +654,17 @@ def read_warc(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[
                 doc = new_record_doc(part.path, _warc_id(record), str(exc).encode(), "warc")
                 reject(doc, TRUNCATED, f"{str(exc)[:120]}")
             yield doc
+
+
+def _archive_error(exc: Exception) -> str:
+    """What is wrong at a record start, for its `unreadable` row. warcio raises its own errors
+    for a corrupt archive, but an AttributeError for headers cut before the target URI (a plain
+    .warc that ends there): that one was a whole batch's internal_error."""
+    from warcio.exceptions import ArchiveLoadFailed
+
+    if isinstance(exc, (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError)):
+        return str(exc)[:120]
+    return f"record headers cut short or malformed ({type(exc).__name__}: {str(exc)[:80]})"
 
 
 def _warc_id(record) -> str:

@@ -159,7 +159,7 @@ class _Databases:
 _DATABASES = _Databases()
 
 
-def attach_sql(path: Path, read_only: bool = False, snapshot: int | None = None) -> str:
+def attach_sql(path: Path, read_only: bool = False, snapshot: int | None = None, catalog: Path | None = None) -> str:
     options = [f"DATA_PATH '{(path / 'data').resolve()}/'", "OVERRIDE_DATA_PATH true",
                # never inline rows into the catalog: every row lives in Parquet
                "DATA_INLINING_ROW_LIMIT 0"]
@@ -167,7 +167,28 @@ def attach_sql(path: Path, read_only: bool = False, snapshot: int | None = None)
         options.append("READ_ONLY")
     if snapshot is not None:
         options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
-    return f"ATTACH 'ducklake:sqlite:{(path / 'catalog.sqlite').resolve()}' AS {LAKE} ({', '.join(options)})"
+    return f"ATTACH 'ducklake:sqlite:{(catalog or path / 'catalog.sqlite').resolve()}' AS {LAKE} ({', '.join(options)})"
+
+
+def _create_catalog(path: Path) -> None:
+    """A new warehouse's catalog, made with its tables under a temporary name and then renamed.
+    Made in place, a creation cut short (Ctrl-C during a first ingest's commit) left a
+    catalog.sqlite holding no lake or only some tables, which every later command, the next
+    ingest too, failed to open; now it leaves no catalog, and the next ingest starts afresh."""
+    creating = path / "catalog.sqlite.creating"
+    for stale in (creating, path / "catalog.sqlite.creating-journal"):  # from a creation cut short
+        stale.unlink(missing_ok=True)
+    con = _DATABASES.borrow()
+    try:
+        con.execute(attach_sql(path, catalog=creating))
+        for name in schema.TABLES:
+            con.execute(schema.create_table_sql(name, qualifier=f"{LAKE}."))
+        con.execute(f"DETACH {LAKE}")
+    except BaseException:  # the lake may be attached or not: this database is not lent again
+        _DATABASES.give_back(con, attached=False, reuse=False)
+        raise
+    _DATABASES.give_back(con, attached=False)
+    os.replace(creating, path / "catalog.sqlite")
 
 
 class Warehouse:
@@ -182,6 +203,8 @@ class Warehouse:
             raise WarehouseError(f"no warehouse at {self.path} (run `newsfold ingest` first)")
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "data").mkdir(exist_ok=True)
+        if not read_only and not (self.path / "catalog.sqlite").exists():
+            _create_catalog(self.path)
         self.con = _DATABASES.borrow()
         try:
             self.con.execute(attach_sql(self.path, read_only, snapshot))
@@ -784,12 +807,25 @@ def check_warehouse(path: str | os.PathLike, deep: bool = False, footer: bool = 
 
 
 def writer_busy(path: str | os.PathLike) -> bool:
-    """True when another process holds the warehouse's writer lock."""
+    """True when another process holds the warehouse's writer lock. It only looks: taking the
+    lock opened writer.lock to write, so `status` and `check` of a warehouse the user may only
+    read failed with "Permission denied: .../writer.lock"."""
+    path = Path(path).resolve()
+    if _held_locks.get(path):
+        return False
     try:
-        with writer_lock(path, wait_s=0):
-            return False
-    except WarehouseError:
-        return True
+        fd = os.open(path / "writer.lock", os.O_RDONLY)
+    except OSError:  # no lock file: no writer has ever held it; unreadable: cannot tell
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)  # and with it the shared lock
+    return False
 
 
 @dataclass

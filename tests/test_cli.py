@@ -74,6 +74,35 @@ def test_line_mode_shows_long_values_whole(lake, capsys):
     assert long not in table and "--format line" in table
 
 
+def test_table_output_holds_cut_cells_not_whole_values():
+    # `newsfold sql "SELECT * FROM documents"` held every row's values (whole clean texts) until
+    # the last row was read: 650 MB for 20,000 documents, 1.2 GB for `SELECT * FROM range(3000000)`
+    # (session 23); the table needs only the cut cells for its widths
+    import weakref
+
+    from flows.cli import print_rows
+
+    class Text:
+        def __str__(self):
+            return "word " * 1000
+
+    alive = weakref.WeakSet()
+    held_at_end = []
+
+    def rows():
+        for k in range(50):
+            value = Text()
+            alive.add(value)
+            yield k, value
+        held_at_end.append(len(alive))
+
+    out = io.StringIO()
+    print_rows(["n", "text"], rows(), "table", out)
+    assert held_at_end[0] <= 2
+    assert out.getvalue().splitlines()[2] == "0   " + ("word " * 12)[:57] + "..."  # n is 2 wide: 49
+    assert out.getvalue().endswith("(50 rows; values cut at 60 characters, --format line shows them whole)\n")
+
+
 def test_query_from_a_file_and_from_stdin(lake, capsys, tmp_path, monkeypatch):
     query = tmp_path / "q.sql"
     query.write_text("SELECT count(*) AS n\nFROM documents;\n")
@@ -121,6 +150,12 @@ def test_export_a_query_as_of_a_drop(lake, capsys, tmp_path):
     assert len(target.read_text().splitlines()) == 6
     assert main(["export", "nosuch", "--to", str(tmp_path / "x.csv"), "-w", str(lake)]) == 1
     assert "no table 'nosuch'" in capsys.readouterr().err
+    # a folder as --to said "Is a directory: <folder>.tmp<pid>", the temporary file's name (session 23)
+    (tmp_path / "out").mkdir()
+    assert main(["export", "drops", "--to", str(tmp_path / "out"), "--format", "csv", "-w", str(lake)]) == 1
+    assert f"--to {tmp_path / 'out'} is a folder: name the file to write in it, e.g. {tmp_path / 'out' / 'drops.csv'}" \
+        in capsys.readouterr().err
+    assert list((tmp_path / "out").iterdir()) == [] and not list(tmp_path.glob("*.tmp*"))
 
 
 def test_compact_merges_small_files_and_keeps_answers_and_time_travel(lake, capsys):
@@ -319,3 +354,28 @@ def test_serve_help_says_a_running_server_is_used_too():
     scheduler = next(a for a in sub._actions if a.dest == "scheduler")
     assert "needs PREFECT_API_URL" not in scheduler.help and "running on this machine" in scheduler.help
     assert "prefect-server start" in sub.description
+
+
+def test_a_library_logging_errors_in_a_one_batch_drop_stays_off_the_terminal(cli_env, tmp_path):
+    # A drop of one batch is staged in the CLI's own process: trafilatura's "empty HTML tree"
+    # ERROR records, two per extraction of a page it cannot parse, went to the terminal
+    # (`newsfold ingest` of /work/shared/real/readability_testpages: 176 lines; session 23)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "not-really.html").write_text("just text, no tags", encoding="utf-8")
+    (drop / "a.txt").write_bytes(SEED["003"].read_bytes())
+    log = tmp_path / "ingest.log"
+    r = run_cli("ingest", drop, "-w", tmp_path / "wh", "--log-file", log, env=cli_env)
+    assert r.returncode == 0, r.stderr
+    assert "empty HTML tree" not in r.stderr, r.stderr
+    assert "empty HTML tree" in log.read_text()
+    assert "accepted            1" in r.stdout and "rejected            1" in r.stdout
+
+
+def test_a_drop_with_no_files_says_so(prefect_harness, tmp_path, capsys):
+    # a folder of dot-files only printed "documents read 0" and nothing else (session 23)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / ".story.txt").write_bytes(SEED["003"].read_bytes())
+    assert main(["ingest", str(tmp_path / "d"), "-w", str(tmp_path / "wh")]) == 0
+    assert ("documents read      0  (no files found; hidden files and folders, named with a leading dot, "
+            "are skipped)") in capsys.readouterr().out

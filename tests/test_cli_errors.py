@@ -84,3 +84,56 @@ def test_a_sigterm_that_prefect_turned_into_another_error_is_an_interruption():
     except RuntimeError as exc:
         assert cut_short_by_signal(exc)
     assert not cut_short_by_signal(OSError("disk full"))
+
+
+def test_ctrl_c_while_duckdb_runs_a_statement_is_an_interruption(wh, capsys, monkeypatch):
+    # DuckDB turns the KeyboardInterrupt of a Ctrl-C during a statement into a plain
+    # RuntimeError("Query interrupted"), which was reported as an internal error (a Ctrl-C 25 s
+    # into a first ingest of /work/shared/real, during its commit; session 23)
+    def interrupted_statement(args):
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(cli, "cmd_status", interrupted_statement)
+    assert main(["status", "-w", str(wh)]) == 130
+    assert capsys.readouterr().err == "newsfold: interrupted\n"
+
+
+def test_an_empty_warehouse_variable_or_flag_is_not_the_working_folder(tmp_path):
+    # `NEWSFOLD_WAREHOUSE=$UNSET newsfold ingest seeds/` wrote catalog.sqlite and data/ into the
+    # working folder (session 23): an empty variable is unset, an empty -w an error
+    import os
+
+    from conftest import run_cli
+
+    r = run_cli("status", env={**os.environ, "NEWSFOLD_WAREHOUSE": ""})
+    assert r.returncode == 1 and "no warehouse at warehouse " in r.stderr, r.stderr
+    r = run_cli("status", "-w", "")
+    assert r.returncode == 2 and "argument --warehouse/-w: empty path" in r.stderr, r.stderr
+
+
+def test_names_that_are_not_utf8_on_the_command_line(prefect_harness, tmp_path, capsys):
+    # `newsfold ingest $'caf\xe9.txt'` failed with "'utf-8' codec can't encode character
+    # '\udce9' in position 255: surrogates not allowed" (Prefect records the flow run's
+    # parameters as UTF-8 JSON; session 23). Inside a folder such a name is read as before.
+    import os
+
+    from conftest import SEED
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / os.fsdecode(b"caf\xe9.txt")).write_bytes(SEED["003"].read_bytes())
+    assert main(["ingest", str(drop / os.fsdecode(b"caf\xe9.txt")), "-w", str(tmp_path / "wh")]) == 1
+    assert "drop/caf\\xe9.txt is not valid UTF-8" in one_line_error(capsys)
+    assert main(["ingest", str(tmp_path), "-w", str(tmp_path / os.fsdecode(b"wh\xe9"))]) == 1
+    assert "warehouse folder" in one_line_error(capsys)
+    assert main(["ingest", str(drop), "-w", str(tmp_path / "wh"), "--label", os.fsdecode(b"l\xe9"), "-q"]) == 0
+    with Warehouse(tmp_path / "wh", read_only=True) as w:
+        assert w.sql("SELECT label, n_accepted FROM drops").fetchall() == [("l\\xe9", 1)]
+
+
+def test_repair_of_a_mistyped_warehouse_makes_no_folder(tmp_path, capsys):
+    # `newsfold repair -w wharehouse` said "no warehouse at" but left a folder holding
+    # writer.lock behind (session 23)
+    assert main(["repair", "-w", str(tmp_path / "wharehouse"), "--yes"]) == 1
+    assert "no warehouse at" in one_line_error(capsys)
+    assert not (tmp_path / "wharehouse").exists()

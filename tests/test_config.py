@@ -16,7 +16,7 @@ CHROME_SITE = REPO / "tests" / "fixtures" / "chrome_short_line"  # four pages of
 
 
 def write_toml(path, text):
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     return path
 
 
@@ -67,6 +67,11 @@ def test_config_command_prints_the_effective_values_and_their_sources(tmp_path, 
     ("[dedup]\nnum_perm = \"many\"\n", {}, [], "[dedup] num_perm: expected an integer"),
     ("[execution]\nbatch_size = 0\n", {}, [], "[execution] batch_size = 0: batch_size must be at least 1"),
     ("[dedup\n", {}, [], "not valid TOML"),
+    # these two said "unknown section [batch_size]" and "'utf-8' codec can't decode byte 0xff in
+    # position 0" (no file named) (session 23)
+    ("batch_size = 200\n", {}, [], "newsfold.toml: batch_size is outside a section: put it under [execution]"),
+    ("execution = 5\n", {}, [], "newsfold.toml: execution is a section: write [execution] on a line of its own"),
+    ("[execution]\nbatch_size = 200\n".encode("utf-16"), {}, [], "newsfold.toml: not UTF-8 text (byte 0)"),
     ("", {"NEWSFOLD_BATCH_SIZE": "lots"}, [], "NEWSFOLD_BATCH_SIZE='lots': expected an integer"),
     ("", {"NEWSFOLD_BACH_SIZE": "3"}, [], "unknown environment variable NEWSFOLD_BACH_SIZE"),
     ("", {"NEWSFOLD_JACCARD_THRESHOLD": "1.5"}, [], "jaccard_threshold must be at most 1"),

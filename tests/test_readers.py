@@ -316,6 +316,18 @@ def test_warc_records(tmp_path, gzipped):
     assert PARAGRAPHS[1][:20] in story.raw_text and "Home | World" not in story.raw_text
 
 
+def test_a_warc_that_ends_inside_record_headers_keeps_its_records_and_says_where(tmp_path):
+    # a plain .warc cut inside a record's WARC headers (`head -c 40000` of a real one): warcio
+    # raised AttributeError, and the file's batch gave an internal_error row (session 23)
+    path = write_warc(tmp_path / "a.warc", gzipped=False)
+    data = path.read_bytes()
+    last = data.rindex(b"WARC/1.")
+    path.write_bytes(data[:last + 60])
+    docs = read_all(path)
+    assert [d.reject_reason or "ok" for d in docs] == ["ok", "not_html", "http_status", "warc_revisit", "unreadable"]
+    assert docs[-1].error.startswith(f"WARC at byte {last}: record headers cut short"), docs[-1].error
+
+
 def test_real_clipped_warc_record_is_rejected_as_truncated():
     # a real crawl record whose payload is cut (see fixtures/warc/PROVENANCE.md)
     doc, = read_all(Path(__file__).parent / "fixtures" / "warc" / "clipped.warc.gz")

@@ -107,3 +107,12 @@ def test_looping_symlinks_do_not_make_every_run_fail(tmp_path):
     assert runs[0]["n_documents"] >= 1
     assert "error" not in runs[-1]
     assert str(inbox / "good.txt") in [p for p, _, _ in documents(wh)]
+
+
+def test_an_inbox_that_is_a_file_is_named_so(tmp_path):
+    # `newsfold serve --inbox feed.jsonl` said "no such inbox folder: feed.jsonl" (session 23)
+    (tmp_path / "feed.jsonl").write_text("{}\n")
+    with pytest.raises(ValueError, match="feed.jsonl is a file, not a folder"):
+        serve_inbox(str(tmp_path / "feed.jsonl"), str(tmp_path / "wh"), IngestConfig(), interval=1, max_runs=1)
+    with pytest.raises(FileNotFoundError, match="no such inbox folder"):
+        serve_inbox(str(tmp_path / "nowhere"), str(tmp_path / "wh"), IngestConfig(), interval=1, max_runs=1)

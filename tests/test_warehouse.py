@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import textwrap
@@ -7,7 +8,7 @@ import pytest
 
 from conftest import REPO
 from pipeline import schema
-from pipeline.warehouse import Warehouse, WarehouseError, writer_lock
+from pipeline.warehouse import Warehouse, WarehouseError, writer_busy, writer_lock
 
 
 def drop_rows(drop_id):
@@ -29,6 +30,32 @@ def test_all_tables_exist_and_are_parquet_backed(tmp_path):
     assert set(schema.TABLES) <= names
     assert list((tmp_path / "data").rglob("*.parquet")), "rows must live in Parquet files"
     assert count(tmp_path, "documents") == 1
+
+
+def test_a_creation_cut_short_leaves_no_catalog_and_the_next_writer_starts_afresh(tmp_path, monkeypatch):
+    # A Ctrl-C during a first ingest's commit (the warehouse being created) left a catalog.sqlite
+    # without the lake or with some tables, which every later command failed to open ("Existing
+    # DuckLake ... does not exist", "Table with name drops does not exist"; session 23)
+    made = []
+
+    def cut_after_two_tables(name, qualifier=""):
+        if len(made) == 2:
+            raise KeyboardInterrupt
+        made.append(name)
+        return create_table_sql(name, qualifier)
+
+    create_table_sql = schema.create_table_sql
+    monkeypatch.setattr(schema, "create_table_sql", cut_after_two_tables)
+    with pytest.raises(KeyboardInterrupt):
+        Warehouse(tmp_path / "wh")
+    monkeypatch.undo()
+    assert not (tmp_path / "wh" / "catalog.sqlite").exists()
+    with pytest.raises(WarehouseError, match="no warehouse at"):
+        Warehouse(tmp_path / "wh", read_only=True)
+    with Warehouse(tmp_path / "wh") as wh:
+        wh.commit_drop(1, drop_rows(1))
+    assert count(tmp_path / "wh", "documents") == 1
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == ["catalog.sqlite", "data"]
 
 
 def test_failed_commit_leaves_previous_drop(tmp_path):
@@ -72,11 +99,42 @@ def test_second_writer_fails_fast_with_a_clear_message(tmp_path):
         with pytest.raises(WarehouseError, match="busy"):
             with writer_lock(tmp_path, wait_s=0.5):
                 pass
+        assert writer_busy(tmp_path)
     finally:
         holder.kill()
         holder.wait()
     with writer_lock(tmp_path, wait_s=5):  # released by the kernel when the holder died
         pass
+    assert not writer_busy(tmp_path)
+
+
+def test_status_and_check_only_look_at_the_writer_lock(tmp_path, capsys):
+    # they took the lock to see whether an ingest was writing, opening writer.lock to write it:
+    # on a warehouse the user may only read, `newsfold status` printed everything, then
+    # "newsfold: error: Permission denied: .../writer.lock" (exit 1), and check failed (session 23)
+    with writer_lock(tmp_path), Warehouse(tmp_path) as wh:
+        wh.commit_drop(1, drop_rows(1))
+    lock = tmp_path / "writer.lock"
+    os.utime(lock, ns=(0, 0))
+    lock.write_bytes(b"12345\n")
+    os.utime(lock, ns=(0, 0))
+    assert main(["check", "-w", str(tmp_path)]) == 0 and main(["status", "-w", str(tmp_path)]) == 0
+    assert lock.read_bytes() == b"12345\n" and lock.stat().st_mtime_ns == 0
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes whatever the permissions say")
+def test_a_read_only_warehouse_can_be_read_and_checked(tmp_path, capsys):
+    with writer_lock(tmp_path), Warehouse(tmp_path) as wh:
+        wh.commit_drop(1, drop_rows(1))
+    for p in [tmp_path, *tmp_path.rglob("*")]:
+        p.chmod(p.stat().st_mode & ~0o222)
+    try:
+        assert main(["status", "-w", str(tmp_path)]) == 0
+        assert main(["check", "-w", str(tmp_path)]) == 0
+        assert main(["sql", "SELECT count(*) FROM documents", "-w", str(tmp_path)]) == 0
+    finally:
+        for p in [tmp_path, *tmp_path.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
 
 
 # --- read-only sql, damage check, repair ----------------------------------------
