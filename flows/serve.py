@@ -106,7 +106,7 @@ def serve_inbox(inbox: str, warehouse: str, config: IngestConfig = IngestConfig(
                              "and set PREFECT_API_URL=http://127.0.0.1:4200/api")
         serve_deployment(parameters, interval, cron)
         return
-    inbox_files = InboxFiles(inbox, settle_s)
+    inbox_files = InboxFiles(inbox, settle_s, warehouse)
     quarantine = Quarantine(Path(warehouse) / QUARANTINE_FILE)
     runs = 0
     while max_runs is None or runs < max_runs:
@@ -127,14 +127,16 @@ def serve_inbox(inbox: str, warehouse: str, config: IngestConfig = IngestConfig(
 class InboxFiles:
     """The inbox's files, and which of them have stopped changing.
 
-    Hidden files and folders are skipped as the ingest skips them. A link that
-    cannot be followed (broken, looping) is judged by the link itself; the
-    ingest records why it could not be read.
+    Hidden files and folders are skipped as the ingest skips them, and so is the
+    warehouse when it lies in the inbox: its files change with every commit, so they
+    would always be "still settling". A link that cannot be followed (broken,
+    looping) is judged by the link itself; the ingest records why it could not be read.
     """
 
-    def __init__(self, inbox: str, settle_s: float):
+    def __init__(self, inbox: str, settle_s: float, warehouse: str | None = None):
         self.inbox = Path(inbox)
         self.settle_s = settle_s
+        self._warehouse = os.path.realpath(warehouse) if warehouse else None
         self._seen: dict[str, tuple[tuple[int, int], float]] = {}  # path -> ((size, mtime_ns), first seen)
 
     def scan(self) -> tuple[list[str], list[str]]:
@@ -142,7 +144,8 @@ class InboxFiles:
         now_wall, now = time.time(), time.monotonic()
         settled, changing, present = [], [], set()
         for root, dirs, names in os.walk(self.inbox):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and os.path.realpath(os.path.join(root, d)) != self._warehouse)
             for name in sorted(names):
                 if name.startswith("."):
                     continue

@@ -109,6 +109,20 @@ def test_looping_symlinks_do_not_make_every_run_fail(tmp_path):
     assert str(inbox / "good.txt") in [p for p, _, _ in documents(wh)]
 
 
+def test_a_warehouse_inside_the_inbox_is_not_inbox_files(tmp_path):
+    # its files change with every commit: the inbox scan listed them, forever "still settling"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "good.txt").write_bytes(SEED["003"].read_bytes())
+    os.utime(inbox / "good.txt", (time.time() - 60, time.time() - 60))  # settled at first sight
+    runs = []
+    serve_inbox(str(inbox), str(inbox / "warehouse"), interval=0.1, settle_s=30, max_runs=3, on_run=runs.append,
+                config=IngestConfig().with_values(workers=1))
+    assert runs[0]["n_documents"] == 1
+    assert [r["n_settling"] for r in runs] == [0, 0, 0] and "error" not in runs[-1]
+    assert [p for p, _, _ in documents(inbox / "warehouse")] == [str(inbox / "good.txt")]
+
+
 def test_an_inbox_that_is_a_file_is_named_so(tmp_path):
     # `newsfold serve --inbox feed.jsonl` said "no such inbox folder: feed.jsonl" (session 23)
     (tmp_path / "feed.jsonl").write_text("{}\n")
