@@ -49,6 +49,17 @@ def _folder(text: str) -> str:
     return text
 
 
+def _count(minimum: int):
+    """An argparse type: a whole number of at least `minimum` (a negative --drops reached DuckDB's
+    LIMIT as 'Binder Error', and a negative --max-runs started a server to run nothing)."""
+    def count(text: str) -> int:
+        value = int(text)  # not a number: argparse's "invalid count value"
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value}: must be {minimum} or more")
+        return value
+    return count
+
+
 def _add_warehouse(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warehouse", "-w", type=_folder, default=DEFAULT_WAREHOUSE, metavar="DIR",
                    help="warehouse folder (default: %(default)s, or $NEWSFOLD_WAREHOUSE)")
@@ -125,7 +136,7 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--interval", type=float, metavar="SECONDS", help="run every SECONDS (default: 60)")
     when.add_argument("--cron", metavar="EXPR", help='run on a cron schedule, e.g. "*/15 * * * *"')
-    p.add_argument("--max-runs", type=int, metavar="N", help="stop after N runs (default: run until stopped)")
+    p.add_argument("--max-runs", type=_count(1), metavar="N", help="stop after N runs (default: run until stopped)")
     p.add_argument("--settle", type=float, default=3.0, metavar="SECONDS",
                    help="take a file only once its size and mtime have not changed for SECONDS, so a file still "
                         "being written is not ingested half-written (default: %(default)s)")
@@ -142,14 +153,14 @@ def _eval_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warehouse", "-w", metavar="DIR",
                    help="ingest into this (new) folder and keep it, instead of a temporary one")
     p.add_argument("--no-baseline", action="store_true", help="skip the datasketch baseline")
-    p.add_argument("--worst", type=int, default=5, metavar="N",
+    p.add_argument("--worst", type=_count(0), default=5, metavar="N",
                    help="list this many worst false merges and missed copies (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON instead of a table")
 
 
 def _status_options(p: argparse.ArgumentParser) -> None:
     _add_warehouse(p)
-    p.add_argument("--drops", type=int, default=10, metavar="N", help="how many recent drops to list")
+    p.add_argument("--drops", type=_count(0), default=10, metavar="N", help="how many recent drops to list")
 
 
 def _prefect_server_options(p: argparse.ArgumentParser) -> None:

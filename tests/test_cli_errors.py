@@ -137,3 +137,14 @@ def test_repair_of_a_mistyped_warehouse_makes_no_folder(tmp_path, capsys):
     assert main(["repair", "-w", str(tmp_path / "wharehouse"), "--yes"]) == 1
     assert "no warehouse at" in one_line_error(capsys)
     assert not (tmp_path / "wharehouse").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["status", "--drops", "-5"], "argument --drops: -5: must be 0 or more"),
+    (["serve", "--inbox", ".", "--max-runs", "0"], "argument --max-runs: 0: must be 1 or more"),
+    (["status", "--drops", "ten"], "argument --drops: invalid count value: 'ten'"),
+])
+def test_counts_below_their_minimum_are_refused_by_the_parser(capsys, args, says):
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2 and says in capsys.readouterr().err
