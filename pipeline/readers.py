@@ -412,7 +412,14 @@ def _json_doc(path: str, number: int, record: object, fields: FieldMap, max_byte
         doc = new_record_doc(path, f"R{number}", raw[:max_bytes], "json")
         reject(doc, NOT_AN_OBJECT, where)
         return doc
-    doc = _keyed_record_doc(path, f"R{number}", raw, "json", record, fields, seen)
+    return _decoded_record_doc(path, f"R{number}", raw, "json", record, fields, max_bytes, skip_ids, seen, where)
+
+
+def _decoded_record_doc(path: str, locator: str, raw: bytes, fmt: str, record: dict, fields: FieldMap,
+                        max_bytes: int, skip_ids: Container[str], seen: set[str], where: str) -> Doc | None:
+    """The Doc of a record read whole into a dict (a JSON object, a Parquet row), whose size
+    is known only once read; None when the warehouse holds it."""
+    doc = _keyed_record_doc(path, locator, raw, fmt, record, fields, seen)
     if doc.doc_id in skip_ids:
         return None
     doc.encoding = "utf-8"
@@ -493,17 +500,7 @@ def _parquet_doc(path: str, number: int, record: dict, fields: FieldMap, max_byt
     # dates and timestamps as text, the form record fields have in JSON and CSV
     record = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in record.items()}
     raw = json.dumps(record, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
-    doc = _keyed_record_doc(path, f"R{number}", raw, "parquet", record, fields, seen)
-    if doc.doc_id in skip_ids:
-        return None
-    doc.encoding = "utf-8"
-    if doc.reject_reason:
-        return doc
-    if len(raw) > max_bytes:
-        reject(doc, sources.TOO_LARGE, where)
-        return doc
-    fill_from_record(doc, record, fields, where)
-    return doc
+    return _decoded_record_doc(path, f"R{number}", raw, "parquet", record, fields, max_bytes, skip_ids, seen, where)
 
 
 def _row_group_start(metadata, k: int) -> int:
