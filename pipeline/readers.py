@@ -459,7 +459,7 @@ def read_parquet(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Contain
             yield _parquet_failure(part, sources.UNREADABLE, f"not a readable Parquet file: {exc}"[:2000])
             return
         columns = [name for name in dict.fromkeys(_record_columns(fields)) if name in parquet.schema_arrow.names]
-        if not {fields.text, fields.html, NEWS_PLEASE_BODY}.intersection(columns):
+        if not set(columns).intersection(_body_fields(fields)):
             if part.start == 0:  # said once per file, not once per part
                 yield _parquet_failure(part, NO_TEXT_FIELD, f"no {fields.text!r} or {fields.html!r} column; it has: "
                                        + ", ".join(parquet.schema_arrow.names)[:1000])
@@ -482,9 +482,13 @@ def read_parquet(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Contain
                 yield _parquet_doc(part.path, number, record, fields, max_bytes, skip_ids, seen)
 
 
+def _body_fields(fields: FieldMap) -> list[str]:
+    """The fields a record's body may be in (see NEWS_PLEASE_BODY)."""
+    return [fields.text, *([NEWS_PLEASE_BODY] if fields.text == FieldMap.text else []), fields.html]
+
+
 def _record_columns(fields: FieldMap) -> list[str]:
-    body = [fields.text, NEWS_PLEASE_BODY] if fields.text == FieldMap.text else [fields.text]
-    return [*body, fields.html, fields.title, fields.url, fields.date, fields.byline, fields.source,
+    return [*_body_fields(fields), fields.title, fields.url, fields.date, fields.byline, fields.source,
             fields.fetched, *([fields.id] if fields.id else [])]
 
 
