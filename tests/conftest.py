@@ -31,11 +31,11 @@ def cli_env(prefect_harness):
     return env
 
 
-def run_cli(*args, env=None, timeout=180):
+def run_cli(*args, env=None, timeout=180, cwd=REPO):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "flows.cli", *map(str, args)], cwd=REPO, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "flows.cli", *map(str, args)], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=env)
 
 

@@ -105,9 +105,10 @@ def test_an_empty_warehouse_variable_or_flag_is_not_the_working_folder(tmp_path)
 
     from conftest import run_cli
 
-    r = run_cli("status", env={**os.environ, "NEWSFOLD_WAREHOUSE": ""})
+    # in a folder of its own: the README's quick start leaves a ./warehouse in the repository
+    r = run_cli("status", env={**os.environ, "NEWSFOLD_WAREHOUSE": ""}, cwd=tmp_path)
     assert r.returncode == 1 and "no warehouse at warehouse " in r.stderr, r.stderr
-    r = run_cli("status", "-w", "")
+    r = run_cli("status", "-w", "", cwd=tmp_path)
     assert r.returncode == 2 and "argument --warehouse/-w: empty path" in r.stderr, r.stderr
 
 
