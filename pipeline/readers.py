@@ -323,6 +323,8 @@ def split_jsonl(path: str, part_bytes: int) -> list[Part]:
     """Cut a plain JSONL file at the first line start after every `part_bytes`, counting
     lines on the way (one sequential read), so each part knows its first line number."""
     size = os.path.getsize(path)
+    if size <= part_bytes:
+        return [Part(path)]
     parts: list[Part] = []
     with open(path, "rb") as fh:
         start, line = 0, 1
@@ -449,23 +451,22 @@ def read_parquet(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Contain
     import pyarrow.parquet as pq
 
     if is_gzipped(part.path):
-        yield _parquet_failure(part, sources.UNSUPPORTED, "a gzipped Parquet file: Parquet compresses "
+        yield part_failure(part, sources.UNSUPPORTED, "a gzipped Parquet file: Parquet compresses "
                                "inside, gunzip it")
         return
     with open_regular(part.path) as fh:
         try:
             parquet = pq.ParquetFile(fh)
         except (pa.ArrowException, OSError) as exc:
-            yield _parquet_failure(part, sources.UNREADABLE, f"not a readable Parquet file: {exc}"[:2000])
+            yield part_failure(part, sources.UNREADABLE, f"not a readable Parquet file: {exc}"[:2000])
             return
         columns = [name for name in dict.fromkeys(_record_columns(fields)) if name in parquet.schema_arrow.names]
         if not set(columns).intersection(_body_fields(fields)):
             if part.start == 0:  # said once per file, not once per part
-                yield _parquet_failure(part, NO_TEXT_FIELD, f"no {fields.text!r} or {fields.html!r} column; it has: "
+                yield part_failure(part, NO_TEXT_FIELD, f"no {fields.text!r} or {fields.html!r} column; it has: "
                                        + ", ".join(parquet.schema_arrow.names)[:1000])
             return
-        groups = [k for k in range(parquet.num_row_groups)
-                  if part.start <= _row_group_start(parquet.metadata, k) < (part.end or float("inf"))]
+        groups = _row_groups_of(parquet.metadata, part)
         number = sum(parquet.metadata.row_group(k).num_rows for k in range(groups[0])) if groups else 0
         seen: set[str] = set()
         batches = parquet.iter_batches(PARQUET_ROWS, row_groups=groups, columns=columns) if groups else iter(())
@@ -475,7 +476,7 @@ def read_parquet(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Contain
             except StopIteration:
                 return
             except (pa.ArrowException, OSError) as exc:  # a damaged page: the rows before it stand
-                yield _parquet_failure(part, sources.UNREADABLE, f"after row {number}: {exc}"[:2000])
+                yield part_failure(part, sources.UNREADABLE, f"after row {number}: {exc}"[:2000])
                 return
             for record in records:
                 number += 1
@@ -492,12 +493,6 @@ def _record_columns(fields: FieldMap) -> list[str]:
             fields.fetched, *([fields.id] if fields.id else [])]
 
 
-def _parquet_failure(part: Part, reason: str, detail: str) -> Doc:
-    doc = part_failure(part, reason)
-    doc.error = detail
-    return doc
-
-
 def _parquet_doc(path: str, number: int, record: dict, fields: FieldMap, max_bytes: int,
                  skip_ids: Container[str], seen: set[str]) -> Doc | None:
     where = f"row {number}"
@@ -505,6 +500,12 @@ def _parquet_doc(path: str, number: int, record: dict, fields: FieldMap, max_byt
     record = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in record.items()}
     raw = json.dumps(record, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
     return _decoded_record_doc(path, f"R{number}", raw, "parquet", record, fields, max_bytes, skip_ids, seen, where)
+
+
+def _row_groups_of(metadata, part: Part) -> list[int]:
+    """The row groups that start in the part."""
+    return [k for k in range(metadata.num_row_groups)
+            if part.start <= _row_group_start(metadata, k) < (part.end or float("inf"))]
 
 
 def _row_group_start(metadata, k: int) -> int:
@@ -539,8 +540,7 @@ def _parquet_part_size(part: Part) -> int:
     import pyarrow.parquet as pq
 
     metadata = pq.read_metadata(part.path)
-    return sum(metadata.row_group(k).total_byte_size for k in range(metadata.num_row_groups)
-               if part.start <= _row_group_start(metadata, k) < (part.end or float("inf")))
+    return sum(metadata.row_group(k).total_byte_size for k in _row_groups_of(metadata, part))
 
 
 # --- CSV / TSV -----------------------------------------------------------------------------
@@ -802,10 +802,8 @@ def split_parts(path: str, part_bytes: int = DEFAULT_PART_BYTES) -> list[Part]:
         info = os.lstat(path)  # never through a link: the reader will refuse it anyway (open_regular)
     except OSError:
         return [Part(path)]
-    size = info.st_size
+    # each splitter decides whether the file is big enough to cut (Parquet's bytes are compressed)
     if not st.S_ISREG(info.st_mode) or splitter is None or (suffix != ".warc" and is_gzipped(path)):
-        return [Part(path)]
-    if size <= part_bytes and suffix != ".parquet":  # Parquet's bytes are compressed: its splitter decides
         return [Part(path)]
     try:
         return splitter(path, part_bytes)
@@ -849,21 +847,17 @@ def _read_part(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container
     try:
         yield from READERS[suffix](part, fields, max_bytes, skip_ids)
     except NotOpened as exc:
-        doc = part_failure(part, exc.reason)
-        doc.error = exc.error
-        yield doc
+        yield part_failure(part, exc.reason, exc.error)
     except (OSError, EOFError, zlib.error) as exc:  # e.g. a gzip file cut short: what was read stands
-        doc = part_failure(part, sources.UNREADABLE)
-        doc.error = f"{type(exc).__name__}: {exc}"[:2000]
-        yield doc
+        yield part_failure(part, sources.UNREADABLE, f"{type(exc).__name__}: {exc}"[:2000])
 
 
-def part_failure(part: Part, reason: str) -> Doc:
-    """The document recording that (the rest of) a part could not be read."""
+def part_failure(part: Part, reason: str, detail: str | None = None) -> Doc:
+    """The document recording that (the rest of) a part could not be read, and why in `detail`."""
     suffix = container_suffix(part.path) or ""
     doc = new_record_doc(sources.display_path(part.path), f"offset={part.start}", reason.encode(),
                          suffix.lstrip(".") or "text")
-    doc.reject_reason = reason
+    reject(doc, reason, detail)
     return doc
 
 
@@ -928,9 +922,7 @@ def read_zip(part: Part, fields: FieldMap, max_bytes: int, skip_ids: Container[s
         try:
             archive = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, OSError) as exc:
-            doc = part_failure(part, sources.UNREADABLE)
-            doc.error = f"not a readable zip file: {exc}"
-            yield doc
+            yield part_failure(part, sources.UNREADABLE, f"not a readable zip file: {exc}")
             return
         for info in archive.infolist():
             name = info.filename
